@@ -1,0 +1,727 @@
+// Models a real machine's structure as hwloc sees it: packages, dies (or CCX-like L3 domains), NUMA nodes with their
+// local memory, cores with their PUs, and the data caches each core sits under, plus the NUMA distance (SLIT) matrix.
+// libhwloc does all the reading; this file maps its objects onto mksim's dense ids and records every assumption it
+// makes in ImportedTopology::notes. The only XML scanning done here is (a) finding the root element's version
+// attribute, so that hwloc 3.x exports can be read by hwloc 2.9, and (b) locating the line of a syntax error, because
+// hwloc itself only reports "Invalid argument". Line ends are normalised to "\n".
+
+#include "models/hwloc_import.hpp"
+
+#include <fmt/format.h>
+#include <hwloc.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <climits>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <tuple>
+#include <unordered_map>
+
+#include "sim/params.hpp"
+
+namespace mksim {
+namespace {
+
+// Owns one hwloc topology for the length of an import.
+class Topology {
+ public:
+  Topology() {
+    if (hwloc_topology_init(&t_) != 0) t_ = nullptr;
+  }
+  ~Topology() {
+    if (t_) hwloc_topology_destroy(t_);
+  }
+  Topology(const Topology&) = delete;
+  Topology& operator=(const Topology&) = delete;
+  hwloc_topology_t get() const { return t_; }
+
+ private:
+  hwloc_topology_t t_ = nullptr;
+};
+
+// hwloc picks its XML reader once per process from the environment. Its built-in ("minimalistic") reader behaves the
+// same on every install, while the libxml2 one is a plugin that may or may not be present, so prefer the built-in one
+// unless the user chose explicitly (HWLOC_LIBXML or HWLOC_LIBXML_IMPORT). Both readers are silent on malformed input
+// unless HWLOC_XML_VERBOSE is set, which we leave to the user. setenv is done once, before hwloc first reads it.
+void prefer_builtin_xml_reader() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (!std::getenv("HWLOC_LIBXML") && !std::getenv("HWLOC_LIBXML_IMPORT")) setenv("HWLOC_LIBXML_IMPORT", "0", 0);
+  });
+}
+
+void configure(hwloc_topology_t t) {
+  // The simulated machine is the whole machine: PUs and NUMA nodes that the exporting process was not allowed to use
+  // (cgroups, batch schedulers) are still part of its hardware, so import them too and say so in the notes.
+  hwloc_topology_set_flags(t, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED);
+  // Memory-side caches are dropped by default; keep them only to report them. I/O and Misc objects stay dropped.
+  hwloc_topology_set_type_filter(t, HWLOC_OBJ_MEMCACHE, HWLOC_TYPE_FILTER_KEEP_ALL);
+}
+
+int line_at(const std::string& s, size_t pos) {
+  pos = std::min(pos, s.size());
+  return 1 + static_cast<int>(std::count(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(pos), '\n'));
+}
+
+std::string at_line(int line) {
+  return fmt::format("line {}", line);
+}
+
+std::string read_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(path, "", "cannot open: it is a directory, expected an hwloc XML topology file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, "", fmt::format("cannot open hwloc XML topology: {}", std::strerror(errno)));
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) throw InputError(path, "", fmt::format("cannot read hwloc XML topology: {}", std::strerror(errno)));
+  return buf.str();
+}
+
+// XML processors see every line end as "\n" and skip a byte-order mark; do the same so that files saved on Windows
+// still load with hwloc's built-in reader, which only knows "\n".
+std::string normalise(std::string s) {
+  if (s.compare(0, 3, "\xEF\xBB\xBF") == 0) s.erase(0, 3);
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\r') {
+      out += '\n';
+      if (i + 1 < s.size() && s[i + 1] == '\n') ++i;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+bool is_name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == ':' ||
+         static_cast<unsigned char>(c) >= 0x80;
+}
+
+// Skips a "<!DOCTYPE ...>"-like declaration starting at i, including an internal subset in brackets; returns the
+// position after it or npos.
+size_t skip_declaration(const std::string& s, size_t i) {
+  int depth = 0;
+  char quote = 0;
+  for (size_t j = i + 2; j < s.size(); ++j) {
+    char c = s[j];
+    if (quote) {
+      if (c == quote) quote = 0;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '[') {
+      ++depth;
+    } else if (c == ']') {
+      --depth;
+    } else if (c == '>' && depth <= 0) {
+      return j + 1;
+    }
+  }
+  return std::string::npos;
+}
+
+struct RootTag {
+  size_t begin = std::string::npos;  // the '<'
+  size_t end = 0;                    // just after the '>'
+  std::string name;
+};
+
+// The document's first element, after the prolog (declaration, DOCTYPE, comments, processing instructions).
+RootTag find_root_tag(const std::string& s) {
+  size_t i = 0;
+  while (true) {
+    i = s.find_first_not_of(" \t\n\r", i);
+    if (i == std::string::npos || s[i] != '<') return {};
+    size_t next = std::string::npos;
+    if (s.compare(i, 4, "<!--") == 0) {
+      next = s.find("-->", i + 4);
+      if (next != std::string::npos) next += 3;
+    } else if (s.compare(i, 2, "<?") == 0) {
+      next = s.find("?>", i + 2);
+      if (next != std::string::npos) next += 2;
+    } else if (s.compare(i, 2, "<!") == 0) {
+      next = skip_declaration(s, i);
+    } else {
+      size_t close = s.find('>', i);
+      if (close == std::string::npos) return {};
+      size_t n = i + 1;
+      while (n < close && is_name_char(s[n])) ++n;
+      return {i, close + 1, s.substr(i + 1, n - i - 1)};
+    }
+    if (next == std::string::npos) return {};
+    i = next;
+  }
+}
+
+// hwloc 2.9 refuses `<topology version="3.x">` although it reads such files' content once they claim 2.0 (objects,
+// caches, NUMA nodes, distances and memory attributes are written the same way; v3-only details such as topology-level
+// <info> are skipped by hwloc). Rewrites the version in the buffer and notes it; refuses versions it cannot vouch for.
+void accept_version(std::string& s, const std::string& path, std::vector<std::string>& notes) {
+  RootTag root = find_root_tag(s);
+  if (root.begin == std::string::npos || root.name != "topology") return;  // hwloc fails, the diagnosis explains
+  const std::string tag = s.substr(root.begin, root.end - root.begin);
+  static const std::regex version_re(R"re(\sversion\s*=\s*("|')(\d+)\.(\d+)\1)re");
+  std::smatch m;
+  // No version attribute: hwloc reads it as the 1.x format.
+  if (!std::regex_search(tag, m, version_re)) return;
+  const int major = m[2].length() > 4 ? 9999 : std::stoi(m[2].str());  // stoi would throw on absurd versions
+  if (major <= 2) return;
+  const std::string declared = m[2].str() + "." + m[3].str();
+  if (major > 3)
+    throw InputError(
+        path, at_line(line_at(s, root.begin)),
+        fmt::format("hwloc XML format version {} is not supported (hwloc {} reads formats 1.x and 2.x, and 3.x as "
+                    "2.0): export it again with an hwloc that writes format 2.x",
+                    declared, HWLOC_VERSION));
+  const size_t value_begin = root.begin + static_cast<size_t>(m.position(2));
+  const size_t value_len = static_cast<size_t>(m.position(3) + m.length(3) - m.position(2));
+  s.replace(value_begin, value_len, "2.0");
+  notes.push_back(
+      fmt::format("format {} read as 2.0 (hwloc {} only accepts up to 2.x; v3-only details such as "
+                  "topology-level <info> are skipped)",
+                  declared, HWLOC_VERSION));
+}
+
+struct XmlFault {
+  int line;
+  std::string what;
+};
+
+// Looks for the first place where `s` is not well-formed XML, only to tell the user where a file is broken (hwloc
+// would refuse it, saying only "Invalid argument"). Not a parser: it checks tag balance, quoting and stray bytes, and
+// remembers constructs hwloc's built-in reader does not accept although they are valid XML.
+struct XmlScan {
+  std::optional<XmlFault> fault;
+  std::string root_name;
+  int root_line = 0;
+  int comment_line = 0;  // first comment or processing instruction inside the document
+};
+
+// Length of the text character (UTF-8 sequence) at i, or 0 if the byte there cannot be in XML text.
+size_t text_char_len(const std::string& s, size_t i) {
+  const auto u = static_cast<unsigned char>(s[i]);
+  if (u < 0x80) return (u < 0x20 && !is_space(s[i])) || u == 0x7f ? 0 : 1;
+  const size_t len = u >= 0xf0 && u < 0xf5 ? 4 : u >= 0xe0 && u < 0xf0 ? 3 : u >= 0xc2 && u < 0xe0 ? 2 : 0;
+  if (len == 0 || i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k)
+    if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return 0;
+  return len;
+}
+
+XmlScan scan_xml(const std::string& s) {
+  XmlScan out;
+  struct Open {
+    std::string name;
+    size_t pos;
+  };
+  std::vector<Open> open;
+  bool root_closed = false;
+  auto fail = [&](size_t pos, std::string what) {
+    out.fault = XmlFault{line_at(s, pos), std::move(what)};
+    return out;
+  };
+  auto read_name = [&](size_t i) {
+    size_t j = i;
+    while (j < s.size() && is_name_char(s[j])) ++j;
+    return s.substr(i, j - i);
+  };
+  size_t i = 0;
+  while (i < s.size()) {
+    const char c = s[i];
+    if (c != '<') {
+      const size_t len = text_char_len(s, i);
+      if (len == 0)
+        return fail(
+            i, fmt::format("binary data (byte 0x{:02x}) where XML text was expected", static_cast<unsigned char>(c)));
+      if (open.empty() && !is_space(c)) {
+        if (root_closed) return fail(i, "text after the end of the root element");
+        // Say "binary" rather than "text" when the stray run (up to the next '<') is not text.
+        for (size_t k = i; k < s.size() && k < i + 4096 && s[k] != '<';) {
+          const size_t l = text_char_len(s, k);
+          if (l == 0) return fail(i, "the file starts with binary data, not XML (is this an hwloc XML file?)");
+          k += l;
+        }
+        return fail(i, "text before the first XML element (is this an hwloc XML file?)");
+      }
+      i += len;
+      continue;
+    }
+    if (s.compare(i, 4, "<!--") == 0) {
+      size_t j = s.find("-->", i + 4);
+      if (j == std::string::npos) return fail(i, "comment '<!--' is never closed (file truncated?)");
+      if (!open.empty() && !out.comment_line) out.comment_line = line_at(s, i);
+      i = j + 3;
+      continue;
+    }
+    if (s.compare(i, 9, "<![CDATA[") == 0) {
+      if (open.empty()) return fail(i, "CDATA section outside the root element");
+      size_t j = s.find("]]>", i + 9);
+      if (j == std::string::npos) return fail(i, "CDATA section is never closed (file truncated?)");
+      i = j + 3;
+      continue;
+    }
+    if (s.compare(i, 2, "<?") == 0) {
+      size_t j = s.find("?>", i + 2);
+      if (j == std::string::npos) return fail(i, "processing instruction '<?' is never closed (file truncated?)");
+      if (!open.empty() && !out.comment_line) out.comment_line = line_at(s, i);
+      i = j + 2;
+      continue;
+    }
+    if (s.compare(i, 2, "<!") == 0) {
+      if (!out.root_name.empty()) return fail(i, "'<!' declaration after the root element started");
+      size_t j = skip_declaration(s, i);
+      if (j == std::string::npos) return fail(i, "declaration '<!' is never closed (file truncated?)");
+      i = j;
+      continue;
+    }
+    if (s.compare(i, 2, "</") == 0) {
+      const std::string name = read_name(i + 2);
+      size_t j = i + 2 + name.size();
+      while (j < s.size() && is_space(s[j])) ++j;
+      if (j >= s.size()) return fail(i, fmt::format("closing tag </{}> is cut off (file truncated?)", name));
+      if (name.empty() || s[j] != '>') return fail(i, "malformed closing tag");
+      if (open.empty()) return fail(i, fmt::format("closing tag </{}> without a matching opening tag", name));
+      if (open.back().name != name)
+        return fail(i, fmt::format("closing tag </{}> does not match <{}> opened on line {}", name, open.back().name,
+                                   line_at(s, open.back().pos)));
+      open.pop_back();
+      if (open.empty()) root_closed = true;
+      i = j + 1;
+      continue;
+    }
+    // A start tag.
+    const std::string name = read_name(i + 1);
+    if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])) || name[0] == '-' || name[0] == '.')
+      return fail(i, "'<' is not followed by a tag name");
+    if (root_closed) return fail(i, fmt::format("element <{}> after the end of the root element", name));
+    if (out.root_name.empty()) {
+      out.root_name = name;
+      out.root_line = line_at(s, i);
+    }
+    size_t j = i + 1 + name.size();
+    bool self_closed = false;
+    while (true) {
+      const size_t before_space = j;
+      while (j < s.size() && is_space(s[j])) ++j;
+      if (j >= s.size()) return fail(i, fmt::format("tag <{}> is cut off (file truncated?)", name));
+      if (s[j] == '>') break;
+      if (s.compare(j, 2, "/>") == 0) {
+        self_closed = true;
+        ++j;
+        break;
+      }
+      if (j == before_space) return fail(j, fmt::format("unexpected '{}' in tag <{}>", s[j], name));
+      const std::string attr = read_name(j);
+      if (attr.empty()) return fail(j, fmt::format("unexpected '{}' in tag <{}>", s[j], name));
+      j += attr.size();
+      while (j < s.size() && is_space(s[j])) ++j;
+      if (j >= s.size()) return fail(i, fmt::format("tag <{}> is cut off (file truncated?)", name));
+      if (s[j] != '=') return fail(j, fmt::format("attribute {} of <{}> has no '=value'", attr, name));
+      ++j;
+      while (j < s.size() && is_space(s[j])) ++j;
+      if (j >= s.size()) return fail(i, fmt::format("tag <{}> is cut off (file truncated?)", name));
+      if (s[j] != '"' && s[j] != '\'')
+        return fail(j, fmt::format("value of attribute {} of <{}> is not quoted", attr, name));
+      const size_t close = s.find(s[j], j + 1);
+      if (close == std::string::npos)
+        return fail(j, fmt::format("value of attribute {} of <{}> is never closed (file truncated?)", attr, name));
+      const size_t lt = s.find('<', j + 1);
+      if (lt < close) return fail(lt, fmt::format("value of attribute {} of <{}> contains '<'", attr, name));
+      j = close + 1;
+    }
+    if (!self_closed) open.push_back({name, i});
+    if (self_closed && open.empty()) root_closed = true;
+    i = j + 1;
+  }
+  if (out.root_name.empty()) return fail(s.size(), "no XML element found (is this an hwloc XML file?)");
+  if (!open.empty())
+    return fail(s.size(), fmt::format("file ends inside <{}> opened on line {} (file truncated?)", open.back().name,
+                                      line_at(s, open.back().pos)));
+  return out;
+}
+
+// Called when hwloc refused a well-formed file: finds the best explanation we can give, with a line when there is one.
+[[noreturn]] void explain_refusal(const std::string& path, const XmlScan& scan, int hwloc_errno) {
+  if (scan.root_name != "topology" && scan.root_name != "root")
+    throw InputError(path, at_line(scan.root_line),
+                     fmt::format("the root element is <{}>, expected <topology> (an hwloc XML topology, as written by "
+                                 "`lstopo file.xml`)",
+                                 scan.root_name));
+  if (scan.comment_line)
+    throw InputError(path, at_line(scan.comment_line),
+                     "hwloc's built-in XML reader does not accept comments or processing instructions inside the "
+                     "topology: remove them, or set HWLOC_LIBXML_IMPORT=1 to read it with libxml2");
+  throw InputError(path, "",
+                   fmt::format("hwloc {} could not import this topology ({}); the file is well-formed XML, but not in "
+                               "a form hwloc accepts: export it again with `lstopo file.xml`, or set "
+                               "HWLOC_XML_VERBOSE=1 to see hwloc's reasons",
+                               HWLOC_VERSION, std::strerror(hwloc_errno)));
+}
+
+bool ordinary_memory(hwloc_obj_t node) {
+  return node->subtype == nullptr || std::strcmp(node->subtype, "DRAM") == 0;
+}
+
+std::string gib(uint64_t bytes) {
+  return fmt::format("{:.1f} GiB", static_cast<double>(bytes) / (1ull << 30));
+}
+
+// NUMA distances: the latency matrix hwloc calls "NUMALatency" (the OS's SLIT), else any latency matrix of NUMA nodes.
+void import_distances(hwloc_topology_t t, ImportedTopology& out) {
+  const int n = out.machine.num_nodes();
+  unsigned nr = 0;
+  if (hwloc_distances_get_by_type(t, HWLOC_OBJ_NUMANODE, &nr, nullptr, HWLOC_DISTANCES_KIND_MEANS_LATENCY, 0) != 0 ||
+      nr == 0) {
+    if (n > 1) out.notes.push_back("no NUMA distances: the caller must supply the node-to-node latencies");
+    return;
+  }
+  std::vector<hwloc_distances_s*> all(nr, nullptr);
+  unsigned got = nr;
+  if (hwloc_distances_get_by_type(t, HWLOC_OBJ_NUMANODE, &got, all.data(), HWLOC_DISTANCES_KIND_MEANS_LATENCY, 0) != 0)
+    got = 0;
+  all.resize(std::min(got, nr));
+  hwloc_distances_s* chosen = nullptr;
+  std::string chosen_name;
+  for (hwloc_distances_s* d : all) {
+    const char* name = hwloc_distances_get_name(t, d);
+    if (!chosen || (name && std::strcmp(name, "NUMALatency") == 0 && chosen_name != "NUMALatency")) {
+      chosen = d;
+      chosen_name = name ? name : "";
+    }
+  }
+  if (chosen) {
+    const double unknown = std::numeric_limits<double>::quiet_NaN();
+    std::vector<std::vector<double>> slit(n, std::vector<double>(n, unknown));
+    const unsigned k = chosen->nbobjs;
+    for (unsigned a = 0; a < k; ++a)
+      for (unsigned b = 0; b < k; ++b) {
+        hwloc_obj_t oa = chosen->objs[a], ob = chosen->objs[b];
+        if (!oa || !ob || static_cast<int>(oa->logical_index) >= n || static_cast<int>(ob->logical_index) >= n)
+          continue;
+        slit[oa->logical_index][ob->logical_index] = static_cast<double>(chosen->values[a * k + b]);
+      }
+    const std::string label = chosen_name.empty() ? std::string("NUMA latency matrix") : "\"" + chosen_name + "\"";
+    bool usable = true;
+    int missing = 0;
+    for (int i = 0; i < n; ++i) {
+      if (std::isnan(slit[i][i])) {
+        ++missing;
+      } else if (!(slit[i][i] > 0)) {
+        usable = false;
+      }
+    }
+    if (!usable) {
+      out.notes.push_back(fmt::format("NUMA distances {} ignored: a diagonal (local) entry is 0", label));
+    } else {
+      // SLIT values are relative (10 = local) and kept as they are; a matrix in other units is rescaled so that each
+      // target's local distance is 10, which is what latencies_from_slit() expects.
+      bool relative = true;
+      for (int i = 0; i < n; ++i)
+        if (!std::isnan(slit[i][i]) && slit[i][i] != 10) relative = false;
+      if (!relative) {
+        for (int j = 0; j < n; ++j) {
+          const double local = slit[j][j];
+          if (std::isnan(local)) continue;
+          for (int i = 0; i < n; ++i)
+            if (!std::isnan(slit[i][j])) slit[i][j] = 10.0 * slit[i][j] / local;
+        }
+        out.notes.push_back(
+            fmt::format("NUMA distances {} are not relative to 10 = local: rescaled per target node", label));
+      }
+      if (missing > 0) {
+        double farthest = 10;
+        for (const auto& row : slit)
+          for (double v : row)
+            if (!std::isnan(v)) farthest = std::max(farthest, v);
+        for (int i = 0; i < n; ++i)
+          for (int j = 0; j < n; ++j)
+            if (std::isnan(slit[i][j])) slit[i][j] = i == j ? 10 : farthest;
+        out.notes.push_back(
+            fmt::format("NUMA distances {} cover {} of {} nodes: the others are taken as local 10 "
+                        "and {} (the farthest distance) to every other node",
+                        label, n - missing, n, farthest));
+      }
+      out.slit = std::move(slit);
+    }
+  }
+  for (hwloc_distances_s* d : all) hwloc_distances_release(t, d);
+}
+
+int cores_under(hwloc_topology_t t, hwloc_obj_t o) {
+  const int cores = hwloc_get_nbobjs_inside_cpuset_by_type(t, o->cpuset, HWLOC_OBJ_CORE);
+  return cores > 0 ? cores : hwloc_get_nbobjs_inside_cpuset_by_type(t, o->cpuset, HWLOC_OBJ_PU);
+}
+
+// Maps a loaded hwloc topology onto a Machine. `file` names the input in errors.
+ImportedTopology map_topology(hwloc_topology_t t, const std::string& file, ImportedTopology out) {
+  Machine& m = out.machine;
+  const int npu = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_PU);
+  if (npu <= 0) throw InputError(file, "", "the topology has no processing units (PU objects)");
+
+  // Cores, in hwloc's logical order: PUs are numbered depth-first, so their cores appear in the cores' own order. A
+  // PU with no Core above it (some platforms do not report cores) is taken as a core of its own.
+  std::vector<hwloc_obj_t> unit;  // per dense core id: the hwloc Core (or lone PU) object
+  std::unordered_map<hwloc_obj_t, int> core_of;
+  std::unordered_map<unsigned, int> core_of_pu;  // PU OS index -> dense core id
+  int lone_pus = 0;
+  for (int i = 0; i < npu; ++i) {
+    hwloc_obj_t pu = hwloc_get_obj_by_type(t, HWLOC_OBJ_PU, static_cast<unsigned>(i));
+    hwloc_obj_t core = hwloc_get_ancestor_obj_by_type(t, HWLOC_OBJ_CORE, pu);
+    if (!core) {
+      core = pu;
+      ++lone_pus;
+    }
+    auto [it, fresh] = core_of.try_emplace(core, static_cast<int>(unit.size()));
+    if (fresh) {
+      unit.push_back(core);
+      Core c;
+      c.id = it->second;
+      c.hw_threads = 0;
+      m.cores.push_back(c);
+    }
+    Core& c = m.cores[it->second];
+    c.hw_threads += 1;
+    c.pu_os_index.push_back(static_cast<int>(pu->os_index));
+    core_of_pu[pu->os_index] = it->second;
+  }
+  // hwloc drops objects that contradict their parents (with no error); the root's cpuset still names their PUs.
+  const int named_pus = hwloc_bitmap_weight(hwloc_topology_get_complete_cpuset(t));
+  if (named_pus > npu)
+    out.notes.push_back(
+        fmt::format("the topology's cpusets name {} PUs but hwloc kept {} PU objects (inconsistent "
+                    "file?): the missing ones are not imported",
+                    named_pus, npu));
+  if (lone_pus > 0) out.notes.push_back(fmt::format("{} PUs have no Core object: each is taken as a core", lone_pus));
+
+  // Packages.
+  const int npkg = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_PACKAGE);
+  m.packages = std::max(1, npkg);
+  if (npkg <= 0) out.notes.push_back("no Package objects: one package");
+  for (size_t i = 0; i < unit.size(); ++i) {
+    hwloc_obj_t pkg = hwloc_get_ancestor_obj_by_type(t, HWLOC_OBJ_PACKAGE, unit[i]);
+    m.cores[i].package = pkg ? static_cast<int>(pkg->logical_index) : 0;
+  }
+
+  // Dies: the innermost of Die, shared L3 cache and Package above each core. An L3 inside a package is the die's shared
+  // LLC (Machine's notion of a die), so where it covers only part of a package (AMD CCX/CCD, Opteron 6200 dies) it
+  // defines the die even without Die objects, and where it is package-wide it changes nothing.
+  const int ndie_objs = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_DIE);
+  std::unordered_map<hwloc_obj_t, int> die_of;
+  bool l3_split = false;  // some die is an L3 smaller than its Die or Package
+  for (size_t i = 0; i < unit.size(); ++i) {
+    hwloc_obj_t key = hwloc_get_root_obj(t);
+    for (hwloc_obj_t o = unit[i]->parent; o; o = o->parent) {
+      if (o->type == HWLOC_OBJ_DIE || o->type == HWLOC_OBJ_PACKAGE) {
+        key = o;
+        break;
+      }
+      // An L3 private to one core (POWER8) is no die; it must be shared.
+      if (o->type == HWLOC_OBJ_L3CACHE && cores_under(t, o) > 1) {
+        key = o;
+        hwloc_obj_t outer = hwloc_get_ancestor_obj_by_type(t, ndie_objs > 0 ? HWLOC_OBJ_DIE : HWLOC_OBJ_PACKAGE, o);
+        if (outer && !hwloc_bitmap_isequal(outer->cpuset, o->cpuset)) l3_split = true;
+        break;
+      }
+    }
+    auto [it, fresh] = die_of.try_emplace(key, static_cast<int>(die_of.size()));
+    m.cores[i].die = it->second;
+  }
+  m.dies = std::max(1, static_cast<int>(die_of.size()));
+  if (l3_split)
+    out.notes.push_back(fmt::format("dies follow the L3 caches shared by part of a {} ({} dies)",
+                                    ndie_objs > 0 ? "Die" : "package", m.dies));
+  else if (ndie_objs <= 0 && npkg > 0)
+    out.notes.push_back("no Die objects: one die per package");
+
+  // NUMA nodes, dense in hwloc's logical order.
+  const int nnodes = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_NUMANODE);
+  std::vector<hwloc_obj_t> node_objs;
+  for (int i = 0; i < nnodes; ++i) {
+    hwloc_obj_t o = hwloc_get_obj_by_type(t, HWLOC_OBJ_NUMANODE, static_cast<unsigned>(i));
+    node_objs.push_back(o);
+    NumaNode nd;
+    nd.id = i;
+    nd.memory_bytes = o->attr ? o->attr->numanode.local_memory : 0;
+    int first_core = -1;  // the node's first core (not simply its cpuset's first bit: that PU may be missing)
+    if (o->cpuset)
+      for (int b = hwloc_bitmap_first(o->cpuset); b >= 0 && first_core < 0; b = hwloc_bitmap_next(o->cpuset, b))
+        if (auto pu = core_of_pu.find(static_cast<unsigned>(b)); pu != core_of_pu.end()) first_core = pu->second;
+    if (first_core >= 0) {
+      nd.package = m.cores[first_core].package;
+    } else {
+      hwloc_obj_t pkg = hwloc_get_ancestor_obj_by_type(t, HWLOC_OBJ_PACKAGE, o);
+      nd.package = pkg ? static_cast<int>(pkg->logical_index) : 0;
+      out.notes.push_back(fmt::format("NUMA node {} (OS #{}{}{}, {}) has no CPUs: memory only", i, o->os_index,
+                                      o->subtype ? ", " : "", o->subtype ? o->subtype : "", gib(nd.memory_bytes)));
+    }
+    if (nd.memory_bytes == 0) out.notes.push_back(fmt::format("NUMA node {} reports no memory", i));
+    m.nodes.push_back(nd);
+  }
+  if (m.nodes.empty()) {
+    NumaNode nd;
+    hwloc_obj_t root = hwloc_get_root_obj(t);
+    nd.memory_bytes = root->total_memory;
+    m.nodes.push_back(nd);
+    out.notes.push_back(fmt::format("no NUMA nodes: one node with all the memory ({})", gib(nd.memory_bytes)));
+  }
+
+  // Each core's node: the NUMA node whose cpuset holds it. Where several do (KNL DRAM + MCDRAM, DRAM + HBM on Xeon
+  // Max), prefer ordinary memory (no subtype or "DRAM"), then the most local node (smallest cpuset), then the lowest
+  // OS index, as Linux numbers CPU-attached nodes first.
+  int shared_cores = 0, homeless = 0;
+  for (size_t i = 0; i < unit.size(); ++i) {
+    const unsigned first_pu = static_cast<unsigned>(m.cores[i].pu_os_index.front());
+    int best = -1;
+    int choices = 0;
+    auto rank = [&](int k) {
+      hwloc_obj_t o = node_objs[k];
+      return std::make_tuple(ordinary_memory(o) ? 0 : 1, hwloc_bitmap_weight(o->cpuset), o->os_index);
+    };
+    for (int k = 0; k < static_cast<int>(node_objs.size()); ++k) {
+      if (!node_objs[k]->cpuset || !hwloc_bitmap_isset(node_objs[k]->cpuset, first_pu)) continue;
+      ++choices;
+      if (best < 0 || rank(k) < rank(best)) best = k;
+    }
+    if (choices > 1) ++shared_cores;
+    if (best < 0) {
+      best = 0;
+      ++homeless;
+    }
+    m.cores[i].node = best;
+  }
+  if (shared_cores > 0)
+    out.notes.push_back(
+        fmt::format("{} cores are local to several NUMA nodes: each core's node is its ordinary "
+                    "(DRAM) one, the others stay reachable as memory",
+                    shared_cores));
+  if (homeless > 0 && !node_objs.empty())
+    out.notes.push_back(fmt::format("{} cores are in no NUMA node's cpuset: put on node 0", homeless));
+
+  // Data and unified caches, one Cache per hwloc object, ordered by level then hwloc's logical order. Instruction
+  // caches are filtered out by hwloc already; memory-side caches are not CPU caches and are only counted.
+  std::unordered_map<hwloc_obj_t, int> cache_index;
+  for (hwloc_obj_type_t type :
+       {HWLOC_OBJ_L1CACHE, HWLOC_OBJ_L2CACHE, HWLOC_OBJ_L3CACHE, HWLOC_OBJ_L4CACHE, HWLOC_OBJ_L5CACHE}) {
+    const int count = hwloc_get_nbobjs_by_type(t, type);
+    for (int i = 0; i < count; ++i) {
+      hwloc_obj_t o = hwloc_get_obj_by_type(t, type, static_cast<unsigned>(i));
+      Cache c;
+      c.level = static_cast<int>(o->attr->cache.depth);
+      c.size_bytes = o->attr->cache.size;
+      if (o->attr->cache.linesize > 0) c.line_bytes = o->attr->cache.linesize;
+      cache_index[o] = static_cast<int>(m.caches.size());
+      m.caches.push_back(c);
+    }
+  }
+  int unknown_line = 0, unknown_size = 0;
+  for (const auto& [o, idx] : cache_index) {
+    if (o->attr->cache.linesize == 0) ++unknown_line;
+    if (o->attr->cache.size == 0) ++unknown_size;
+  }
+  for (size_t i = 0; i < unit.size(); ++i) {
+    for (hwloc_obj_t o = unit[i]; o; o = o->parent) {
+      auto it = cache_index.find(o);
+      if (it == cache_index.end()) continue;
+      m.caches[it->second].cores.push_back(static_cast<int>(i));
+      m.cores[i].caches.push_back(it->second);
+    }
+  }
+  // A cache no core sits under cannot be used; drop it and renumber (does not happen with hwloc's own exports).
+  if (std::any_of(m.caches.begin(), m.caches.end(), [](const Cache& c) { return c.cores.empty(); })) {
+    std::vector<int> renum(m.caches.size(), -1);
+    std::vector<Cache> kept;
+    for (size_t k = 0; k < m.caches.size(); ++k)
+      if (!m.caches[k].cores.empty()) renum[k] = static_cast<int>(kept.size()), kept.push_back(m.caches[k]);
+    for (Core& c : m.cores)
+      for (int& ci : c.caches) ci = renum[ci];
+    m.caches = std::move(kept);
+  }
+  for (Core& c : m.cores)
+    std::stable_sort(c.caches.begin(), c.caches.end(),
+                     [&](int a, int b) { return m.caches[a].level < m.caches[b].level; });
+  if (unknown_line > 0)
+    out.notes.push_back(fmt::format("{} caches have no line size: {} bytes assumed", unknown_line, Cache{}.line_bytes));
+  if (unknown_size > 0) out.notes.push_back(fmt::format("{} caches have no size (0 bytes kept)", unknown_size));
+  const int memcaches = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_MEMCACHE);
+  if (memcaches > 0)
+    out.notes.push_back(
+        fmt::format("{} memory-side caches (e.g. DRAM in front of persistent memory) are not modelled", memcaches));
+
+  // What the exporting process could not use was imported anyway (see configure()); say how much.
+  hwloc_const_cpuset_t allowed_cpus = hwloc_topology_get_allowed_cpuset(t);
+  hwloc_const_nodeset_t allowed_nodes = hwloc_topology_get_allowed_nodeset(t);
+  int disallowed_pus = 0, disallowed_nodes = 0;
+  for (int i = 0; i < npu; ++i)
+    if (!hwloc_bitmap_isset(allowed_cpus, hwloc_get_obj_by_type(t, HWLOC_OBJ_PU, static_cast<unsigned>(i))->os_index))
+      ++disallowed_pus;
+  for (hwloc_obj_t o : node_objs)
+    if (!hwloc_bitmap_isset(allowed_nodes, o->os_index)) ++disallowed_nodes;
+  if (disallowed_pus > 0 || disallowed_nodes > 0)
+    out.notes.push_back(
+        fmt::format("{} of {} PUs and {} of {} NUMA nodes are marked disallowed (e.g. outside the "
+                    "exporting process's cgroup): imported anyway, the machine is the whole hardware",
+                    disallowed_pus, npu, disallowed_nodes, node_objs.size()));
+
+  import_distances(t, out);
+  return out;
+}
+
+}  // namespace
+
+ImportedTopology import_hwloc_xml(const std::string& path) {
+  ImportedTopology out;
+  std::string buffer = normalise(read_file(path));
+  if (buffer.find_first_not_of(" \t\n") == std::string::npos)
+    throw InputError(path, "", "the file is empty, expected an hwloc XML topology (as written by `lstopo file.xml`)");
+  if (buffer.size() >= static_cast<size_t>(INT_MAX)) throw InputError(path, "", "the file is too large for hwloc");
+  // Syntax errors are located before hwloc sees the file, not only after it refused it: hwloc 2.9 leaks the object it
+  // was reading when the XML breaks off inside it (fixed upstream after 2.9), and a located error is all we report.
+  const XmlScan scan = scan_xml(buffer);
+  if (scan.fault) throw InputError(path, at_line(scan.fault->line), scan.fault->what);
+  accept_version(buffer, path, out.notes);
+
+  prefer_builtin_xml_reader();
+  Topology topo;
+  if (!topo.get()) throw InputError(path, "", "hwloc could not create a topology (out of memory?)");
+  configure(topo.get());
+  if (hwloc_topology_set_xmlbuffer(topo.get(), buffer.data(), static_cast<int>(buffer.size())) != 0 ||
+      hwloc_topology_load(topo.get()) != 0)
+    explain_refusal(path, scan, errno);
+
+  const std::filesystem::path p(path);
+  out.machine.name = p.stem().string();
+  out.machine.source = "hwloc:" + path;
+  return map_topology(topo.get(), path, std::move(out));
+}
+
+ImportedTopology import_this_host() {
+  const std::string what = "hwloc discovery of this host";
+  Topology topo;
+  if (!topo.get()) throw InputError(what, "", "hwloc could not create a topology (out of memory?)");
+  configure(topo.get());
+  if (hwloc_topology_load(topo.get()) != 0)
+    throw InputError(what, "", fmt::format("hwloc_topology_load failed: {}", std::strerror(errno)));
+  ImportedTopology out;
+  const char* host = hwloc_obj_get_info_by_name(hwloc_get_root_obj(topo.get()), "HostName");
+  out.machine.name = host && *host ? host : "this-host";
+  out.machine.source = "hwloc:this-host";
+  return map_topology(topo.get(), what, std::move(out));
+}
+
+}  // namespace mksim

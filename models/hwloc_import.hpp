@@ -1,0 +1,26 @@
+// Import of a real machine's structure from hwloc: an XML export (`lstopo file.xml`, hwloc 1.x, 2.x and 3.x formats)
+// or hwloc's discovery of the running host. Only the structure is imported (packages, dies, NUMA nodes and their
+// memory, cores, PUs, data caches) plus the NUMA distance matrix; latencies, bandwidths and clocks are the caller's.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "models/machine.hpp"
+
+namespace mksim {
+
+struct ImportedTopology {
+  Machine machine;                        // structure only: latencies/bandwidths are filled by the caller
+  std::vector<std::vector<double>> slit;  // NUMA distances (ACPI SLIT-like, 10 = local), empty if the file has none
+  std::vector<std::string> notes;         // what was assumed or skipped ("no NUMA distances", "format 3.0 read as 2.0")
+};
+
+// Reads an hwloc XML topology with libhwloc. Throws InputError naming the file (and the line when it can be found)
+// for a missing, empty, malformed or unsupported file.
+ImportedTopology import_hwloc_xml(const std::string& path);
+
+// hwloc's own discovery of the running machine, mapped the same way as a file.
+ImportedTopology import_this_host();
+
+}  // namespace mksim
