@@ -1,0 +1,105 @@
+#include "models/machine.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <fmt/format.h>
+#include <set>
+
+namespace mksim {
+
+int Machine::pus() const {
+  int n = 0;
+  for (const auto& c : cores) n += c.hw_threads;
+  return n;
+}
+
+const Cache* Machine::shared_cache(int a, int b) const {
+  for (int ci : cores[a].caches) {
+    const Cache& c = caches[ci];
+    if (a == b || std::find(c.cores.begin(), c.cores.end(), b) != c.cores.end()) return &c;
+  }
+  return nullptr;
+}
+
+const Cache* Machine::last_level_cache(int core) const {
+  const auto& cs = cores[core].caches;
+  return cs.empty() ? nullptr : &caches[cs.back()];
+}
+
+std::string Machine::check() const {
+  if (cores.empty()) return "the machine has no cores";
+  if (nodes.empty()) return "the machine has no NUMA nodes";
+  const size_t n = nodes.size();
+  for (size_t i = 0; i < cores.size(); ++i) {
+    const Core& c = cores[i];
+    if (c.id != static_cast<int>(i)) return fmt::format("core {} has id {}", i, c.id);
+    if (c.node < 0 || c.node >= static_cast<int>(n))
+      return fmt::format("core {} is on NUMA node {}, which does not exist (the machine has {})", i, c.node, n);
+    if (!(c.freq_ghz > 0) || !std::isfinite(c.freq_ghz)) return fmt::format("core {} has clock {} GHz", i, c.freq_ghz);
+    for (int ci : c.caches)
+      if (ci < 0 || ci >= static_cast<int>(caches.size())) return fmt::format("core {} names cache {}", i, ci);
+  }
+  for (const auto& nd : nodes) {
+    if (!(nd.controller_bandwidth_gb_s > 0))
+      return fmt::format("NUMA node {} has memory bandwidth {} GB/s, expected > 0", nd.id, nd.controller_bandwidth_gb_s);
+    if (!(nd.local_latency_ns > 0)) return fmt::format("NUMA node {} has local latency {} ns", nd.id, nd.local_latency_ns);
+  }
+  const auto& lat = interconnect.latency_ns;
+  if (lat.size() != n) return fmt::format("the latency matrix has {} rows, expected {} (one per NUMA node)", lat.size(), n);
+  for (size_t i = 0; i < n; ++i) {
+    if (lat[i].size() != n) return fmt::format("latency matrix row {} has {} entries, expected {}", i, lat[i].size(), n);
+    for (size_t j = 0; j < n; ++j)
+      if (!(lat[i][j] > 0) || !std::isfinite(lat[i][j]))
+        return fmt::format("latency from node {} to node {} is {} ns, expected > 0", i, j, lat[i][j]);
+  }
+  for (auto [a, b] : interconnect.links)
+    if (a < 0 || b < 0 || a >= static_cast<int>(n) || b >= static_cast<int>(n) || a == b)
+      return fmt::format("interconnect link {}-{} does not join two different existing nodes", a, b);
+  if (!(interconnect.link_bandwidth_gb_s > 0)) return "interconnect link bandwidth must be > 0";
+  if (!(core_bandwidth_gb_s > 0)) return "per-core bandwidth must be > 0";
+  return "";
+}
+
+std::vector<std::vector<double>> latencies_from_slit(const std::vector<std::vector<double>>& slit,
+                                                     const std::vector<NumaNode>& nodes) {
+  std::vector<std::vector<double>> lat(slit.size(), std::vector<double>(slit.size()));
+  for (size_t i = 0; i < slit.size(); ++i)
+    for (size_t j = 0; j < slit[i].size() && j < nodes.size(); ++j)
+      lat[i][j] = nodes[j].local_latency_ns * slit[i][j] / 10.0;
+  return lat;
+}
+
+std::vector<std::vector<int>> derive_hops(const Interconnect& ic, int n) {
+  std::vector<std::vector<int>> hops(n, std::vector<int>(n, 0));
+  if (!ic.links.empty()) {
+    std::vector<std::vector<int>> adj(n);
+    for (auto [a, b] : ic.links) adj[a].push_back(b), adj[b].push_back(a);
+    for (int s = 0; s < n; ++s) {
+      std::vector<int> d(n, -1);
+      std::deque<int> q{s};
+      d[s] = 0;
+      while (!q.empty()) {
+        int u = q.front();
+        q.pop_front();
+        for (int v : adj[u])
+          if (d[v] < 0) d[v] = d[u] + 1, q.push_back(v);
+      }
+      for (int t = 0; t < n; ++t) hops[s][t] = d[t] < 0 ? n : d[t];  // unreachable: set apart, check() reports it
+    }
+    return hops;
+  }
+  for (int i = 0; i < n; ++i) {
+    std::set<double> tiers;
+    for (int j = 0; j < n; ++j)
+      if (j != i) tiers.insert(std::round(ic.latency_ns[i][j] / ic.latency_ns[i][i] * 100.0));
+    for (int j = 0; j < n; ++j) {
+      if (j == i) continue;
+      auto key = std::round(ic.latency_ns[i][j] / ic.latency_ns[i][i] * 100.0);
+      hops[i][j] = 1 + static_cast<int>(std::distance(tiers.begin(), tiers.find(key)));
+    }
+  }
+  return hops;
+}
+
+}  // namespace mksim

@@ -1,0 +1,82 @@
+// The simulated machine: packages (sockets), dies, NUMA nodes with their memory controllers, cores with their caches,
+// and the interconnect between NUMA nodes. A plain description (no SimGrid, no JSON): built from a config, a preset or
+// a hwloc topology, then handed to the platform builder and to the cost functions in costs.hpp.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mksim {
+
+enum class CacheScope { Core, Die, Socket, Node };
+
+struct Cache {
+  int level = 1;  // 1, 2, 3 ...
+  uint64_t size_bytes = 0;
+  uint32_t line_bytes = 64;
+  double hit_latency_cycles = 4;
+  std::vector<int> cores;  // cores sharing this cache instance
+};
+
+struct Core {
+  int id = 0;
+  int package = 0;
+  int die = 0;   // global die index (a die/CCX shares an LLC)
+  int node = 0;  // NUMA node whose memory is local to this core
+  double freq_ghz = 2.0;
+  int hw_threads = 1;             // SMT siblings (PUs) on this core
+  std::vector<int> pu_os_index;   // OS indexes of its PUs, when known (hwloc)
+  std::vector<int> caches;        // indexes into Machine::caches, smallest level first
+};
+
+struct NumaNode {
+  int id = 0;
+  int package = 0;
+  uint64_t memory_bytes = 0;
+  double controller_bandwidth_gb_s = 20;  // 1e9 bytes/s the memory controller sustains
+  double local_latency_ns = 80;           // load-to-use latency of a local DRAM access
+};
+
+struct Interconnect {
+  // latency_ns[i][j]: load latency of a core on node i reading memory of node j (diagonal = local latency).
+  std::vector<std::vector<double>> latency_ns;
+  // hops[i][j]: interconnect hops between nodes i and j (0 on the diagonal).
+  std::vector<std::vector<int>> hops;
+  double link_bandwidth_gb_s = 10;
+  // Physical links between nodes. Empty: every pair of nodes has its own direct link (a full mesh).
+  std::vector<std::pair<int, int>> links;
+};
+
+struct Machine {
+  std::string name = "machine";
+  std::string source;  // where the description came from (preset, file), for summaries
+  int packages = 1;
+  int dies = 1;
+  std::vector<NumaNode> nodes;
+  std::vector<Core> cores;
+  std::vector<Cache> caches;
+  Interconnect interconnect;
+  double core_bandwidth_gb_s = 12;  // most one core can stream (bounded by its outstanding misses)
+  double core_mlp = 10;             // outstanding cache misses per core (memory-level parallelism)
+
+  int num_cores() const { return static_cast<int>(cores.size()); }
+  int num_nodes() const { return static_cast<int>(nodes.size()); }
+  int pus() const;
+  // Smallest cache level shared by cores a and b, or nullptr. The same core shares its L1.
+  const Cache* shared_cache(int a, int b) const;
+  const Cache* last_level_cache(int core) const;
+  double mem_latency_ns(int core, int node) const { return interconnect.latency_ns[cores[core].node][node]; }
+  // Checks the description's consistency; returns "" or what is wrong (used after every way of building one).
+  std::string check() const;
+};
+
+// How ACPI SLIT distances turn into latencies: latency(i,j) = local_latency(j) * slit(i,j) / 10. SLIT 10 is local
+// by definition, and Linux and hwloc report the ratio to local, so this keeps the published ratios.
+std::vector<std::vector<double>> latencies_from_slit(const std::vector<std::vector<double>>& slit,
+                                                     const std::vector<NumaNode>& nodes);
+// Hops between nodes: from physical links by breadth-first search when given; otherwise the rank of each distinct
+// off-diagonal latency (the nearest remote nodes are one hop away, the next tier two, ...).
+std::vector<std::vector<int>> derive_hops(const Interconnect& ic, int nodes);
+
+}  // namespace mksim

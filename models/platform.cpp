@@ -1,0 +1,129 @@
+#include "models/platform.hpp"
+
+#include <deque>
+#include <fmt/format.h>
+
+namespace sg4 = simgrid::s4u;
+
+namespace mksim {
+
+void configure_simgrid(const Machine& m) {
+  // CM02 with no latency weighting and no cross traffic: flows share a link's bandwidth exactly max-min fairly (the
+  // default TCP-like model skews shares by route latency and adds reverse traffic).
+  sg4::Engine::set_config("network/model:CM02");
+  sg4::Engine::set_config("network/weight-S:0");
+  sg4::Engine::set_config("network/crosstraffic:0");
+  // Times are kept to a picosecond (default 1e-9 s would round away single-cycle costs).
+  sg4::Engine::set_config("surf/precision:1e-12");
+  // CM02 bounds a flow's rate by TCP-gamma / (2 x route latency): with the window set to the bytes a core keeps in
+  // flight, that is Little's law for memory (Bailey's memory-level parallelism bound).
+  const Cache* llc = m.last_level_cache(0);
+  sg4::Engine::set_config("network/TCP-gamma", m.core_mlp * (llc ? llc->line_bytes : 64));
+}
+
+double route_latency_s(const Machine& m, int from, int to) { return m.interconnect.latency_ns[from][to] * 0.5e-9; }
+
+// Latency of the link joining nodes a and b, so that routes add up to half the load latency of the matrix (the
+// average of both directions; exact for a full mesh).
+static double link_latency_s(const Machine& m, int a, int b) {
+  const auto& lat = m.interconnect.latency_ns;
+  double ab = lat[a][b] - lat[b][b], ba = lat[b][a] - lat[a][a];
+  return std::max(0.0, (ab + ba) * 0.25e-9);
+}
+
+// Node-to-node paths over the physical links (shortest by hops, ties broken by lowest node id so that routes are
+// deterministic).
+static std::vector<int> shortest_path(const Machine& m, int src, int dst) {
+  const int n = m.num_nodes();
+  std::vector<std::vector<int>> adj(n);
+  for (auto [a, b] : m.interconnect.links) adj[a].push_back(b), adj[b].push_back(a);
+  for (auto& v : adj) std::sort(v.begin(), v.end());
+  std::vector<int> prev(n, -1);
+  std::vector<bool> seen(n, false);
+  std::deque<int> q{src};
+  seen[src] = true;
+  while (!q.empty()) {
+    int u = q.front();
+    q.pop_front();
+    for (int v : adj[u])
+      if (!seen[v]) seen[v] = true, prev[v] = u, q.push_back(v);
+  }
+  std::vector<int> path;
+  if (!seen[dst]) return path;
+  for (int v = dst; v != -1; v = prev[v]) path.insert(path.begin(), v);
+  return path;
+}
+
+Platform build_platform(const Machine& m) {
+  Platform p;
+  const int n = m.num_nodes();
+  auto* root = sg4::create_full_zone("machine");
+  std::vector<sg4::NetZone*> zones(n);
+  std::vector<simgrid::kernel::routing::NetPoint*> gateways(n);
+  p.memory.resize(n);
+  p.cores.resize(m.num_cores());
+  p.controllers.resize(n);
+  p.core_links.resize(m.num_cores());
+
+  std::vector<std::vector<int>> cores_of(n);
+  for (const auto& c : m.cores) cores_of[c.node].push_back(c.id);
+
+  for (int i = 0; i < n; ++i) {
+    auto* z = sg4::create_star_zone(fmt::format("node{}", i));
+    z->set_parent(root);
+    // Each core reaches the star's centre through its own link: the most one core can stream.
+    for (int c : cores_of[i]) {
+      p.cores[c] = z->create_host(fmt::format("core{}", c), m.cores[c].freq_ghz * 1e9)->seal();
+      p.core_links[c] = z->create_link(fmt::format("core{}-mem", c), m.core_bandwidth_gb_s * 1e9)->seal();
+      z->add_route(p.cores[c]->get_netpoint(), nullptr, nullptr, nullptr, {sg4::LinkInRoute(p.core_links[c])}, true);
+    }
+    p.memory[i] = z->create_host(fmt::format("mem{}", i), 1e9)->seal();
+    p.controllers[i] = z->create_link(fmt::format("mc{}", i), m.nodes[i].controller_bandwidth_gb_s * 1e9)
+                           ->set_latency(route_latency_s(m, i, i))
+                           ->seal();
+    z->add_route(p.memory[i]->get_netpoint(), nullptr, nullptr, nullptr,
+                 {sg4::LinkInRoute(p.controllers[i])}, true);
+    gateways[i] = z->create_router(fmt::format("gw{}", i));
+    zones[i] = z->seal();
+  }
+
+  const double link_bw = m.interconnect.link_bandwidth_gb_s * 1e9;
+  if (m.interconnect.links.empty()) {
+    // A full mesh: one duplex link per pair of nodes.
+    for (int a = 0; a < n; ++a)
+      for (int b = a + 1; b < n; ++b) {
+        auto* l = root->create_split_duplex_link(fmt::format("ic{}-{}", a, b), link_bw);
+        l->set_latency(link_latency_s(m, a, b));
+        l->seal();
+        p.links.push_back(l->get_link_up());
+        root->add_route(zones[a]->get_netpoint(), zones[b]->get_netpoint(), gateways[a], gateways[b],
+                        {sg4::LinkInRoute(l, sg4::LinkInRoute::Direction::UP)}, true);
+      }
+  } else {
+    std::map<std::pair<int, int>, sg4::SplitDuplexLink*> phys;
+    for (auto [a, b] : m.interconnect.links) {
+      auto key = std::minmax(a, b);
+      if (!phys.count(key)) {
+        phys[key] = root->create_split_duplex_link(fmt::format("ic{}-{}", key.first, key.second), link_bw);
+        phys[key]->set_latency(link_latency_s(m, key.first, key.second));
+        phys[key]->seal();
+      }
+    }
+    for (int a = 0; a < n; ++a)
+      for (int b = a + 1; b < n; ++b) {
+        auto path = shortest_path(m, a, b);
+        std::vector<sg4::LinkInRoute> route;
+        for (size_t k = 0; k + 1 < path.size(); ++k) {
+          int u = path[k], v = path[k + 1];
+          auto dir = u < v ? sg4::LinkInRoute::Direction::UP : sg4::LinkInRoute::Direction::DOWN;
+          route.emplace_back(phys[std::minmax(u, v)], dir);
+        }
+        root->add_route(zones[a]->get_netpoint(), zones[b]->get_netpoint(), gateways[a], gateways[b], route, true);
+      }
+    for (auto& [k, l] : phys) p.links.push_back(l->get_link_up());
+  }
+  root->seal();
+  return p;
+}
+
+}  // namespace mksim

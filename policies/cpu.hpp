@@ -1,0 +1,48 @@
+// What a kernel model can make the simulated hardware do, on the core that is executing: spend core time, take a
+// cache-line lock that other cores contend for, stream memory, interrupt other cores. The engine (sim/) implements
+// it; kernel architectures, allocators and schedulers only compose these calls.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+
+#include "models/machine.hpp"
+#include "workloads/ops.hpp"
+
+namespace mksim {
+
+enum class Work : uint8_t { User, Kernel };
+
+// A spin lock on one cache line of shared state (a kernel lock, a heap lock, a run-queue lock). Acquisition costs the
+// line's transfer from the last holder's core; waiters queue in FIFO order (ticket/MCS-like) and spin.
+struct SpinLock {
+  std::string name;
+  int last_core = -1;         // whose cache holds the line
+  bool held = false;
+  double free_at_s = 0;       // when the current hold ends, once the holder has released it
+  std::deque<int> spinners;   // cores spinning on it while the holder's release time is unknown
+  uint64_t acquisitions = 0;
+  uint64_t contended = 0;
+  double wait_s = 0;          // total time cores spent spinning on it
+};
+
+class Cpu {
+ public:
+  virtual ~Cpu() = default;
+  virtual int core() const = 0;
+  virtual const Machine& machine() const = 0;
+  virtual double now_s() const = 0;  // this core's own clock (ahead of SimGrid's while private work accumulates)
+  virtual void spend_cycles(double cycles, Work w) = 0;
+  virtual void spend_s(double seconds, Work w) = 0;
+  // Take `l`, spinning while another core holds it; costs the line transfer from the last holder.
+  virtual void lock(SpinLock& l) = 0;
+  virtual void unlock(SpinLock& l) = 0;
+  // Make core `target` run `handler_cycles` of kernel work (an interrupt handler) as soon as it can; the time is
+  // taken from whatever it runs (stolen time).
+  virtual void interrupt(int target, double handler_cycles) = 0;
+  // Count an OS-level event of `kind` (for summary.events_by_kind).
+  virtual void count(const char* kind, uint64_t n = 1) = 0;
+};
+
+}  // namespace mksim

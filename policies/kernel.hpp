@@ -1,0 +1,42 @@
+// The kernel-architecture slot: for every OS operation a workload issues, where it runs, what it costs and what it
+// contends on. Monolithic, microkernel, multikernel and exokernel models implement this; each composes the hardware
+// actions of Cpu from the machine's own numbers.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "models/machine.hpp"
+#include "policies/cpu.hpp"
+#include "policies/thread.hpp"
+#include "sim/registry.hpp"
+
+namespace mksim {
+
+class KernelArchitecture {
+ public:
+  virtual ~KernelArchitecture() = default;
+  virtual void init(const Machine& m) { machine_ = &m; }
+
+  // A system call of class `c` that does `work_cycles` of service work.
+  virtual void syscall(Cpu& cpu, Thread& t, SyscallClass c, double work_cycles) = 0;
+  // Direct cost of switching `cpu` from `prev` (nullptr: from idle) to `next`.
+  virtual void context_switch(Cpu& cpu, const Thread* prev, const Thread& next) = 0;
+  // Sending a message of `bytes` to a thread that runs (or last ran) on `receiver_core`; returns the delay until the
+  // receiver can see it.
+  virtual double message_send(Cpu& cpu, Thread& t, uint64_t bytes, int receiver_core) = 0;
+  // Taking a delivered message of `bytes` off a channel.
+  virtual void message_receive(Cpu& cpu, Thread& t, uint64_t bytes, int sender_core) = 0;
+  // Waking a blocked thread that will run on `target_core`; returns the delay until that core notices.
+  virtual double wakeup(Cpu& cpu, int target_core) = 0;
+  // Mapping / unmapping `bytes`; `tlb_cores` lists the cores that may cache the address space's translations.
+  virtual void map(Cpu& cpu, Thread& t, uint64_t bytes) = 0;
+  virtual void unmap(Cpu& cpu, Thread& t, uint64_t bytes, const std::vector<int>& tlb_cores) = 0;
+
+ protected:
+  const Machine* machine_ = nullptr;
+};
+
+using ArchitectureRegistry = Registry<KernelArchitecture>;
+
+}  // namespace mksim

@@ -1,0 +1,39 @@
+// The scheduler slot: which runnable thread runs where and for how long. A scheduler keeps its own run queues; the
+// engine asks it where a thread that became runnable goes, which thread a core runs next, and how long a slice is.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "models/machine.hpp"
+#include "policies/thread.hpp"
+#include "sim/params.hpp"
+#include "sim/registry.hpp"
+
+namespace mksim {
+
+enum class EnqueueReason { Spawned, Woken, Preempted, Yielded };
+
+class Scheduler {
+ public:
+  virtual ~Scheduler() = default;
+  virtual void init(const Machine& m) { machine_ = &m; }
+  // `t` became runnable on `from_core` (the core that spawned/woke/preempted it, -1 at start). Put it in a run queue
+  // and return the core that should look at it (the engine wakes that core if it idles), or -1 for "any idle core".
+  virtual int enqueue(Thread& t, int from_core, EnqueueReason why) = 0;
+  // Remove and return the next thread for `core`, or nullptr.
+  virtual Thread* pick_next(int core) = 0;
+  // Does `core` have runnable threads waiting (so the running one should give way when its slice ends)?
+  virtual bool has_waiting(int core) const = 0;
+  virtual size_t queue_length(int core) const = 0;
+  virtual double time_slice_s(int core, const Thread& t) const = 0;
+  // Called when `t` stops running on `core` after `ran_s` seconds (to account fairness).
+  virtual void ran(Thread& t, int core, double ran_s) {}
+
+ protected:
+  const Machine* machine_ = nullptr;
+};
+
+using SchedulerRegistry = Registry<Scheduler>;
+
+}  // namespace mksim

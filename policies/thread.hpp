@@ -1,0 +1,62 @@
+// The kernel's view of a simulated thread (its thread control block): what schedulers, kernel architectures and
+// allocators read and keep per thread. The engine owns the threads and drives their operation sources.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "workloads/ops.hpp"
+#include "workloads/program.hpp"
+
+namespace mksim {
+
+enum class ThreadState : uint8_t { Created, Runnable, Running, Blocked, Exited };
+
+struct ThreadStats {
+  double run_s = 0;      // on a core, user and kernel work
+  double kernel_s = 0;   // of which in the kernel (traps, IPC, shootdowns, context switches)
+  double wait_s = 0;     // runnable, waiting for a core
+  double blocked_s = 0;  // blocked (recv, join, sleep, lock)
+  uint64_t ops = 0;
+  uint64_t context_switches = 0;
+  uint64_t migrations = 0;
+  uint64_t bytes_accessed = 0;
+  double start_s = -1, end_s = -1;
+};
+
+struct Thread {
+  uint32_t id = 0;
+  uint32_t process = 0;
+  std::string name;
+  std::vector<int> affinity;  // cores it may run on; empty: any core of its process
+  int home_node = -1;         // preferred NUMA node (NUMA-aware placement); -1: none
+  int last_core = -1;
+  int queued_core = -1;  // run queue it waits in, when Runnable
+  ThreadState state = ThreadState::Created;
+  double state_since_s = 0;
+
+  std::unique_ptr<OpSource> source;
+  Op op;              // current operation
+  bool has_op = false;
+  double op_left_cycles = 0;  // what remains of a Compute operation that a time slice cut
+  OpResult last_result;
+  uint32_t wake_tokens = 0;   // Wake before Wait
+  std::string blocked_on;     // what it waits for, for deadlock reports
+
+  // Scheduler-owned state.
+  double vruntime_s = 0;
+  double slice_used_s = 0;
+
+  ThreadStats stats;
+
+  bool may_run_on(int core) const {
+    if (affinity.empty()) return true;
+    for (int c : affinity)
+      if (c == core) return true;
+    return false;
+  }
+};
+
+}  // namespace mksim

@@ -1,0 +1,259 @@
+#include "sim/config.hpp"
+
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "policies/kernel.hpp"
+#include "policies/memory.hpp"
+#include "policies/scheduler.hpp"
+#include "sim/machine_config.hpp"
+#include "workloads/workload.hpp"
+
+namespace mksim {
+
+namespace fs = std::filesystem;
+
+json parse_json_text(const std::string& text, const std::string& file) {
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    // Turn the byte offset into line and column.
+    size_t pos = std::min<size_t>(e.byte ? e.byte - 1 : 0, text.size());
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i < pos; ++i) {
+      if (text[i] == '\n') ++line, col = 1;
+      else ++col;
+    }
+    std::string what = e.what();
+    auto cut = what.find("syntax error");
+    if (cut != std::string::npos) what = what.substr(cut);
+    throw InputError(file, fmt::format("line {}, column {}", line, col), "invalid JSON: " + what);
+  }
+}
+
+json load_json_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, "", "cannot open the file (does it exist and is it readable?)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_json_text(ss.str(), path);
+}
+
+std::string resolve_path(const std::string& p, const std::string& base_dir) {
+  fs::path path(p);
+  if (path.is_absolute() || base_dir.empty()) return path.string();
+  return (fs::path(base_dir) / path).lexically_normal().string();
+}
+
+void apply_override(json& doc, const std::string& assignment) {
+  auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw InputError("--set", assignment, "expected dotted.path=value, e.g. kernel.architecture=multikernel");
+  std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  json value;
+  try {
+    value = json::parse(text);
+  } catch (const json::parse_error&) {
+    value = text;  // a bare word is a string
+  }
+  // Split "a.b[2].c" / "a.b.2.c" into steps.
+  std::vector<std::string> steps;
+  std::string cur;
+  for (char ch : path) {
+    if (ch == '.' || ch == '[' || ch == ']') {
+      if (!cur.empty()) steps.push_back(cur), cur.clear();
+    } else {
+      cur += ch;
+    }
+  }
+  if (!cur.empty()) steps.push_back(cur);
+  json* node = &doc;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const auto& s = steps[i];
+    bool last = i + 1 == steps.size();
+    bool is_index = !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+    if (node->is_array() && is_index) {
+      size_t k = std::stoul(s);
+      if (k >= node->size())
+        throw InputError("--set", path, fmt::format("index {} is past the end of a list of {}", k, node->size()));
+      node = &(*node)[k];
+    } else {
+      if (node->is_null()) *node = json::object();
+      if (!node->is_object())
+        throw InputError("--set", path, fmt::format("'{}' is not an object, cannot set '{}' in it", node->dump(), s));
+      node = &(*node)[s];
+    }
+    if (last) *node = value;
+  }
+}
+
+const Schema& run_schema() {
+  static const Schema s = [] {
+    auto outputs = std::make_shared<const Schema>(Schema{
+        Field::boolean("csv", true, "write threads.csv, cores.csv and memory.csv beside results.json"),
+        Field::boolean("trace", false, "write a Chrome Trace Event timeline (trace.json)"),
+        Field::boolean("record", false, "write the operation stream in mksim's trace format (ops.jsonl)"),
+    });
+    return Schema{
+        Field::integer("seed", 1, "", "seed of every random stream of the run").at_least(0),
+        Field::number("max_sim_time_s", 0, "s", "stop at this simulated time (0: no limit)").at_least(0),
+        Field::number("max_wall_time_s", 0, "s", "stop after this much host time (0: no limit)").at_least(0),
+        Field::integer("max_events", 0, "", "stop after this many OS-level events (0: no limit)").at_least(0),
+        Field::nested("outputs", outputs, "what to write into the output folder"),
+    };
+  }();
+  return s;
+}
+
+const Schema& kernel_slots_schema() {
+  static const Schema s{
+      Field::text("architecture", "monolithic", "kernel architecture (`mksim list architectures`)"),
+      Field::text("scheduler", "round-robin", "scheduler (`mksim list schedulers`)"),
+      Field::text("memory_policy", "first-touch", "page placement policy (`mksim list memory_policies`)"),
+      Field::text("allocator", "global-heap", "heap allocator model (`mksim list allocators`)"),
+  };
+  return s;
+}
+
+namespace {
+
+template <class R>
+Component pick(const R& registry, const json& kernel, const char* slot, const char* what, const std::string& file) {
+  const Field* f = kernel_slots_schema().find(slot);
+  json v = kernel.contains(slot) ? kernel[slot] : f->default_value;
+  auto path = join_path("kernel", slot);
+  if (!v.is_string()) throw InputError(file, path, fmt::format("found {}, expected the name of a {}", v.dump(), what));
+  auto name = v.get<std::string>();
+  const auto* e = registry.find(name);
+  if (!e) throw InputError(file, path, fmt::format("unknown {} '{}', {}", what, name, one_of(name, registry.names())));
+  auto ppath = join_path("kernel", name);
+  json given = kernel.contains(name) ? kernel[name] : json::object();
+  return {name, Params(e->info.params->resolve(given, ppath, file), ppath, file)};
+}
+
+json resolve_kernel(const json& given, const std::string& file, Scenario& sc) {
+  if (!given.is_null() && !given.is_object())
+    throw InputError(file, "kernel", fmt::format("found {}, expected an object", given.dump()));
+  json kernel = given.is_null() ? json::object() : given;
+  sc.architecture = pick(ArchitectureRegistry::instance(), kernel, "architecture", "kernel architecture", file);
+  sc.scheduler = pick(SchedulerRegistry::instance(), kernel, "scheduler", "scheduler", file);
+  sc.placement = pick(PlacementRegistry::instance(), kernel, "memory_policy", "memory policy", file);
+  sc.allocator = pick(AllocatorRegistry::instance(), kernel, "allocator", "allocator", file);
+
+  json out = {{"architecture", sc.architecture.name},
+              {"scheduler", sc.scheduler.name},
+              {"memory_policy", sc.placement.name},
+              {"allocator", sc.allocator.name}};
+  // Parameter blocks: keyed by component name. Blocks of components that are not selected are still checked, so a
+  // sweep that switches architecture finds their mistakes too.
+  std::vector<std::string> known = kernel_slots_schema().names();
+  for (const auto* c : all_components())
+    if (c->slot != "workload") known.push_back(c->name);
+  for (auto it = kernel.begin(); it != kernel.end(); ++it) {
+    if (kernel_slots_schema().find(it.key())) continue;
+    const ComponentInfo* info = nullptr;
+    for (const auto* c : all_components())
+      if (c->slot != "workload" && c->name == it.key()) info = c;
+    if (!info)
+      throw InputError(file, join_path("kernel", it.key()),
+                       fmt::format("unknown key '{}', {}", it.key(), one_of(it.key(), known)));
+    out[it.key()] = info->params->resolve(it.value(), join_path("kernel", it.key()), file);
+  }
+  for (const auto* c : {&sc.architecture, &sc.scheduler, &sc.placement, &sc.allocator}) out[c->name] = c->params.raw();
+  return out;
+}
+
+json resolve_workloads(const json& given, const std::string& file, Scenario& sc) {
+  if (given.is_null()) throw InputError(file, "workload", "missing, expected an object with a 'kind' (or a list)");
+  bool list = given.is_array();
+  if (!list && !given.is_object())
+    throw InputError(file, "workload", fmt::format("found {}, expected an object with a 'kind' or a list of them", given.dump()));
+  json items = list ? given : json::array({given});
+  if (items.empty()) throw InputError(file, "workload", "found an empty list, expected at least one workload");
+  json out = json::array();
+  std::set<std::string> names;
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto path = list ? join_path("workload", i) : std::string("workload");
+    const json& w = items[i];
+    if (!w.is_object()) throw InputError(file, path, fmt::format("found {}, expected an object with a 'kind'", w.dump()));
+    if (!w.contains("kind"))
+      throw InputError(file, join_path(path, "kind"),
+                       "missing, expected a workload kind, " + one_of("", WorkloadRegistry::instance().names()));
+    if (!w["kind"].is_string())
+      throw InputError(file, join_path(path, "kind"), fmt::format("found {}, expected a workload kind", w["kind"].dump()));
+    auto kind = w["kind"].get<std::string>();
+    const auto* e = WorkloadRegistry::instance().find(kind);
+    if (!e)
+      throw InputError(file, join_path(path, "kind"),
+                       fmt::format("unknown workload kind '{}', {}", kind, one_of(kind, WorkloadRegistry::instance().names())));
+    json params = w;
+    params.erase("kind");
+    std::string name = kind;
+    if (params.contains("name")) {
+      if (!params["name"].is_string())
+        throw InputError(file, join_path(path, "name"), fmt::format("found {}, expected a string", params["name"].dump()));
+      name = params["name"].get<std::string>();
+      params.erase("name");
+    } else if (list) {
+      name = fmt::format("{}-{}", kind, i);
+    }
+    if (!names.insert(name).second)
+      throw InputError(file, join_path(path, "name"), fmt::format("workload name '{}' is used twice", name));
+    json resolved = e->info.params->resolve(params, path, file);
+    sc.workloads.push_back({kind, name, Params(resolved, path, file)});
+    resolved["kind"] = kind;
+    resolved["name"] = name;
+    out.push_back(resolved);
+  }
+  return list ? out : out[0];
+}
+
+}  // namespace
+
+Scenario resolve_scenario(const json& doc, const std::string& file, const std::string& base_dir) {
+  Scenario sc;
+  sc.file = file;
+  sc.base_dir = base_dir;
+  if (!doc.is_object())
+    throw InputError(file, "top level", fmt::format("found {}, expected an object with machine, kernel, workload, run",
+                                                    doc.dump().substr(0, 40)));
+  static const std::vector<std::string> sections = {"machine", "kernel", "workload", "run", "description"};
+  for (auto it = doc.begin(); it != doc.end(); ++it)
+    if (std::find(sections.begin(), sections.end(), it.key()) == sections.end())
+      throw InputError(file, it.key(), fmt::format("unknown section '{}', {}", it.key(), one_of(it.key(), sections)));
+  if (doc.contains("description") && !doc["description"].is_string())
+    throw InputError(file, "description", "expected a string");
+
+  json resolved;
+  if (doc.contains("description")) resolved["description"] = doc["description"];
+  json machine_resolved;
+  sc.machine = build_machine(doc.value("machine", json::object()), "machine", file, base_dir, &machine_resolved);
+  resolved["machine"] = machine_resolved;
+  resolved["kernel"] = resolve_kernel(doc.value("kernel", json::object()), file, sc);
+  resolved["workload"] = resolve_workloads(doc.contains("workload") ? doc["workload"] : json(), file, sc);
+  json run = run_schema().resolve(doc.value("run", json::object()), "run", file);
+  Params rp(run, "run", file);
+  sc.run.seed = static_cast<uint64_t>(rp.integer("seed"));
+  sc.run.max_sim_time_s = rp.number("max_sim_time_s");
+  sc.run.max_wall_time_s = rp.number("max_wall_time_s");
+  sc.run.max_events = static_cast<uint64_t>(rp.integer("max_events"));
+  Params outs = rp.child("outputs");
+  sc.run.csv = outs.boolean("csv");
+  sc.run.trace = outs.boolean("trace");
+  sc.run.record = outs.boolean("record");
+  resolved["run"] = run;
+  sc.resolved = resolved;
+  return sc;
+}
+
+Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides) {
+  json doc = load_json_file(path);
+  for (const auto& o : overrides) apply_override(doc, o);
+  auto base = fs::path(path).parent_path().string();
+  return resolve_scenario(doc, path, base.empty() ? "." : base);
+}
+
+}  // namespace mksim

@@ -1,0 +1,1001 @@
+#include "sim/engine.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fmt/format.h>
+#include <queue>
+#include <set>
+#include <simgrid/s4u.hpp>
+#include <simgrid/version.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mksim_version.hpp"
+#include "models/costs.hpp"
+#include "models/platform.hpp"
+#include "policies/kernel.hpp"
+#include "policies/memory.hpp"
+#include "policies/scheduler.hpp"
+#include "workloads/workload.hpp"
+
+namespace sg4 = simgrid::s4u;
+
+namespace mksim {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Message {
+  uint64_t bytes;
+  uint64_t value;
+  int sender_core;
+  double visible_s;
+};
+
+struct Channel {
+  std::string name;
+  std::deque<Message> messages;
+  std::deque<Thread*> waiters;
+  uint64_t sent = 0, received = 0;
+};
+
+struct UserLock {
+  std::string name;
+  Thread* owner = nullptr;
+  int last_core = -1;
+  std::deque<Thread*> waiters;
+  uint64_t acquisitions = 0, contended = 0;
+};
+
+struct Process {
+  uint32_t id;
+  std::string name;
+  std::vector<int> cores;
+  std::set<int> ran_on;  // cores whose TLBs may hold its translations
+};
+
+struct Template {
+  uint32_t process;
+  ThreadSpec spec;
+  std::function<std::unique_ptr<OpSource>()> make;
+};
+
+struct NodeTraffic {
+  uint64_t read_bytes = 0, write_bytes = 0, local_bytes = 0, remote_bytes = 0;
+};
+
+enum class Step { Continue, Blocked, Exited, Yielded };
+
+class EngineImpl;
+
+// One core: its SimGrid host and actor, its own clock, and the Cpu interface kernel models act through.
+class CoreRt final : public Cpu {
+ public:
+  EngineImpl* e = nullptr;
+  int id = 0;
+  sg4::Host* host = nullptr;
+  double hz = 1e9;
+  double pending_s = 0;       // private work not yet handed to SimGrid
+  double stolen_cycles = 0;   // interrupt work other cores asked of this one
+  Thread* current = nullptr;
+  const Thread* prev = nullptr;
+  sg4::SemaphorePtr sem;
+  bool waiting = false, notified = false, idle_wait = false;
+  double grant_s = -1;        // spin-lock hand-off time set by the releaser
+  double end_s = 0;
+
+  // statistics
+  double busy_s = 0, kernel_s = 0, idle_s = 0, spin_s = 0;
+  uint64_t ops = 0, context_switches = 0, interrupts = 0;
+
+  int core() const override { return id; }
+  const Machine& machine() const override;
+  double now_s() const override { return sg4::Engine::get_clock() + pending_s; }
+  void spend_cycles(double cycles, Work w) override { spend_s(cycles / hz, w); }
+  void spend_s(double s, Work w) override;
+  void lock(SpinLock& l) override;
+  void unlock(SpinLock& l) override;
+  void interrupt(int target, double handler_cycles) override;
+  void count(const char* kind, uint64_t n) override;
+
+  // Hand the accumulated private work to SimGrid, so this core's clock and SimGrid's agree.
+  void flush() {
+    if (pending_s > 0) {
+      double d = pending_s;
+      pending_s = 0;
+      sg4::this_actor::sleep_for(d);
+    }
+  }
+};
+
+struct Timer {
+  double at_s;
+  uint64_t seq;
+  Thread* thread;  // a sleeper to wake, or nullptr
+  int core;        // a core to notify (thread == nullptr)
+  bool operator>(const Timer& o) const { return at_s != o.at_s ? at_s > o.at_s : seq > o.seq; }
+};
+
+class EngineImpl final : public WorkloadEnv {
+ public:
+  explicit EngineImpl(const Scenario& sc, const std::vector<Observer*>& obs) : sc_(sc), m_(sc.machine), obs_(obs) {}
+
+  RunResults run();
+
+  // WorkloadEnv
+  const Machine& machine() const override { return m_; }
+  uint64_t seed() const override { return sc_.run.seed; }
+  uint32_t create_process(const std::string& name, std::vector<int> cores) override {
+    for (int c : cores)
+      if (c < 0 || c >= m_.num_cores())
+        throw InputError(sc_.file, current_workload_path_,
+                         fmt::format("process '{}' names core {}, but the machine has cores 0..{}", name, c,
+                                     m_.num_cores() - 1));
+    processes_.push_back({static_cast<uint32_t>(processes_.size()), name, std::move(cores), {}});
+    return processes_.back().id;
+  }
+  uint32_t create_thread(uint32_t process, ThreadSpec spec, std::unique_ptr<OpSource> source) override {
+    auto t = std::make_unique<Thread>();
+    t->id = static_cast<uint32_t>(threads_.size());
+    t->process = process;
+    t->name = spec.name.empty() ? fmt::format("{}.{}", processes_.at(process).name, t->id) : spec.name;
+    t->affinity = spec.affinity.empty() ? processes_.at(process).cores : spec.affinity;
+    for (int c : t->affinity)
+      if (c < 0 || c >= m_.num_cores())
+        throw InputError(sc_.file, current_workload_path_,
+                         fmt::format("thread '{}' is pinned to core {}, but the machine has cores 0..{}", t->name, c,
+                                     m_.num_cores() - 1));
+    t->home_node = spec.home_node;
+    t->source = std::move(source);
+    threads_.push_back(std::move(t));
+    ++live_threads_;
+    if (started_) start_thread(*threads_.back(), current_core_);
+    return threads_.back()->id;
+  }
+  uint32_t create_region(uint32_t process, uint64_t bytes, int bind_node) override {
+    Region r;
+    r.id = static_cast<uint32_t>(regions_.size());
+    r.process = process;
+    r.bytes = bytes;
+    r.bind_node = bind_node;
+    if (bind_node >= m_.num_nodes())
+      throw InputError(sc_.file, current_workload_path_,
+                       fmt::format("memory bound to NUMA node {}, but the machine has nodes 0..{}", bind_node,
+                                   m_.num_nodes() - 1));
+    regions_.push_back(r);
+    return r.id;
+  }
+  uint32_t create_channel(const std::string& name) override {
+    channels_.push_back({name, {}, {}, 0, 0});
+    return static_cast<uint32_t>(channels_.size() - 1);
+  }
+  uint32_t create_lock(const std::string& name) override {
+    locks_.push_back({name, nullptr, -1, {}, 0, 0});
+    return static_cast<uint32_t>(locks_.size() - 1);
+  }
+  uint32_t create_template(uint32_t process, ThreadSpec spec,
+                           std::function<std::unique_ptr<OpSource>()> make) override {
+    templates_.push_back({process, std::move(spec), std::move(make)});
+    return static_cast<uint32_t>(templates_.size() - 1);
+  }
+
+  // --- used by CoreRt ---
+  const Machine& m_ref() const { return m_; }
+  void count(const char* kind, uint64_t n) {
+    events_[kind] += n;
+    total_events_ += n;
+  }
+  void notify(CoreRt& c) {
+    if (c.waiting && !c.notified) {
+      c.notified = true;
+      if (c.idle_wait) ++active_;
+      c.sem->release();
+    }
+  }
+  bool finished() const { return finished_; }
+  std::vector<std::unique_ptr<CoreRt>>& cores() { return cores_; }
+  void add_timer_notify(int core, double at_s) { add_timer({at_s, seq_++, nullptr, core}); }
+
+ private:
+  void core_main(CoreRt& c);
+  void timer_main();
+  void idle(CoreRt& c);
+  void run_thread(CoreRt& c, Thread& t);
+  Step execute(CoreRt& c, Thread& t, double slice_end_s);
+  Step memory_access(CoreRt& c, Thread& t);
+  void complete(CoreRt& c, Thread& t, uint64_t value = 0);
+  Step block(CoreRt& c, Thread& t, std::string on);
+  void exit_thread(CoreRt& c, Thread& t);
+  void make_runnable(Thread& t, int from_core, EnqueueReason why, double delay_s);
+  void start_thread(Thread& t, int from_core);
+  void add_timer(Timer t);
+  void finish(std::string status);
+  void check_limits(CoreRt& c);
+  void set_state(Thread& t, ThreadState s, double at_s);
+  json build_results(double wall_setup_s, double wall_sim_s);
+
+  const Scenario& sc_;
+  const Machine& m_;
+  std::vector<Observer*> obs_;
+  std::unique_ptr<KernelArchitecture> kernel_;
+  std::unique_ptr<Scheduler> sched_;
+  std::unique_ptr<PagePlacement> placement_;
+  std::unique_ptr<Allocator> allocator_;
+  std::vector<std::unique_ptr<Workload>> workloads_;
+  std::vector<std::pair<uint32_t, uint32_t>> workload_threads_;  // [first, last) thread ids per workload
+  Platform platform_;
+
+  std::vector<std::unique_ptr<CoreRt>> cores_;
+  std::vector<std::unique_ptr<Thread>> threads_;
+  std::vector<Process> processes_;
+  std::vector<Region> regions_;
+  std::vector<Channel> channels_;
+  std::vector<UserLock> locks_;
+  std::vector<Template> templates_;
+  std::vector<NodeTraffic> traffic_;
+  std::vector<std::vector<std::vector<Thread*>>> joiners_;
+
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  sg4::SemaphorePtr timer_sem_;
+  bool timer_waiting_ = false;
+  double timer_wait_until_ = 0;
+  uint64_t seq_ = 0;
+
+  std::map<std::string, uint64_t> events_;
+  uint64_t total_events_ = 0;
+  int live_threads_ = 0;
+  int active_ = 0;
+  bool started_ = false;
+  bool finished_ = false;
+  std::string status_ = "completed";
+  int current_core_ = -1;
+  std::string current_workload_path_;
+  Clock::time_point wall_start_;
+  std::vector<std::vector<Thread*>> join_waiters_;
+};
+
+const Machine& CoreRt::machine() const { return e->m_ref(); }
+
+void CoreRt::spend_s(double s, Work w) {
+  if (!(s > 0)) return;
+  pending_s += s;
+  busy_s += s;
+  if (w == Work::Kernel) kernel_s += s;
+  if (current) {
+    current->stats.run_s += s;
+    if (w == Work::Kernel) current->stats.kernel_s += s;
+  }
+}
+
+void CoreRt::count(const char* kind, uint64_t n) { e->count(kind, n); }
+
+void CoreRt::interrupt(int target, double handler_cycles) {
+  e->cores()[target]->stolen_cycles += handler_cycles;
+  e->count("interrupt", 1);
+}
+
+void CoreRt::lock(SpinLock& l) {
+  // Acquisitions are ordered by SimGrid's clock: synchronise first.
+  flush();
+  const double now = sg4::Engine::get_clock();
+  ++l.acquisitions;
+  e->count("lock_acquire", 1);
+  if (!l.held) {
+    double start = std::max(now, l.free_at_s);  // its last holder may have released it "in the future"
+    if (start > now) ++l.contended;
+    double spin = start - now;
+    l.wait_s += spin;
+    spin_s += spin;
+    spend_s(spin, Work::Kernel);
+    double transfer = (l.last_core >= 0 && l.last_core != id) ? line_transfer_ns(machine(), l.last_core, id) * 1e-9 : 0;
+    spend_s(transfer, Work::Kernel);
+    l.held = true;
+    l.last_core = id;
+    return;
+  }
+  // Held, release time unknown yet: spin until the holder hands it over.
+  ++l.contended;
+  l.spinners.push_back(id);
+  grant_s = -1;
+  waiting = true;
+  idle_wait = false;
+  while (grant_s < 0 && !e->finished()) sem->acquire();
+  waiting = notified = false;
+  const double woke = sg4::Engine::get_clock();
+  double spin = std::max(0.0, grant_s - woke) + (woke - now);
+  l.wait_s += spin;
+  spin_s += spin;
+  // The time spent blocked in SimGrid already passed on the clock: count it as busy kernel time, not as pending.
+  busy_s += woke - now;
+  kernel_s += woke - now;
+  if (current) current->stats.run_s += woke - now, current->stats.kernel_s += woke - now;
+  spend_s(std::max(0.0, grant_s - woke), Work::Kernel);
+}
+
+void CoreRt::unlock(SpinLock& l) {
+  const double release = now_s();
+  if (!l.spinners.empty()) {
+    CoreRt& next = *e->cores()[l.spinners.front()];
+    l.spinners.pop_front();
+    l.last_core = next.id;
+    next.grant_s = release + line_transfer_ns(machine(), id, next.id) * 1e-9;
+    e->notify(next);
+    return;
+  }
+  l.held = false;
+  l.free_at_s = release;
+}
+
+void EngineImpl::set_state(Thread& t, ThreadState s, double at_s) {
+  double d = std::max(0.0, at_s - t.state_since_s);
+  if (t.state == ThreadState::Runnable) t.stats.wait_s += d;
+  if (t.state == ThreadState::Blocked) t.stats.blocked_s += d;
+  t.state = s;
+  t.state_since_s = at_s;
+}
+
+void EngineImpl::add_timer(Timer t) {
+  timers_.push(t);
+  if (timer_waiting_ && t.at_s < timer_wait_until_) {
+    timer_waiting_ = false;
+    timer_sem_->release();
+  }
+}
+
+void EngineImpl::make_runnable(Thread& t, int from_core, EnqueueReason why, double delay_s) {
+  double now = from_core >= 0 ? cores_[from_core]->now_s() : sg4::Engine::get_clock();
+  set_state(t, ThreadState::Runnable, now + delay_s);
+  int target = sched_->enqueue(t, from_core, why);
+  t.queued_core = target;
+  for (auto* o : obs_) o->on_wakeup(from_core, target, t, now, now + delay_s);
+  if (target >= 0) {
+    if (target == from_core) return;
+    if (delay_s > 0 || now > sg4::Engine::get_clock())
+      add_timer_notify(target, now + delay_s);
+    else
+      notify(*cores_[target]);
+    return;
+  }
+  // Any idle core that may run it.
+  for (auto& c : cores_)
+    if (c->waiting && c->idle_wait && t.may_run_on(c->id)) {
+      if (delay_s > 0 || now > sg4::Engine::get_clock())
+        add_timer_notify(c->id, now + delay_s);
+      else
+        notify(*c);
+      break;
+    }
+}
+
+void EngineImpl::start_thread(Thread& t, int from_core) {
+  double now = from_core >= 0 ? cores_[from_core]->now_s() : sg4::Engine::get_clock();
+  t.stats.start_s = now;
+  t.state_since_s = now;
+  make_runnable(t, from_core, EnqueueReason::Spawned, 0);
+}
+
+void EngineImpl::finish(std::string status) {
+  if (finished_) return;
+  finished_ = true;
+  status_ = std::move(status);
+  for (auto& c : cores_) notify(*c);
+  if (timer_waiting_) timer_waiting_ = false, timer_sem_->release();
+}
+
+void EngineImpl::check_limits(CoreRt& c) {
+  if (sc_.run.max_events && total_events_ >= sc_.run.max_events) finish("stopped: run.max_events reached");
+  if (sc_.run.max_sim_time_s > 0 && c.now_s() >= sc_.run.max_sim_time_s) finish("stopped: run.max_sim_time_s reached");
+  if (sc_.run.max_wall_time_s > 0 && (total_events_ & 1023) == 0 &&
+      std::chrono::duration<double>(Clock::now() - wall_start_).count() >= sc_.run.max_wall_time_s)
+    finish("stopped: run.max_wall_time_s reached");
+}
+
+void EngineImpl::timer_main() {
+  while (!finished_) {
+    if (timers_.empty()) {
+      timer_waiting_ = true;
+      timer_wait_until_ = INFINITY;
+      timer_sem_->acquire();
+      timer_waiting_ = false;
+      continue;
+    }
+    Timer t = timers_.top();
+    double now = sg4::Engine::get_clock();
+    if (t.at_s > now) {
+      timer_waiting_ = true;
+      timer_wait_until_ = t.at_s;
+      timer_sem_->acquire_timeout(t.at_s - now);
+      timer_waiting_ = false;
+      continue;
+    }
+    timers_.pop();
+    if (t.thread) {  // a sleep ends
+      t.thread->has_op = false;
+      t.thread->last_result = {now, 0};
+      ++t.thread->stats.ops;
+      count("sleep", 1);
+      make_runnable(*t.thread, -1, EnqueueReason::Woken, 0);
+    } else if (t.core >= 0) {
+      notify(*cores_[t.core]);
+    } else {
+      finish("stopped: run.max_sim_time_s reached");
+    }
+  }
+}
+
+void EngineImpl::idle(CoreRt& c) {
+  c.flush();
+  if (finished_) return;
+  const double start = sg4::Engine::get_clock();
+  c.waiting = true;
+  c.idle_wait = true;
+  --active_;
+  if (active_ == 0 && timers_.empty()) {
+    // Nothing runs, nothing is due: either everything finished or the remaining threads wait forever.
+    c.waiting = false;
+    ++active_;
+    finish(live_threads_ > 0 ? "deadlock" : "completed");
+    return;
+  }
+  c.sem->acquire();
+  c.waiting = c.notified = c.idle_wait = false;
+  const double end = sg4::Engine::get_clock();
+  c.idle_s += end - start;
+  for (auto* o : obs_) o->on_idle(c.id, start, end);
+}
+
+void EngineImpl::core_main(CoreRt& c) {
+  while (!finished_) {
+    Thread* t = sched_->pick_next(c.id);
+    if (!t) {
+      idle(c);
+      continue;
+    }
+    run_thread(c, *t);
+  }
+  c.flush();
+  c.end_s = sg4::Engine::get_clock();
+}
+
+void EngineImpl::run_thread(CoreRt& c, Thread& t) {
+  current_core_ = c.id;
+  const double now = c.now_s();
+  set_state(t, ThreadState::Running, now);
+  if (t.last_core >= 0 && t.last_core != c.id) ++t.stats.migrations;
+  c.current = &t;
+  if (c.prev != &t) {
+    kernel_->context_switch(c, c.prev, t);
+    ++c.context_switches;
+    ++t.stats.context_switches;
+    count("context_switch", 1);
+  }
+  t.last_core = c.id;
+  processes_[t.process].ran_on.insert(c.id);
+  double slice_start = c.now_s();
+  const double slice = sched_->time_slice_s(c.id, t);
+  double slice_end = slice_start + slice;
+  Step step = Step::Continue;
+  while (step == Step::Continue && !finished_) {
+    if (c.stolen_cycles > 0) {
+      c.spend_cycles(c.stolen_cycles, Work::Kernel);
+      ++c.interrupts;
+      c.stolen_cycles = 0;
+    }
+    if (!t.has_op) {
+      if (!t.source->next(t.last_result, t.op)) {
+        exit_thread(c, t);
+        step = Step::Exited;
+        break;
+      }
+      t.has_op = true;
+      t.op_left_cycles = t.op.cycles;
+    }
+    current_core_ = c.id;
+    step = execute(c, t, slice_end);
+    check_limits(c);
+    if (step == Step::Continue && c.now_s() >= slice_end) {
+      c.flush();  // learn what other cores did meanwhile
+      if (sched_->has_waiting(c.id)) {
+        sched_->ran(t, c.id, c.now_s() - slice_start);
+        for (auto* o : obs_) o->on_slice(c.id, t, slice_start, c.now_s());
+        c.current = nullptr;
+        c.prev = &t;
+        count("preemption", 1);
+        make_runnable(t, c.id, EnqueueReason::Preempted, 0);
+        return;
+      }
+      slice_end = c.now_s() + slice;
+    }
+  }
+  const double end = c.now_s();
+  sched_->ran(t, c.id, end - slice_start);
+  for (auto* o : obs_) o->on_slice(c.id, t, slice_start, end);
+  c.current = nullptr;
+  c.prev = &t;
+  if (step == Step::Continue && finished_) return;  // stopped by a limit while running
+}
+
+void EngineImpl::complete(CoreRt& c, Thread& t, uint64_t value) {
+  t.has_op = false;
+  t.last_result = {c.now_s(), value};
+  ++t.stats.ops;
+  ++c.ops;
+  count(to_string(t.op.kind).data(), 1);
+}
+
+Step EngineImpl::block(CoreRt& c, Thread& t, std::string on) {
+  set_state(t, ThreadState::Blocked, c.now_s());
+  t.blocked_on = std::move(on);
+  return Step::Blocked;
+}
+
+void EngineImpl::exit_thread(CoreRt& c, Thread& t) {
+  const double now = c.now_s();
+  set_state(t, ThreadState::Exited, now);
+  t.stats.end_s = now;
+  t.blocked_on.clear();
+  --live_threads_;
+  c.flush();  // joiners on other cores observe the exit
+  for (Thread* j : join_waiters_[t.id])
+    make_runnable(*j, c.id, EnqueueReason::Woken, j->last_core == c.id ? 0 : kernel_->wakeup(c, j->last_core));
+  join_waiters_[t.id].clear();
+  if (live_threads_ == 0) finish("completed");
+}
+
+Step EngineImpl::execute(CoreRt& c, Thread& t, double slice_end_s) {
+  Op& op = t.op;
+  const double t0 = c.now_s();
+  auto done = [&](uint64_t value = 0) {
+    complete(c, t, value);
+    for (auto* o : obs_) o->on_op(c.id, t, op, t0, c.now_s());
+    return Step::Continue;
+  };
+  switch (op.kind) {
+    case OpKind::Compute: {
+      double budget = std::max(0.0, (slice_end_s - t0) * c.hz);
+      double run = std::min(t.op_left_cycles, std::max(budget, 1.0));
+      c.spend_cycles(run, Work::User);
+      t.op_left_cycles -= run;
+      if (t.op_left_cycles <= 1e-9) return done();
+      return Step::Continue;
+    }
+    case OpKind::MemAccess:
+      return memory_access(c, t);
+    case OpKind::Syscall:
+      kernel_->syscall(c, t, static_cast<SyscallClass>(op.target), op.cycles);
+      return done();
+    case OpKind::Send: {
+      Channel& ch = channels_.at(op.target);
+      c.flush();
+      int receiver = ch.waiters.empty() ? -1 : ch.waiters.front()->last_core;
+      double delay = kernel_->message_send(c, t, op.bytes, receiver < 0 ? c.id : receiver);
+      ch.messages.push_back({op.bytes, op.value, c.id, c.now_s() + delay});
+      ++ch.sent;
+      if (!ch.waiters.empty()) {
+        Thread* w = ch.waiters.front();
+        ch.waiters.pop_front();
+        make_runnable(*w, c.id, EnqueueReason::Woken, w->last_core == c.id ? 0 : delay);
+      }
+      return done();
+    }
+    case OpKind::Recv: {
+      Channel& ch = channels_.at(op.target);
+      c.flush();
+      if (!ch.messages.empty()) {
+        Message msg = ch.messages.front();
+        double now = c.now_s();
+        if (msg.visible_s > now) c.spend_s(msg.visible_s - now, Work::User);  // waiting for the line to arrive
+        ch.messages.pop_front();
+        ++ch.received;
+        kernel_->message_receive(c, t, msg.bytes, msg.sender_core);
+        return done(msg.value);
+      }
+      ch.waiters.push_back(&t);
+      return block(c, t, fmt::format("message on channel '{}'", ch.name));
+    }
+    case OpKind::Lock: {
+      UserLock& l = locks_.at(op.target);
+      c.flush();
+      if (l.owner == &t) {  // handed over by the previous owner while we slept
+        if (l.last_core >= 0 && l.last_core != c.id) c.spend_s(line_transfer_ns(m_, l.last_core, c.id) * 1e-9, Work::User);
+        l.last_core = c.id;
+        return done();
+      }
+      ++l.acquisitions;
+      if (!l.owner) {
+        l.owner = &t;
+        if (l.last_core >= 0 && l.last_core != c.id) c.spend_s(line_transfer_ns(m_, l.last_core, c.id) * 1e-9, Work::User);
+        l.last_core = c.id;
+        return done();
+      }
+      ++l.contended;
+      // Contended: futex-style sleep in the kernel.
+      kernel_->syscall(c, t, SyscallClass::Null, 0);
+      l.waiters.push_back(&t);
+      return block(c, t, fmt::format("lock '{}' held by {}", l.name, l.owner->name));
+    }
+    case OpKind::Unlock: {
+      UserLock& l = locks_.at(op.target);
+      c.flush();
+      if (l.owner != &t)
+        throw std::runtime_error(fmt::format("thread '{}' unlocks lock '{}' that it does not hold", t.name, l.name));
+      l.last_core = c.id;
+      if (l.waiters.empty()) {
+        l.owner = nullptr;
+        return done();
+      }
+      Thread* w = l.waiters.front();
+      l.waiters.pop_front();
+      l.owner = w;
+      kernel_->syscall(c, t, SyscallClass::Null, 0);  // futex wake
+      make_runnable(*w, c.id, EnqueueReason::Woken, w->last_core == c.id ? 0 : kernel_->wakeup(c, w->last_core));
+      return done();
+    }
+    case OpKind::Alloc: {
+      allocator_->allocate(c, t, op.bytes);
+      uint32_t id = create_region(t.process, op.bytes, -1);
+      return done(id);
+    }
+    case OpKind::Free: {
+      Region& r = regions_.at(op.target);
+      allocator_->release(c, t, r.bytes);
+      r.freed = true;
+      return done();
+    }
+    case OpKind::Map:
+      kernel_->map(c, t, op.bytes);
+      return done();
+    case OpKind::Unmap: {
+      const auto& ran = processes_[t.process].ran_on;
+      kernel_->unmap(c, t, op.bytes, std::vector<int>(ran.begin(), ran.end()));
+      return done();
+    }
+    case OpKind::Spawn: {
+      const Template& tp = templates_.at(op.target);
+      c.flush();
+      kernel_->syscall(c, t, SyscallClass::Process, 0);
+      uint32_t id = create_thread(tp.process, tp.spec, tp.make());
+      join_waiters_.resize(threads_.size());
+      return done(id);
+    }
+    case OpKind::Join: {
+      c.flush();
+      Thread& target = *threads_.at(op.target);
+      if (target.state == ThreadState::Exited) return done();
+      join_waiters_[op.target].push_back(&t);
+      return block(c, t, fmt::format("join of thread '{}'", target.name));
+    }
+    case OpKind::Sleep:
+      c.flush();  // the timer fires on SimGrid's clock
+      add_timer({c.now_s() + op.seconds, seq_++, &t, -1});  // completes the operation
+      return block(c, t, "sleep");
+    case OpKind::Wait:
+      c.flush();
+      if (t.wake_tokens > 0) {
+        --t.wake_tokens;
+        return done();
+      }
+      return block(c, t, "wake-up");
+    case OpKind::Wake: {
+      c.flush();
+      Thread& target = *threads_.at(op.target);
+      ++target.wake_tokens;
+      if (target.state == ThreadState::Blocked && target.has_op && target.op.kind == OpKind::Wait)
+        make_runnable(target, c.id, EnqueueReason::Woken,
+                      target.last_core == c.id ? 0 : kernel_->wakeup(c, target.last_core));
+      return done();
+    }
+    case OpKind::Yield:
+      done();
+      c.flush();
+      if (sched_->has_waiting(c.id)) {
+        make_runnable(t, c.id, EnqueueReason::Yielded, 0);
+        return Step::Yielded;
+      }
+      return Step::Continue;
+    case OpKind::Count:
+      break;
+  }
+  throw std::runtime_error("unknown operation kind");
+}
+
+Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
+  Op& op = t.op;
+  const double t0 = c.now_s();
+  Region& r = regions_.at(op.target);
+  if (r.node_share.empty()) {
+    if (r.bind_node >= 0) {
+      r.node_share.assign(m_.num_nodes(), 0.0);
+      r.node_share[r.bind_node] = 1.0;
+    } else {
+      r.node_share = placement_->place(m_, r, t, c.id);
+    }
+  }
+  const Cache* llc = m_.last_level_cache(c.id);
+  const double line = llc ? llc->line_bytes : 64.0;
+  const int my_node = m_.cores[c.id].node;
+  for (int n = 0; n < m_.num_nodes(); ++n) {
+    if (r.node_share[n] <= 0) continue;
+    auto b = static_cast<uint64_t>(std::llround(op.bytes * r.node_share[n]));
+    auto& tr = traffic_[n];
+    (op.access == AccessKind::Read ? tr.read_bytes : tr.write_bytes) += b;
+    (n == my_node ? tr.local_bytes : tr.remote_bytes) += b;
+  }
+  t.stats.bytes_accessed += op.bytes;
+  if (op.pattern == AccessPattern::Chase) {
+    // Dependent loads: one miss at a time, latency-bound; too little bandwidth to contend.
+    double lines = std::ceil(op.bytes / line), ns = 0;
+    for (int n = 0; n < m_.num_nodes(); ++n) ns += r.node_share[n] * lines * memory_latency_ns(m_, c.id, n);
+    c.spend_s(ns * 1e-9, Work::User);
+  } else {
+    // The first line's latency, then the transfer through the core's own link, the memory controllers and the
+    // interconnect, shared with every other flow by SimGrid's max-min model; each flow is bounded by Little's law
+    // over the core's misses in flight (see platform.hpp). SimGrid holds half of the load latency on the route.
+    double first = 0;
+    for (int n = 0; n < m_.num_nodes(); ++n)
+      if (r.node_share[n] > 0)
+        first = std::max(first, memory_latency_ns(m_, c.id, n) * 1e-9 - route_latency_s(m_, my_node, n));
+    c.spend_s(first, Work::User);
+    c.flush();
+    const double start = sg4::Engine::get_clock();
+    std::vector<sg4::CommPtr> comms;
+    for (int n = 0; n < m_.num_nodes(); ++n) {
+      if (r.node_share[n] <= 0) continue;
+      auto b = static_cast<uint64_t>(std::llround(op.bytes * r.node_share[n]));
+      if (b == 0) continue;
+      auto from = platform_.memory[n], to = platform_.cores[c.id];
+      if (op.access == AccessKind::Write) std::swap(from, to);
+      comms.push_back(sg4::Comm::sendto_async(from, to, b));
+    }
+    if (!comms.empty()) sg4::Comm::wait_all(comms);
+    const double end = sg4::Engine::get_clock();
+    // The core stalled on memory: busy time that SimGrid's clock already holds.
+    c.busy_s += end - start;
+    t.stats.run_s += end - start;
+    for (int n = 0; n < m_.num_nodes(); ++n)
+      if (r.node_share[n] > 0)
+        for (auto* o : obs_) o->on_memory(c.id, n, static_cast<uint64_t>(op.bytes * r.node_share[n]), start, end);
+  }
+  complete(c, t);
+  for (auto* o : obs_) o->on_op(c.id, t, op, t0, c.now_s());
+  return Step::Continue;
+}
+
+json metrics_json(const Metrics& m) {
+  json out = json::object();
+  for (const auto& [k, v] : m) std::visit([&](const auto& x) { out[k] = x; }, v);
+  return out;
+}
+
+RunResults EngineImpl::run() {
+  wall_start_ = Clock::now();
+  std::vector<std::string> args = {"mksim", "--log=root.thres:critical", "--cfg=contexts/factory:ucontext"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  int argc = static_cast<int>(argv.size());
+  sg4::Engine engine(&argc, argv.data());
+  configure_simgrid(m_);
+  platform_ = build_platform(m_);
+  traffic_.assign(m_.num_nodes(), {});
+
+  const auto& arch = *ArchitectureRegistry::instance().find(sc_.architecture.name);
+  kernel_ = arch.make(sc_.architecture.params);
+  kernel_->init(m_);
+  sched_ = SchedulerRegistry::instance().find(sc_.scheduler.name)->make(sc_.scheduler.params);
+  sched_->init(m_);
+  placement_ = PlacementRegistry::instance().find(sc_.placement.name)->make(sc_.placement.params);
+  allocator_ = AllocatorRegistry::instance().find(sc_.allocator.name)->make(sc_.allocator.params);
+  allocator_->init(m_);
+
+  for (const auto& w : sc_.workloads) {
+    current_workload_path_ = w.params.path();
+    workloads_.push_back(WorkloadRegistry::instance().find(w.kind)->make(w.params));
+    uint32_t first = static_cast<uint32_t>(threads_.size());
+    workloads_.back()->setup(*this);
+    workload_threads_.emplace_back(first, static_cast<uint32_t>(threads_.size()));
+  }
+  join_waiters_.resize(threads_.size());
+
+  for (int i = 0; i < m_.num_cores(); ++i) {
+    auto c = std::make_unique<CoreRt>();
+    c->e = this;
+    c->id = i;
+    c->host = platform_.cores[i];
+    c->hz = m_.cores[i].freq_ghz * 1e9;
+    c->sem = sg4::Semaphore::create(0);
+    cores_.push_back(std::move(c));
+  }
+  timer_sem_ = sg4::Semaphore::create(0);
+  active_ = m_.num_cores();
+  for (auto* o : obs_) o->on_start(m_);
+  started_ = true;
+  for (auto& t : threads_) start_thread(*t, -1);
+  if (threads_.empty()) finish("completed");
+  if (sc_.run.max_sim_time_s > 0) add_timer({sc_.run.max_sim_time_s, seq_++, nullptr, -1});
+
+  for (auto& c : cores_) {
+    CoreRt* cp = c.get();
+    sg4::Actor::create(fmt::format("core{}", cp->id), cp->host, [this, cp] { core_main(*cp); });
+  }
+  sg4::Actor::create("timers", platform_.cores[0], [this] { timer_main(); });
+  const double setup_s = std::chrono::duration<double>(Clock::now() - wall_start_).count();
+  engine.run();
+  const double sim_wall_s = std::chrono::duration<double>(Clock::now() - wall_start_).count() - setup_s;
+  for (auto* o : obs_) o->on_end(sg4::Engine::get_clock());
+  RunResults res;
+  res.doc = build_results(setup_s, sim_wall_s);
+  return res;
+}
+
+json EngineImpl::build_results(double wall_setup_s, double wall_sim_s) {
+  const double T = sg4::Engine::get_clock();
+  json doc;
+  doc["mksim_version"] = MKSIM_VERSION;
+  doc["simgrid_version"] = fmt::format("{}.{}", SIMGRID_VERSION_MAJOR, SIMGRID_VERSION_MINOR);
+  doc["seed"] = sc_.run.seed;
+  doc["config"] = sc_.resolved;
+
+  int finished_threads = 0;
+  json threads = json::array();
+  for (const auto& t : threads_) {
+    if (t->state != ThreadState::Exited) set_state(*t, t->state, T);
+    finished_threads += t->state == ThreadState::Exited;
+    threads.push_back({{"id", t->id},
+                       {"name", t->name},
+                       {"process", processes_[t->process].name},
+                       {"state", t->state == ThreadState::Exited ? "exited"
+                                 : t->state == ThreadState::Blocked ? "blocked"
+                                                                    : "runnable"},
+                       {"start_s", t->stats.start_s},
+                       {"end_s", t->stats.end_s},
+                       {"run_s", t->stats.run_s},
+                       {"kernel_s", t->stats.kernel_s},
+                       {"wait_s", t->stats.wait_s},
+                       {"blocked_s", t->stats.blocked_s},
+                       {"ops", t->stats.ops},
+                       {"context_switches", t->stats.context_switches},
+                       {"migrations", t->stats.migrations},
+                       {"bytes_accessed", t->stats.bytes_accessed},
+                       {"last_core", t->last_core}});
+  }
+  json cores = json::array();
+  for (const auto& c : cores_) {
+    double idle = c->idle_s + std::max(0.0, T - c->end_s);
+    cores.push_back({{"id", c->id},
+                     {"node", m_.cores[c->id].node},
+                     {"busy_s", c->busy_s},
+                     {"kernel_s", c->kernel_s},
+                     {"spin_s", c->spin_s},
+                     {"idle_s", idle},
+                     {"utilisation", T > 0 ? c->busy_s / T : 0.0},
+                     {"ops", c->ops},
+                     {"context_switches", c->context_switches},
+                     {"interrupts", c->interrupts}});
+  }
+  json memory = json::array();
+  for (int n = 0; n < m_.num_nodes(); ++n) {
+    const auto& tr = traffic_[n];
+    double bytes = static_cast<double>(tr.read_bytes + tr.write_bytes);
+    double bw = m_.nodes[n].controller_bandwidth_gb_s * 1e9;
+    memory.push_back({{"node", n},
+                      {"read_bytes", tr.read_bytes},
+                      {"write_bytes", tr.write_bytes},
+                      {"local_bytes", tr.local_bytes},
+                      {"remote_bytes", tr.remote_bytes},
+                      {"mean_bandwidth_gb_s", T > 0 ? bytes / T / 1e9 : 0.0},
+                      {"controller_utilisation", T > 0 ? bytes / bw / T : 0.0}});
+  }
+
+  json summary;
+  summary["status"] = status_;
+  summary["partial"] = status_ != "completed";
+  summary["sim_time_s"] = T;
+  summary["events"] = total_events_;
+  summary["events_by_kind"] = events_;
+  summary["threads"] = threads_.size();
+  summary["threads_finished"] = finished_threads;
+  summary["cores"] = m_.num_cores();
+  summary["numa_nodes"] = m_.num_nodes();
+  summary["architecture"] = sc_.architecture.name;
+  summary["scheduler"] = sc_.scheduler.name;
+  doc["summary"] = summary;
+
+  if (status_ == "deadlock" || finished_threads < static_cast<int>(threads_.size())) {
+    json waits = json::array();
+    for (const auto& t : threads_)
+      if (t->state == ThreadState::Blocked) waits.push_back({{"thread", t->name}, {"waits_for", t->blocked_on}});
+    doc["blocked"] = waits;
+  }
+
+  RunView view;
+  view.sim_time_s = T;
+  for (const auto& t : threads_)
+    view.threads.push_back({t->id, t->stats.start_s, t->stats.end_s, t->stats.run_s, t->state == ThreadState::Exited});
+  json wl;
+  json instances = json::array();
+  for (size_t i = 0; i < workloads_.size(); ++i) {
+    json m = metrics_json(workloads_[i]->metrics(view));
+    instances.push_back({{"name", sc_.workloads[i].name}, {"kind", sc_.workloads[i].kind}, {"metrics", m}});
+  }
+  if (instances.size() == 1) {
+    wl["metrics"] = instances[0]["metrics"];
+  } else {
+    json m = json::object();
+    for (const auto& in : instances) m[in["name"].get<std::string>()] = in["metrics"];
+    wl["metrics"] = m;
+  }
+  wl["instances"] = instances;
+  doc["workload"] = wl;
+  doc["threads"] = threads;
+  doc["cores"] = cores;
+  doc["memory"] = memory;
+  doc["wall_clock"] = {{"setup_s", wall_setup_s},
+                       {"simulate_s", wall_sim_s},
+                       {"total_s", wall_setup_s + wall_sim_s},
+                       {"events_per_s", wall_sim_s > 0 ? total_events_ / wall_sim_s : 0.0}};
+  return doc;
+}
+
+}  // namespace
+
+RunResults simulate(const Scenario& sc, const std::vector<Observer*>& observers) {
+  EngineImpl impl(sc, observers);
+  return impl.run();
+}
+
+RunResults run_isolated(const Scenario& sc) {
+  int fds[2];
+  if (pipe(fds) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  fflush(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    close(fds[0]);
+    json out;
+    try {
+      out = {{"ok", simulate(sc).doc}};
+    } catch (const InputError& e) {
+      out = {{"input_error", e.what()}, {"file", e.file()}, {"where", e.where()}};
+    } catch (const std::exception& e) {
+      out = {{"error", e.what()}};
+    }
+    std::string text = out.dump();
+    size_t off = 0;
+    while (off < text.size()) {
+      ssize_t n = write(fds[1], text.data() + off, text.size() - off);
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+    close(fds[1]);
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string text;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (WIFSIGNALED(status))
+    throw std::runtime_error(fmt::format("the simulation process died of signal {} ({})", WTERMSIG(status),
+                                         strsignal(WTERMSIG(status))));
+  if (text.empty()) throw std::runtime_error("the simulation process ended without results");
+  json out = json::parse(text);
+  if (out.contains("input_error")) {
+    std::string msg = out["input_error"];
+    std::string file = out["file"], where = out["where"];
+    // Rebuild the same message: InputError formats "file: where: what".
+    std::string prefix = InputError(file, where, "").what();
+    throw InputError(file, where, msg.substr(std::min(msg.size(), prefix.size())));
+  }
+  if (out.contains("error")) throw std::runtime_error(out["error"].get<std::string>());
+  RunResults r;
+  r.doc = std::move(out["ok"]);
+  return r;
+}
+
+}  // namespace mksim

@@ -1,0 +1,30 @@
+// Hooks through which statistics, timelines and recorders attach to the engine, instead of fields sprinkled into the
+// models. Every callback receives simulated times in seconds; the default does nothing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "policies/thread.hpp"
+#include "workloads/ops.hpp"
+
+namespace mksim {
+
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  virtual void on_start(const Machine& m) {}
+  // Thread `t` ran on `core` from `start_s` to `end_s` (one scheduling slice).
+  virtual void on_slice(int core, const Thread& t, double start_s, double end_s) {}
+  // `core` idled from `start_s` to `end_s`.
+  virtual void on_idle(int core, double start_s, double end_s) {}
+  // Thread `t` issued `op` on `core`; it took from `start_s` to `end_s` (end == start for ops that block).
+  virtual void on_op(int core, const Thread& t, const Op& op, double start_s, double end_s) {}
+  // `from` made `t` runnable (a wake-up, message delivery or IPI), visible on `to_core` at `at_s`.
+  virtual void on_wakeup(int from_core, int to_core, const Thread& t, double sent_s, double at_s) {}
+  virtual void on_run_queue(int core, size_t length, double at_s) {}
+  virtual void on_memory(int core, int node, uint64_t bytes, double start_s, double end_s) {}
+  virtual void on_end(double sim_time_s) {}
+};
+
+}  // namespace mksim
