@@ -19,14 +19,15 @@ class RoundRobin final : public Scheduler {
     running_.assign(m.num_cores(), 0);
   }
 
-  int enqueue(Thread& t, int from_core, EnqueueReason why) override {
+  int enqueue(Thread& t, Cpu* from, EnqueueReason why) override {
     int core = t.last_core;
     if (why == EnqueueReason::Spawned || core < 0 || !t.may_run_on(core)) core = least_loaded(t);
     queues_[core].push_back(&t);
     return core;
   }
 
-  Thread* pick_next(int core) override {
+  Thread* pick_next(Cpu& cpu) override {
+    const int core = cpu.core();
     auto& q = queues_[core];
     if (q.empty()) return nullptr;
     Thread* t = q.front();

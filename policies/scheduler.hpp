@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "models/machine.hpp"
+#include "policies/cpu.hpp"
 #include "policies/thread.hpp"
 #include "sim/params.hpp"
 #include "sim/registry.hpp"
@@ -18,11 +19,12 @@ class Scheduler {
  public:
   virtual ~Scheduler() = default;
   virtual void init(const Machine& m) { machine_ = &m; }
-  // `t` became runnable on `from_core` (the core that spawned/woke/preempted it, -1 at start). Put it in a run queue
-  // and return the core that should look at it (the engine wakes that core if it idles), or -1 for "any idle core".
-  virtual int enqueue(Thread& t, int from_core, EnqueueReason why) = 0;
-  // Remove and return the next thread for `core`, or nullptr.
-  virtual Thread* pick_next(int core) = 0;
+  // `t` became runnable on `from` (the core that spawned/woke/preempted it; nullptr at start and for timers). Put it
+  // in a run queue and return the core that should look at it (the engine wakes that core if it idles), or -1 for
+  // "any idle core that may run it". Costs of the decision (queue locks, load balancing) go on `from`.
+  virtual int enqueue(Thread& t, Cpu* from, EnqueueReason why) = 0;
+  // Remove and return the next thread for the core `cpu`, or nullptr; the costs of picking go on `cpu`.
+  virtual Thread* pick_next(Cpu& cpu) = 0;
   // Does `core` have runnable threads waiting (so the running one should give way when its slice ends)?
   virtual bool has_waiting(int core) const = 0;
   virtual size_t queue_length(int core) const = 0;

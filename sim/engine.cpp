@@ -348,7 +348,7 @@ void EngineImpl::add_timer(Timer t) {
 void EngineImpl::make_runnable(Thread& t, int from_core, EnqueueReason why, double delay_s) {
   double now = from_core >= 0 ? cores_[from_core]->now_s() : sg4::Engine::get_clock();
   set_state(t, ThreadState::Runnable, now + delay_s);
-  int target = sched_->enqueue(t, from_core, why);
+  int target = sched_->enqueue(t, from_core >= 0 ? cores_[from_core].get() : nullptr, why);
   t.queued_core = target;
   for (auto* o : obs_) o->on_wakeup(from_core, target, t, now, now + delay_s);
   if (target >= 0) {
@@ -449,7 +449,7 @@ void EngineImpl::idle(CoreRt& c) {
 
 void EngineImpl::core_main(CoreRt& c) {
   while (!finished_) {
-    Thread* t = sched_->pick_next(c.id);
+    Thread* t = sched_->pick_next(c);
     if (!t) {
       idle(c);
       continue;

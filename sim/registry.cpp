@@ -8,3 +8,14 @@ std::vector<const ComponentInfo*>& all_components() {
 }
 
 }  // namespace mksim
+
+#include "sim/cli.hpp"
+
+namespace mksim {
+
+std::vector<CommandInfo>& cli_commands() {
+  static std::vector<CommandInfo> list;
+  return list;
+}
+
+}  // namespace mksim

@@ -1,0 +1,160 @@
+// The basic subcommands: run, validate, machine, list, docs.
+#include <filesystem>
+#include <fmt/format.h>
+#include <iostream>
+
+#include "sim/cli.hpp"
+#include "sim/config.hpp"
+#include "sim/docs.hpp"
+#include "sim/engine.hpp"
+#include "sim/machine_config.hpp"
+#include "sim/outputs.hpp"
+
+namespace mksim {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+class RunCommand final : public Command {
+ public:
+  void setup(CLI::App& sub) override {
+    sub.add_option("config", config_, "config file (JSON)")->required();
+    sub.add_option("-o,--out", outdir_, "output folder (default: out/CONFIG-NAME)");
+    sub.add_option("--seed", seed_, "seed of every random stream (overrides run.seed)");
+    sub.add_option("--set", sets_, "override a config field: dotted.path=value (repeatable)");
+    sub.add_flag("-q,--quiet", quiet_, "print nothing on success");
+    sub.add_flag("--trace", trace_, "also write a Chrome Trace Event timeline, trace.json (run.outputs.trace)");
+    sub.add_flag("--record", record_, "also write the operation stream, ops.jsonl (run.outputs.record)");
+  }
+  int run() override {
+    if (trace_) sets_.push_back("run.outputs.trace=true");
+    if (record_) sets_.push_back("run.outputs.record=true");
+    if (seed_) sets_.push_back(fmt::format("run.seed={}", *seed_));
+    Scenario sc = load_scenario(config_, sets_);
+    if (outdir_.empty()) outdir_ = (fs::path("out") / fs::path(config_).stem()).string();
+    fs::create_directories(outdir_);
+    auto outputs = make_outputs(sc, outdir_);
+    std::vector<Observer*> observers;
+    for (auto& o : outputs) observers.push_back(o.get());
+    RunResults res = simulate(sc, observers);
+    res.write(outdir_, sc.run.csv);
+    if (!quiet_) std::cout << res.summary_text() << "  results in " << outdir_ << "/results.json\n";
+    return 0;
+  }
+
+ private:
+  std::string config_, outdir_;
+  std::vector<std::string> sets_;
+  std::optional<uint64_t> seed_;
+  bool quiet_ = false, trace_ = false, record_ = false;
+};
+
+class ValidateCommand final : public Command {
+ public:
+  void setup(CLI::App& sub) override {
+    sub.add_option("config", config_, "config file (JSON)")->required();
+    sub.add_option("--set", sets_, "override a config field: dotted.path=value (repeatable)");
+    sub.add_flag("--print", print_, "print the fully resolved config");
+  }
+  int run() override {
+    Scenario sc = load_scenario(config_, sets_);
+    if (print_)
+      std::cout << sc.resolved.dump(2) << "\n";
+    else
+      std::cout << fmt::format("{}: valid ({} cores, {} NUMA nodes, {} workload(s), architecture {})\n", config_,
+                               sc.machine.num_cores(), sc.machine.num_nodes(), sc.workloads.size(),
+                               sc.architecture.name);
+    return 0;
+  }
+
+ private:
+  std::string config_;
+  std::vector<std::string> sets_;
+  bool print_ = false;
+};
+
+class MachineCommand final : public Command {
+ public:
+  void setup(CLI::App& sub) override {
+    sub.add_option("what", what_, "a preset name, a hwloc XML file (.xml) or a config file (.json)");
+    sub.add_flag("--this-host", this_host_, "describe the machine mksim runs on (hwloc discovery)");
+    sub.add_flag("--json", json_, "print JSON instead of text");
+  }
+  int run() override {
+    if (this_host_) what_ = "--this-host";
+    if (what_.empty())
+      throw InputError("<command line>", "", "give a preset, a hwloc XML file, a config file or --this-host");
+    Machine m = machine_from_argument(what_);
+    if (json_)
+      std::cout << machine_summary_json(m).dump(2) << "\n";
+    else
+      std::cout << machine_summary_text(m);
+    return 0;
+  }
+
+ private:
+  std::string what_;
+  bool this_host_ = false, json_ = false;
+};
+
+class ListCommand final : public Command {
+ public:
+  void setup(CLI::App& sub) override {
+    sub.add_option("what", what_,
+                   "architectures | schedulers | memory_policies | allocators | workloads | presets (default: all)");
+  }
+  int run() override {
+    static const std::vector<std::pair<std::string, std::string>> names = {
+        {"architectures", "architecture"}, {"architecture", "architecture"}, {"schedulers", "scheduler"},
+        {"scheduler", "scheduler"},        {"memory_policies", "memory_policy"}, {"memory_policy", "memory_policy"},
+        {"allocators", "allocator"},       {"allocator", "allocator"},     {"workloads", "workload"},
+        {"workload", "workload"},          {"presets", "presets"},         {"preset", "presets"}};
+    if (what_.empty()) {
+      std::cout << list_components("") << list_presets();
+      return 0;
+    }
+    for (const auto& [k, slot] : names)
+      if (k == what_) {
+        std::cout << (slot == "presets" ? list_presets() : list_components(slot));
+        return 0;
+      }
+    std::vector<std::string> known;
+    for (const auto& [k, slot] : names) known.push_back(k);
+    throw InputError("<command line>", "", fmt::format("unknown list '{}', {}", what_, one_of(what_, known)));
+  }
+
+ private:
+  std::string what_;
+};
+
+class DocsCommand final : public Command {
+ public:
+  void setup(CLI::App& sub) override {
+    sub.add_option("what", what_, "config: the config reference (docs/config.md)")->required();
+  }
+  int run() override {
+    if (what_ != "config")
+      throw InputError("<command line>", "", fmt::format("unknown docs '{}', expected: config", what_));
+    std::cout << config_reference_markdown();
+    return 0;
+  }
+
+ private:
+  std::string what_;
+};
+
+RegisterCommand r1("run", "Run one simulation from a JSON config; write results.json and CSV tables into OUTDIR", 10,
+                   [] { return std::make_unique<RunCommand>(); });
+RegisterCommand r2("validate", "Check a config without running it", 20,
+                   [] { return std::make_unique<ValidateCommand>(); });
+RegisterCommand r3("machine", "Print a machine's summary: packages, NUMA nodes, cores, PUs, caches, distance matrix",
+                   30, [] { return std::make_unique<MachineCommand>(); });
+RegisterCommand r4("list",
+                   "List the registered architectures, schedulers, memory policies, allocators, workloads, presets",
+                   40, [] { return std::make_unique<ListCommand>(); });
+RegisterCommand r5("docs", "Print generated reference documentation (docs config > docs/config.md)", 90,
+                   [] { return std::make_unique<DocsCommand>(); });
+
+}  // namespace
+}  // namespace mksim
