@@ -206,7 +206,7 @@ class EngineImpl final : public WorkloadEnv {
   void run_thread(CoreRt& c, Thread& t);
   Step execute(CoreRt& c, Thread& t, double slice_end_s);
   Step memory_access(CoreRt& c, Thread& t);
-  void complete(CoreRt& c, Thread& t, uint64_t value = 0);
+  void complete(CoreRt& c, Thread& t, double started_s, uint64_t value = 0);
   Step block(CoreRt& c, Thread& t, std::string on);
   void exit_thread(CoreRt& c, Thread& t);
   void make_runnable(Thread& t, int from_core, EnqueueReason why, double delay_s);
@@ -413,11 +413,13 @@ void EngineImpl::timer_main() {
     }
     timers_.pop();
     if (t.thread) {  // a sleep ends
-      t.thread->has_op = false;
-      t.thread->last_result = {now, 0};
-      ++t.thread->stats.ops;
+      Thread& th = *t.thread;
+      th.has_op = false;
+      th.last_result = {now, 0};
+      ++th.stats.ops;
       count("sleep", 1);
-      make_runnable(*t.thread, -1, EnqueueReason::Woken, 0);
+      for (auto* o : obs_) o->on_op(th.last_core, th, th.op, now - th.op.seconds, now);
+      make_runnable(th, -1, EnqueueReason::Woken, 0);
     } else if (t.core >= 0) {
       notify(*cores_[t.core]);
     } else {
@@ -518,12 +520,13 @@ void EngineImpl::run_thread(CoreRt& c, Thread& t) {
   if (step == Step::Continue && finished_) return;  // stopped by a limit while running
 }
 
-void EngineImpl::complete(CoreRt& c, Thread& t, uint64_t value) {
+void EngineImpl::complete(CoreRt& c, Thread& t, double started_s, uint64_t value) {
   t.has_op = false;
   t.last_result = {c.now_s(), value};
   ++t.stats.ops;
   ++c.ops;
   count(to_string(t.op.kind).data(), 1);
+  for (auto* o : obs_) o->on_op(c.id, t, t.op, started_s, t.last_result.time_s);
 }
 
 Step EngineImpl::block(CoreRt& c, Thread& t, std::string on) {
@@ -549,8 +552,7 @@ Step EngineImpl::execute(CoreRt& c, Thread& t, double slice_end_s) {
   Op& op = t.op;
   const double t0 = c.now_s();
   auto done = [&](uint64_t value = 0) {
-    complete(c, t, value);
-    for (auto* o : obs_) o->on_op(c.id, t, op, t0, c.now_s());
+    complete(c, t, t0, value);
     return Step::Continue;
   };
   switch (op.kind) {
@@ -759,8 +761,7 @@ Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
       if (r.node_share[n] > 0)
         for (auto* o : obs_) o->on_memory(c.id, n, static_cast<uint64_t>(op.bytes * r.node_share[n]), start, end);
   }
-  complete(c, t);
-  for (auto* o : obs_) o->on_op(c.id, t, op, t0, c.now_s());
+  complete(c, t, t0);
   return Step::Continue;
 }
 
