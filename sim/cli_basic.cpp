@@ -59,6 +59,7 @@ class ValidateCommand final : public Command {
   }
   int run() override {
     Scenario sc = load_scenario(config_, sets_);
+    validate_scenario(sc);
     if (print_)
       std::cout << sc.resolved.dump(2) << "\n";
     else

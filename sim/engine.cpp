@@ -123,6 +123,8 @@ class EngineImpl final : public WorkloadEnv {
  public:
   explicit EngineImpl(const Scenario& sc, const std::vector<Observer*>& obs) : sc_(sc), m_(sc.machine), obs_(obs) {}
 
+  // Builds the models and sets the workloads up: everything but SimGrid (so `mksim validate` finds what they reject).
+  void prepare();
   RunResults run();
 
   // WorkloadEnv
@@ -771,17 +773,7 @@ json metrics_json(const Metrics& m) {
   return out;
 }
 
-RunResults EngineImpl::run() {
-  wall_start_ = Clock::now();
-  std::vector<std::string> args = {"mksim", "--log=root.thres:critical", "--cfg=contexts/factory:ucontext"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  int argc = static_cast<int>(argv.size());
-  sg4::Engine engine(&argc, argv.data());
-  configure_simgrid(m_);
-  platform_ = build_platform(m_);
-  traffic_.assign(m_.num_nodes(), {});
-
+void EngineImpl::prepare() {
   const auto& arch = *ArchitectureRegistry::instance().find(sc_.architecture.name);
   kernel_ = arch.make(sc_.architecture.params);
   kernel_->init(m_);
@@ -790,7 +782,7 @@ RunResults EngineImpl::run() {
   placement_ = PlacementRegistry::instance().find(sc_.placement.name)->make(sc_.placement.params);
   allocator_ = AllocatorRegistry::instance().find(sc_.allocator.name)->make(sc_.allocator.params);
   allocator_->init(m_);
-
+  traffic_.assign(m_.num_nodes(), {});
   for (const auto& w : sc_.workloads) {
     current_workload_path_ = w.params.path();
     workloads_.push_back(WorkloadRegistry::instance().find(w.kind)->make(w.params));
@@ -799,6 +791,18 @@ RunResults EngineImpl::run() {
     workload_threads_.emplace_back(first, static_cast<uint32_t>(threads_.size()));
   }
   join_waiters_.resize(threads_.size());
+}
+
+RunResults EngineImpl::run() {
+  wall_start_ = Clock::now();
+  prepare();
+  std::vector<std::string> args = {"mksim", "--log=root.thres:critical", "--cfg=contexts/factory:ucontext"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  int argc = static_cast<int>(argv.size());
+  sg4::Engine engine(&argc, argv.data());
+  configure_simgrid(m_);
+  platform_ = build_platform(m_);
 
   for (int i = 0; i < m_.num_cores(); ++i) {
     auto c = std::make_unique<CoreRt>();
@@ -945,6 +949,11 @@ json EngineImpl::build_results(double wall_setup_s, double wall_sim_s) {
 RunResults simulate(const Scenario& sc, const std::vector<Observer*>& observers) {
   EngineImpl impl(sc, observers);
   return impl.run();
+}
+
+void validate_scenario(const Scenario& sc) {
+  EngineImpl impl(sc, {});
+  impl.prepare();
 }
 
 RunResults run_isolated(const Scenario& sc) {

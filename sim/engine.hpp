@@ -17,6 +17,10 @@ namespace mksim {
 // tests and Python use run_isolated).
 RunResults simulate(const Scenario& sc, const std::vector<Observer*>& observers = {});
 
+// Builds every model and sets the workloads up without simulating: the checks that need the machine (cores and
+// nodes a workload names, ...) throw InputError here. No SimGrid engine is created.
+void validate_scenario(const Scenario& sc);
+
 // Runs the scenario in a forked child process and returns its results (errors come back as exceptions with the
 // child's message). Safe to call many times from one process.
 RunResults run_isolated(const Scenario& sc);

@@ -1,0 +1,219 @@
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "sim/config.hpp"
+#include "sim/engine.hpp"
+#include "sim/machine_config.hpp"
+
+using namespace mksim;
+
+namespace {
+
+json minimal() {
+  return json::parse(R"({"machine": {"sockets": 2, "cores_per_socket": 4},
+                         "workload": {"kind": "compute", "threads": 2}})");
+}
+
+std::string error_of(const json& doc) {
+  try {
+    validate_scenario(resolve_scenario(doc, "cfg.json", "."));
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("config: defaults are filled in and written back into the resolved config") {
+  Scenario sc = resolve_scenario(minimal(), "cfg.json", ".");
+  CHECK(sc.architecture.name == "monolithic");
+  CHECK(sc.scheduler.name == "round-robin");
+  CHECK(sc.placement.name == "first-touch");
+  CHECK(sc.allocator.name == "global-heap");
+  CHECK(sc.run.seed == 1);
+  CHECK(sc.resolved["kernel"]["monolithic"]["trap_cycles"].get<double>() > 0);
+  CHECK(sc.resolved["workload"]["cycles_per_thread"].get<double>() > 0);
+  CHECK(sc.resolved["machine"]["memory"]["local_latency_ns"].get<double>() > 0);
+  // The resolved config is itself a valid config that resolves to the same thing.
+  Scenario again = resolve_scenario(sc.resolved, "resolved.json", ".");
+  CHECK(again.resolved == sc.resolved);
+}
+
+TEST_CASE("config: errors name the file, the JSON path, what was found and what was expected") {
+  auto doc = minimal();
+  doc["kernel"]["scheduler"] = "round-robn";
+  auto msg = error_of(doc);
+  CHECK_THAT(msg, Catch::Contains("cfg.json") && Catch::Contains("kernel.scheduler") &&
+                      Catch::Contains("did you mean 'round-robin'"));
+
+  doc = minimal();
+  doc["machine"]["sockets"] = "two";
+  msg = error_of(doc);
+  CHECK_THAT(msg, Catch::Contains("machine.sockets") && Catch::Contains("string \"two\"") &&
+                      Catch::Contains("expected an integer"));
+
+  doc = minimal();
+  doc["machine"]["memory"] = {{"local_latency_ns", -5}};
+  CHECK_THAT(error_of(doc), Catch::Contains("machine.memory.local_latency_ns") && Catch::Contains("greater than 0"));
+
+  doc = minimal();
+  doc["workload"]["thread"] = 3;
+  CHECK_THAT(error_of(doc), Catch::Contains("workload.thread") && Catch::Contains("did you mean 'threads'"));
+
+  doc = minimal();
+  doc["workload"] = json::array({{{"kind", "compute"}}, {{"kind", "strem"}}});
+  CHECK_THAT(error_of(doc), Catch::Contains("workload[1].kind") && Catch::Contains("did you mean 'stream'"));
+
+  doc = minimal();
+  doc.erase("workload");
+  CHECK_THAT(error_of(doc), Catch::Contains("workload") && Catch::Contains("missing"));
+
+  doc = minimal();
+  doc["machine"]["interconnect"] = {{"latency_ns", {{80, 130}, {130}}}};
+  CHECK_THAT(error_of(doc), Catch::Contains("machine.interconnect.latency_ns[1]") && Catch::Contains("square"));
+
+  doc = minimal();
+  doc["machine"]["interconnect"] = {{"distances", {{10, 20, 30}, {20, 10, 30}, {30, 30, 10}}}};
+  CHECK_THAT(error_of(doc), Catch::Contains("3x3") && Catch::Contains("expected 2x2"));
+
+  doc = minimal();
+  doc["machine"]["interconnect"] = {{"links", {{0, 5}}}};
+  CHECK_THAT(error_of(doc), Catch::Contains("machine.interconnect.links[0]") && Catch::Contains("0..1"));
+
+  doc = minimal();
+  doc["workload"]["cores"] = {0, 99};
+  CHECK_THAT(error_of(doc), Catch::Contains("core 99 does not exist"));
+
+  doc = minimal();
+  doc["machine"]["preset"] = "opteron";
+  CHECK_THAT(error_of(doc), Catch::Contains("machine.preset") && Catch::Contains("opteron-4s-64c"));
+
+  doc = minimal();
+  doc["extra"] = 1;
+  CHECK_THAT(error_of(doc), Catch::Contains("unknown section 'extra'"));
+}
+
+TEST_CASE("config: invalid JSON gives the line and column") {
+  try {
+    parse_json_text("{\n  \"machine\": {\n    \"sockets\": 2,\n  }\n}", "bad.json");
+    FAIL("no error");
+  } catch (const InputError& e) {
+    CHECK_THAT(std::string(e.what()), Catch::Contains("bad.json: line 4"));
+  }
+}
+
+TEST_CASE("config: --set overrides any field by dotted path, with JSON or bare-string values") {
+  json doc = minimal();
+  apply_override(doc, "kernel.scheduler=round-robin");
+  apply_override(doc, "machine.memory.local_latency_ns=90.5");
+  apply_override(doc, "workload.threads=3");
+  CHECK(doc["kernel"]["scheduler"] == "round-robin");
+  CHECK(doc["machine"]["memory"]["local_latency_ns"] == 90.5);
+  CHECK(doc["workload"]["threads"] == 3);
+  doc["workload"] = json::array({{{"kind", "compute"}}, {{"kind", "stream"}}});
+  apply_override(doc, "workload[1].threads=4");
+  apply_override(doc, "workload.0.threads=2");
+  CHECK(doc["workload"][1]["threads"] == 4);
+  CHECK(doc["workload"][0]["threads"] == 2);
+  CHECK_THROWS_AS(apply_override(doc, "workload.7.threads=1"), InputError);
+  CHECK_THROWS_AS(apply_override(doc, "no-equals-sign"), InputError);
+  CHECK_THROWS_AS(apply_override(doc, "kernel.scheduler.x=1"), InputError);
+}
+
+TEST_CASE("config: relative paths resolve against the config file's folder") {
+  CHECK(resolve_path("topo.xml", "/a/b") == "/a/b/topo.xml");
+  CHECK(resolve_path("../t/x.xml", "/a/b") == "/a/t/x.xml");
+  CHECK(resolve_path("/abs.xml", "/a/b") == "/abs.xml");
+  // A config in a folder naming a hwloc file relative to itself.
+  auto dir = std::filesystem::temp_directory_path() / "mksim-test-rel";
+  std::filesystem::create_directories(dir / "topo");
+  std::filesystem::copy_file(MKSIM_SOURCE_DIR "/../shared/realdata/hwloc/64amd64-4p2n4ca2co.xml",
+                             dir / "topo" / "r815.xml", std::filesystem::copy_options::overwrite_existing);
+  json doc = {{"machine", {{"hwloc", "topo/r815.xml"}}}, {"workload", {{"kind", "compute"}}}};
+  Scenario sc = resolve_scenario(doc, (dir / "c.json").string(), dir.string());
+  CHECK(sc.machine.num_cores() == 64);
+  CHECK(sc.machine.num_nodes() == 8);
+}
+
+TEST_CASE("machine: the short uniform form builds a machine of any size") {
+  Machine m = build_machine(json::parse(R"({"sockets": 16, "cores_per_socket": 64, "nodes_per_socket": 1})"),
+                            "machine", "t", ".");
+  CHECK(m.num_cores() == 1024);
+  CHECK(m.num_nodes() == 16);
+  CHECK(m.packages == 16);
+  CHECK(m.cores[64].node == 1);
+  CHECK(m.cores[64].package == 1);
+  // Hop model: local latency plus one hop for every remote node of a full mesh.
+  CHECK(m.interconnect.latency_ns[0][0] == Approx(80));
+  CHECK(m.interconnect.latency_ns[0][5] == Approx(130));
+  CHECK(m.interconnect.hops[0][5] == 1);
+}
+
+TEST_CASE("machine: a ring topology makes hops and latency grow with distance") {
+  Machine m = build_machine(json::parse(R"({"sockets": 8, "cores_per_socket": 2,
+      "interconnect": {"topology": "ring", "hop_latency_ns": 40}})"),
+                            "machine", "t", ".");
+  CHECK(m.interconnect.hops[0][1] == 1);
+  CHECK(m.interconnect.hops[0][4] == 4);
+  CHECK(m.interconnect.latency_ns[0][4] == Approx(80 + 4 * 40));
+}
+
+TEST_CASE("machine: SLIT distances convert to latencies as local x d / 10") {
+  Machine m = build_machine(json::parse(R"({"sockets": 2, "cores_per_socket": 2,
+      "memory": {"local_latency_ns": 100}, "interconnect": {"distances": [[10, 21], [21, 10]]}})"),
+                            "machine", "t", ".");
+  CHECK(m.interconnect.latency_ns[0][1] == Approx(210));
+  CHECK(m.interconnect.latency_ns[1][1] == Approx(100));
+}
+
+TEST_CASE("machine: preset fields can be overridden beside the preset") {
+  Machine base = build_machine(json{{"preset", "server-2s"}}, "machine", "t", ".");
+  Machine m = build_machine(json::parse(R"({"preset": "server-2s", "memory": {"controller_bandwidth_gb_s": 50}})"),
+                            "machine", "t", ".");
+  CHECK(m.nodes[0].controller_bandwidth_gb_s == Approx(50));
+  CHECK(base.nodes[0].controller_bandwidth_gb_s == Approx(100));
+  CHECK(m.num_cores() == base.num_cores());
+  CHECK(m.interconnect.latency_ns == base.interconnect.latency_ns);
+}
+
+TEST_CASE("machine: every preset builds and is consistent") {
+  for (const char* name : {"server-2s", "opteron-4s-64c", "desktop-1s"}) {
+    Machine m = build_machine(json{{"preset", name}}, "machine", "t", ".");
+    INFO(name);
+    CHECK(m.check().empty());
+    CHECK(m.num_cores() > 0);
+    CHECK(!m.caches.empty());
+  }
+  Machine op = build_machine(json{{"preset", "opteron-4s-64c"}}, "machine", "t", ".");
+  CHECK(op.num_cores() == 64);
+  CHECK(op.num_nodes() == 8);
+  CHECK(op.packages == 4);
+}
+
+TEST_CASE("machine: every real hwloc file loads through a config, with hwloc's structure and config numbers") {
+  namespace fs = std::filesystem;
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(MKSIM_SOURCE_DIR "/../shared/realdata/hwloc")) {
+    if (e.path().extension() != ".xml") continue;
+    INFO(e.path().string());
+    Machine m = build_machine(json{{"hwloc", e.path().string()}, {"memory", {{"local_latency_ns", 90}}}}, "machine",
+                              "t", ".");
+    CHECK(m.check().empty());
+    CHECK(m.num_cores() > 0);
+    for (const auto& n : m.nodes) CHECK(n.local_latency_ns == Approx(90));
+    ++files;
+  }
+  CHECK(files >= 11);
+  Machine uv = build_machine(json{{"hwloc", MKSIM_SOURCE_DIR "/../shared/realdata/hwloc/192em64t-24n8c2t.xml"}},
+                             "machine", "t", ".");
+  CHECK(uv.num_nodes() == 24);
+  CHECK(uv.num_cores() == 192);
+  CHECK(uv.pus() == 384);
+  // SLIT 10/50 from the file: remote = 5x local.
+  double ratio_max = 0;
+  for (int j = 1; j < 24; ++j) ratio_max = std::max(ratio_max, uv.interconnect.latency_ns[0][j] / uv.interconnect.latency_ns[0][0]);
+  CHECK(ratio_max == Approx(7.9));
+  CHECK_THROWS_WITH(build_machine(json{{"hwloc", "x.xml"}, {"sockets", 2}}, "machine", "t", "."),
+                    Catch::Contains("machine.sockets") && Catch::Contains("cannot be combined"));
+}

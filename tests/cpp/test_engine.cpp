@@ -1,0 +1,205 @@
+#include <catch2/catch.hpp>
+
+#include "sim/config.hpp"
+#include "sim/engine.hpp"
+#include "workloads/workload.hpp"
+
+using namespace mksim;
+
+namespace {
+
+// A test-only workload: `threads` threads that each wait on a channel nobody sends to (a deadlock on purpose).
+class RecvForever final : public Workload {
+ public:
+  explicit RecvForever(const Params& p) : threads_(static_cast<int>(p.integer("threads"))) {}
+  void setup(WorkloadEnv& env) override {
+    uint32_t proc = env.create_process("stuck", {});
+    uint32_t ch = env.create_channel("nobody-sends");
+    for (int i = 0; i < threads_; ++i) env.create_thread(proc, {"stuck", {}, -1}, boxed(body(ch)));
+  }
+  Metrics metrics(const RunView&) const override { return {}; }
+
+ private:
+  static Program body(uint32_t ch) {
+    co_await Op::compute(1000);
+    co_await Op::recv(ch);
+  }
+  int threads_;
+};
+WorkloadRegistry::Add reg_stuck("workload", "test-recv-forever", "test: threads blocked forever",
+                                Schema{Field::integer("threads", 2, "", "threads")},
+                                [](const Params& p) { return std::make_unique<RecvForever>(p); });
+
+json two_socket_machine() {
+  return json::parse(R"({"sockets": 2, "cores_per_socket": 4, "freq_ghz": 2.0,
+      "memory": {"local_latency_ns": 80, "controller_bandwidth_gb_s": 10, "core_bandwidth_gb_s": 50, "core_mlp": 1000},
+      "interconnect": {"latency_ns": [[80, 130], [130, 80]], "link_bandwidth_gb_s": 100}})");
+}
+
+json run_doc(const json& doc) { return run_isolated(resolve_scenario(doc, "test", ".")).doc; }
+
+double metric(const json& r, const char* name) { return r["workload"]["metrics"][name].get<double>(); }
+
+}  // namespace
+
+TEST_CASE("engine: a remote access costs what the config says and a local one less") {
+  auto run_chase = [](int node) {
+    json doc = {{"machine", two_socket_machine()},
+                {"workload",
+                 {{"kind", "stream"}, {"pattern", "chase"}, {"cores", {0}}, {"node", {node}},
+                  {"bytes_per_thread", 64 * 20000}, {"chunk_bytes", 64 * 1000}}}};
+    return metric(run_doc(doc), "makespan_s");
+  };
+  double local = run_chase(0), remote = run_chase(1);
+  // 20,000 dependent loads at the configured latency (plus one context switch into the thread).
+  CHECK(local == Approx(20000 * 80e-9).epsilon(0.002));
+  CHECK(remote == Approx(20000 * 130e-9).epsilon(0.002));
+  CHECK(local < remote);
+}
+
+TEST_CASE("engine: two streams on one memory controller each get half its bandwidth") {
+  auto run_two = [](int node_a, int node_b, int core_b) {
+    json doc = {{"machine", two_socket_machine()},
+                {"workload",
+                 {{"kind", "stream"}, {"threads", 2}, {"cores", {0, core_b}}, {"node", {node_a, node_b}},
+                  {"bytes_per_thread", 1e8}, {"chunk_bytes", 1e7}}}};
+    return run_doc(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"].get<std::vector<double>>();
+  };
+  auto shared = run_two(0, 0, 1);  // both on node 0's controller (10 GB/s)
+  CHECK(shared[0] == Approx(5).epsilon(0.01));
+  CHECK(shared[1] == Approx(5).epsilon(0.01));
+  auto apart = run_two(0, 1, 4);  // each on its own node's controller
+  CHECK(apart[0] == Approx(10).epsilon(0.01));
+  CHECK(apart[1] == Approx(10).epsilon(0.01));
+}
+
+TEST_CASE("engine: one core's stream is bounded by Little's law over its misses in flight") {
+  json m = two_socket_machine();
+  m["memory"]["core_mlp"] = 10;
+  m["memory"]["controller_bandwidth_gb_s"] = 100;
+  auto bw = [&](int node) {
+    json doc = {{"machine", m},
+                {"workload",
+                 {{"kind", "stream"}, {"cores", {0}}, {"node", {node}}, {"bytes_per_thread", 1e8},
+                  {"chunk_bytes", 1e7}}}};
+    return run_doc(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"][0].get<double>();
+  };
+  // 10 lines of 64 bytes in flight per load latency.
+  CHECK(bw(0) == Approx(10 * 64 / 80.0).epsilon(0.01));
+  CHECK(bw(1) == Approx(10 * 64 / 130.0).epsilon(0.01));
+}
+
+TEST_CASE("engine: a remote stream is limited by the interconnect link it crosses") {
+  json m = two_socket_machine();
+  m["interconnect"]["link_bandwidth_gb_s"] = 4;
+  json doc = {{"machine", m},
+              {"workload",
+               {{"kind", "stream"}, {"threads", 2}, {"cores", {0, 1}}, {"node", {1, 1}}, {"bytes_per_thread", 4e7},
+                {"chunk_bytes", 4e6}}}};
+  auto bw = run_doc(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"].get<std::vector<double>>();
+  CHECK(bw[0] == Approx(2).epsilon(0.01));
+  CHECK(bw[1] == Approx(2).epsilon(0.01));
+}
+
+TEST_CASE("engine: busy time is the work plus the modelled overheads, and idle time fills the rest") {
+  json doc = {{"machine", two_socket_machine()},
+              {"kernel", {{"monolithic", {{"context_switch_cycles", 1000}}}}},
+              {"workload", {{"kind", "compute"}, {"threads", 3}, {"cycles_per_thread", 2e6}, {"chunk_cycles", 1e5}}}};
+  json r = run_doc(doc);
+  const double T = r["summary"]["sim_time_s"];
+  CHECK(T == Approx((2e6 + 1000) / 2e9));
+  int busy_cores = 0;
+  for (const auto& c : r["cores"]) {
+    double busy = c["busy_s"], idle = c["idle_s"];
+    CHECK(busy + idle == Approx(T));
+    if (busy > 0) {
+      ++busy_cores;
+      CHECK(busy == Approx((2e6 + 1000) / 2e9));
+      CHECK(c["kernel_s"].get<double>() == Approx(1000 / 2e9));
+    }
+  }
+  CHECK(busy_cores == 3);
+  CHECK(r["summary"]["events_by_kind"]["compute"] == 3 * 20);
+  CHECK(r["summary"]["events_by_kind"]["context_switch"] == 3);
+  CHECK(r["summary"]["status"] == "completed");
+}
+
+TEST_CASE("engine: threads sharing a core take turns by time slice") {
+  json doc = {{"machine", two_socket_machine()},
+              {"kernel", {{"round-robin", {{"time_slice_us", 100}}}, {"monolithic", {{"context_switch_cycles", 0}}}}},
+              {"workload",
+               {{"kind", "compute"}, {"threads", 2}, {"cores", {0}}, {"cycles_per_thread", 2e6}, {"chunk_cycles", 2e6}}}};
+  json r = run_doc(doc);
+  // Two 1 ms threads on one core: both finish near 2 ms, after ~20 switches, each waiting about half the time.
+  CHECK(r["summary"]["sim_time_s"].get<double>() == Approx(2e-3).epsilon(1e-6));
+  for (const auto& t : r["threads"]) {
+    CHECK(t["end_s"].get<double>() > 1.8e-3);
+    CHECK(t["wait_s"].get<double>() == Approx(1e-3).epsilon(0.1));
+    CHECK(t["context_switches"].get<int>() >= 9);
+  }
+}
+
+TEST_CASE("engine: a 1,024-core machine builds and runs") {
+  json doc = json::parse(R"({"machine": {"sockets": 16, "cores_per_socket": 64, "nodes_per_socket": 1},
+      "workload": [{"kind": "compute", "threads": 1024, "cycles_per_thread": 1e5, "chunk_cycles": 5e4},
+                   {"kind": "stream", "threads": 16, "bytes_per_thread": 1e6, "chunk_bytes": 1e6,
+                    "cores": [0, 64, 128, 192, 256, 320, 384, 448, 512, 576, 640, 704, 768, 832, 896, 960],
+                    "node": [15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0]}]})");
+  json r = run_doc(doc);
+  CHECK(r["summary"]["cores"] == 1024);
+  CHECK(r["summary"]["numa_nodes"] == 16);
+  CHECK(r["summary"]["threads_finished"] == 1040);
+  CHECK(r["memory"][0]["remote_bytes"].get<double>() == Approx(1e6));
+}
+
+TEST_CASE("engine: the same seed gives byte-identical results apart from wall_clock") {
+  json doc = {{"machine", two_socket_machine()},
+              {"workload",
+               json::array({{{"kind", "compute"}, {"threads", 6}, {"pin", false}, {"cycles_per_thread", 1e6},
+                             {"syscalls_per_chunk", 2}, {"syscall_class", "file"}},
+                            {{"kind", "stream"}, {"threads", 2}, {"cores", {0, 4}}, {"node", {1, 0}},
+                             {"bytes_per_thread", 1e7}}})}};
+  json a = run_doc(doc), b = run_doc(doc);
+  a.erase("wall_clock");
+  b.erase("wall_clock");
+  CHECK(a.dump() == b.dump());
+}
+
+TEST_CASE("engine: a deadlocked workload ends with a report of who waits for what") {
+  json doc = {{"machine", two_socket_machine()}, {"workload", {{"kind", "test-recv-forever"}, {"threads", 2}}}};
+  json r = run_doc(doc);
+  CHECK(r["summary"]["status"] == "deadlock");
+  CHECK(r["summary"]["partial"] == true);
+  CHECK(r["summary"]["threads_finished"] == 0);
+  REQUIRE(r["blocked"].size() == 2);
+  CHECK_THAT(r["blocked"][0]["waits_for"].get<std::string>(), Catch::Contains("nobody-sends"));
+}
+
+TEST_CASE("engine: run limits stop a run cleanly with partial results marked") {
+  json doc = {{"machine", two_socket_machine()},
+              {"workload", {{"kind", "compute"}, {"threads", 2}, {"cycles_per_thread", 1e9}}},
+              {"run", {{"max_sim_time_s", 0.01}}}};
+  json r = run_doc(doc);
+  CHECK(r["summary"]["partial"] == true);
+  CHECK_THAT(r["summary"]["status"].get<std::string>(), Catch::Contains("max_sim_time_s"));
+  CHECK(r["summary"]["sim_time_s"].get<double>() == Approx(0.01).epsilon(0.5));
+  doc["run"] = {{"max_events", 50}};
+  r = run_doc(doc);
+  CHECK_THAT(r["summary"]["status"].get<std::string>(), Catch::Contains("max_events"));
+  CHECK(r["summary"]["events"].get<int>() <= 52);
+}
+
+TEST_CASE("engine: results carry versions, the resolved config, the seed and per-node traffic") {
+  json doc = {{"machine", two_socket_machine()},
+              {"workload", {{"kind", "stream"}, {"cores", {0}}, {"node", {1}}, {"bytes_per_thread", 1e6}}},
+              {"run", {{"seed", 42}}}};
+  json r = run_doc(doc);
+  CHECK(r["seed"] == 42);
+  CHECK(r["simgrid_version"] == "3.32");
+  CHECK(r.contains("mksim_version"));
+  CHECK(r["config"]["machine"]["sockets"] == 2);
+  CHECK(r["memory"][1]["read_bytes"] == 1000000);
+  CHECK(r["memory"][1]["remote_bytes"] == 1000000);
+  CHECK(r["memory"][0]["read_bytes"] == 0);
+  CHECK(r["wall_clock"]["total_s"].get<double>() >= 0);
+}
