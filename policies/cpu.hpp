@@ -43,6 +43,15 @@ class Cpu {
   virtual void interrupt(int target, double handler_cycles) = 0;
   // Count an OS-level event of `kind` (for summary.events_by_kind).
   virtual void count(const char* kind, uint64_t n = 1) = 0;
+  // Bring SimGrid's clock to this core's clock: required before reading or changing state that other cores'
+  // models share at a point in time (a server's queue, a replica's version), so such changes happen in time order.
+  virtual void sync() = 0;
+  // Block the calling thread until `until_s` (a reply arrives); the core is free for other threads meanwhile. The
+  // current operation completes when the thread wakes.
+  virtual void block_until(double until_s, const char* why) = 0;
+  // Is `core` idle (no thread running, waiting for work)? A message to an idle core needs a notification (an IPI) to
+  // be seen; a busy core sees it at its next poll.
+  virtual bool is_idle(int core) const = 0;
 };
 
 }  // namespace mksim

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "models/machine.hpp"
@@ -13,10 +14,18 @@
 
 namespace mksim {
 
+// Choices the config makes for every architecture (kernel.*), beside each architecture's own parameters.
+struct KernelOptions {
+  std::string shootdown = "default";  // agreement protocol for TLB shootdown (policies/agreement.hpp) or "default"
+};
+
 class KernelArchitecture {
  public:
   virtual ~KernelArchitecture() = default;
-  virtual void init(const Machine& m) { machine_ = &m; }
+  virtual void init(const Machine& m, const KernelOptions& options) {
+    machine_ = &m;
+    options_ = options;
+  }
 
   // A system call of class `c` that does `work_cycles` of service work.
   virtual void syscall(Cpu& cpu, Thread& t, SyscallClass c, double work_cycles) = 0;
@@ -35,6 +44,7 @@ class KernelArchitecture {
 
  protected:
   const Machine* machine_ = nullptr;
+  KernelOptions options_;
 };
 
 using ArchitectureRegistry = Registry<KernelArchitecture>;

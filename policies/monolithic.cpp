@@ -1,12 +1,12 @@
 // Monolithic kernel (Linux-like): system calls trap into one kernel shared by all cores; shared kernel state sits
 // behind spin locks, so its cache lines bounce between the cores that use it and contention grows with their number
 // and distance; IPC copies through the kernel; a TLB shootdown interrupts every core that may cache the mapping and
-// waits for all acknowledgements. Default costs and their sources: docs/calibration.md.
-#include <algorithm>
+// waits for all acknowledgements (Linux's flush_tlb_others; Baumann et al., SOSP 2009, Figure 7). Default costs and
+// their sources: docs/calibration.md.
 #include <array>
 
-#include "models/costs.hpp"
 #include "policies/kernel.hpp"
+#include "policies/kernel_costs.hpp"
 
 namespace mksim {
 
@@ -19,10 +19,8 @@ class Monolithic final : public KernelArchitecture {
         shared_state_cycles_(p.number("shared_state_cycles")),
         context_switch_cycles_(p.number("context_switch_cycles")),
         copy_bytes_per_cycle_(p.number("copy_bytes_per_cycle")),
-        ipi_send_cycles_(p.number("ipi_send_cycles")),
-        ipi_latency_ns_(p.number("ipi_latency_ns")),
-        ipi_handler_cycles_(p.number("ipi_handler_cycles")),
-        page_table_cycles_per_page_(p.number("page_table_cycles_per_page")) {
+        page_table_cycles_per_page_(p.number("page_table_cycles_per_page")),
+        ipi_(p) {
     const char* names[] = {"null", "vfs", "mm", "tasks", "net"};
     for (size_t i = 0; i < locks_.size(); ++i) locks_[i].name = names[i];
   }
@@ -30,7 +28,7 @@ class Monolithic final : public KernelArchitecture {
   void syscall(Cpu& cpu, Thread& t, SyscallClass c, double work_cycles) override {
     cpu.spend_cycles(trap_cycles_, Work::Kernel);
     if (c != SyscallClass::Null) {
-      // The part of the service that updates state every core shares (inode/dentry caches, mm, task lists, sockets).
+      // The part of the service that updates state every core shares (dentry caches, mm, task lists, sockets).
       SpinLock& l = locks_[static_cast<size_t>(c)];
       cpu.lock(l);
       cpu.spend_cycles(shared_state_cycles_, Work::Kernel);
@@ -47,66 +45,48 @@ class Monolithic final : public KernelArchitecture {
   double message_send(Cpu& cpu, Thread& t, uint64_t bytes, int receiver_core) override {
     // A pipe/socket write: trap, copy into a kernel buffer, wake the reader.
     cpu.spend_cycles(trap_cycles_ + bytes / copy_bytes_per_cycle_, Work::Kernel);
-    return receiver_core == cpu.core() ? 0 : wakeup(cpu, receiver_core);
+    return ipi_.wake(cpu, receiver_core);
   }
 
   void message_receive(Cpu& cpu, Thread& t, uint64_t bytes, int sender_core) override {
-    // Trap, then copy out of the kernel buffer, whose lines the sender's core wrote.
+    // Trap, then copy out of the kernel buffer whose lines the sender's core wrote.
     cpu.spend_cycles(trap_cycles_ + bytes / copy_bytes_per_cycle_, Work::Kernel);
-    if (sender_core != cpu.core()) cpu.spend_s(line_transfer_ns(cpu.machine(), sender_core, cpu.core()) * 1e-9, Work::Kernel);
+    if (sender_core != cpu.core())
+      cpu.spend_s(line_transfer_ns(cpu.machine(), sender_core, cpu.core()) * 1e-9, Work::Kernel);
   }
 
-  double wakeup(Cpu& cpu, int target_core) override {
-    if (target_core < 0 || target_core == cpu.core()) return 0;
-    cpu.spend_cycles(ipi_send_cycles_, Work::Kernel);
-    cpu.count("ipi");
-    return ipi_latency_ns_ * 1e-9 + line_transfer_ns(cpu.machine(), cpu.core(), target_core) * 1e-9;
-  }
+  double wakeup(Cpu& cpu, int target_core) override { return ipi_.wake(cpu, target_core); }
 
   void map(Cpu& cpu, Thread& t, uint64_t bytes) override {
-    syscall(cpu, t, SyscallClass::Memory, pages(bytes) * page_table_cycles_per_page_);
+    syscall(cpu, t, SyscallClass::Memory, pages_of(bytes) * page_table_cycles_per_page_);
   }
 
   void unmap(Cpu& cpu, Thread& t, uint64_t bytes, const std::vector<int>& tlb_cores) override {
-    syscall(cpu, t, SyscallClass::Memory, pages(bytes) * page_table_cycles_per_page_);
-    // IPI broadcast: send one IPI per core, then spin until the last acknowledgement line comes back.
-    const Machine& m = cpu.machine();
-    double sent_ns = 0, last_ack_ns = 0;
-    for (int c : tlb_cores) {
-      if (c == cpu.core()) continue;
-      sent_ns += ipi_send_cycles_ / m.cores[cpu.core()].freq_ghz;
-      cpu.interrupt(c, ipi_handler_cycles_);
-      cpu.count("ipi");
-      double ack = sent_ns + ipi_latency_ns_ + ipi_handler_cycles_ / m.cores[c].freq_ghz + line_transfer_ns(m, c, cpu.core());
-      last_ack_ns = std::max(last_ack_ns, ack);
-    }
-    cpu.spend_s(std::max(sent_ns, last_ack_ns) * 1e-9, Work::Kernel);
+    syscall(cpu, t, SyscallClass::Memory, pages_of(bytes) * page_table_cycles_per_page_);
+    auto protocol = shootdown_protocol(options_.shootdown, Agreement::IpiBroadcast);
+    cpu.spend_s(run_agreement(cpu, protocol, tlb_cores, ipi_.as_agreement()), Work::Kernel);
     cpu.count("tlb_shootdown");
   }
 
  private:
-  static double pages(uint64_t bytes) { return static_cast<double>((bytes + 4095) / 4096); }
-
   double trap_cycles_, shared_state_cycles_, context_switch_cycles_, copy_bytes_per_cycle_;
-  double ipi_send_cycles_, ipi_latency_ns_, ipi_handler_cycles_, page_table_cycles_per_page_;
+  double page_table_cycles_per_page_;
+  InterruptCosts ipi_;
   std::array<SpinLock, static_cast<size_t>(SyscallClass::Count)> locks_;
 };
 
 ArchitectureRegistry::Add reg(
     "architecture", "monolithic",
     "one kernel shared by all cores: traps, shared state behind spin locks, IPI-broadcast TLB shootdown",
-    Schema{
-        Field::number("trap_cycles", 150, "cycles", "system call entry + exit (mode switch)").at_least(0),
-        Field::number("shared_state_cycles", 200, "cycles", "work under a shared kernel lock per non-null syscall")
-            .at_least(0),
-        Field::number("context_switch_cycles", 1500, "cycles", "direct cost of a context switch").at_least(0),
-        Field::number("copy_bytes_per_cycle", 8, "bytes/cycle", "kernel copy speed for IPC").above(0),
-        Field::number("ipi_send_cycles", 300, "cycles", "sender's cost of one inter-processor interrupt").at_least(0),
-        Field::number("ipi_latency_ns", 500, "ns", "APIC delivery of an IPI, besides the line transfer").at_least(0),
-        Field::number("ipi_handler_cycles", 1000, "cycles", "interrupt entry, TLB invalidation and exit on a target")
-            .at_least(0),
-        Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
-    },
+    with(Schema{
+             Field::number("trap_cycles", 150, "cycles", "system call entry + exit (mode switch)").at_least(0),
+             Field::number("shared_state_cycles", 200, "cycles", "work under a shared kernel lock per non-null syscall")
+                 .at_least(0),
+             Field::number("context_switch_cycles", 1500, "cycles", "direct cost of a context switch").at_least(0),
+             Field::number("copy_bytes_per_cycle", 8, "bytes/cycle", "kernel copy speed for IPC").above(0),
+             Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
+         },
+         InterruptCosts::fields()),
     [](const Params& p) { return std::make_unique<Monolithic>(p); });
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "policies/agreement.hpp"
 #include "policies/kernel.hpp"
 #include "policies/memory.hpp"
 #include "policies/scheduler.hpp"
@@ -109,12 +110,19 @@ const Schema& run_schema() {
 }
 
 const Schema& kernel_slots_schema() {
-  static const Schema s{
-      Field::text("architecture", "monolithic", "kernel architecture (`mksim list architectures`)"),
-      Field::text("scheduler", "round-robin", "scheduler (`mksim list schedulers`)"),
-      Field::text("memory_policy", "first-touch", "page placement policy (`mksim list memory_policies`)"),
-      Field::text("allocator", "global-heap", "heap allocator model (`mksim list allocators`)"),
-  };
+  static const Schema s = [] {
+    std::vector<std::string> shootdowns = {"default"};
+    for (const auto& n : agreement_names()) shootdowns.push_back(n);
+    return Schema{
+        Field::text("architecture", "monolithic", "kernel architecture (`mksim list architectures`)"),
+        Field::text("scheduler", "round-robin", "scheduler (`mksim list schedulers`)"),
+        Field::text("memory_policy", "first-touch", "page placement policy (`mksim list memory_policies`)"),
+        Field::text("allocator", "global-heap", "heap allocator model (`mksim list allocators`)"),
+        Field::choice("shootdown", "default", shootdowns,
+                      "TLB shootdown / agreement protocol; default: the architecture's own (monolithic, microkernel "
+                      "and exokernel: ipi-broadcast; multikernel: numa-multicast)"),
+    };
+  }();
   return s;
 }
 
@@ -143,10 +151,15 @@ json resolve_kernel(const json& given, const std::string& file, Scenario& sc) {
   sc.placement = pick(PlacementRegistry::instance(), kernel, "memory_policy", "memory policy", file);
   sc.allocator = pick(AllocatorRegistry::instance(), kernel, "allocator", "allocator", file);
 
+  const Field* sd = kernel_slots_schema().find("shootdown");
+  sc.shootdown = check_field(*sd, kernel.contains("shootdown") ? kernel["shootdown"] : sd->default_value,
+                             "kernel.shootdown", file)
+                     .get<std::string>();
   json out = {{"architecture", sc.architecture.name},
               {"scheduler", sc.scheduler.name},
               {"memory_policy", sc.placement.name},
-              {"allocator", sc.allocator.name}};
+              {"allocator", sc.allocator.name},
+              {"shootdown", sc.shootdown}};
   // Parameter blocks: keyed by component name. Blocks of components that are not selected are still checked, so a
   // sweep that switches architecture finds their mistakes too.
   std::vector<std::string> known = kernel_slots_schema().names();

@@ -48,6 +48,7 @@ struct Scenario {
   json resolved;         // the fully resolved config, written into results.json
   Machine machine;
   Component architecture, scheduler, placement, allocator;
+  std::string shootdown = "default";  // kernel.shootdown
   std::vector<WorkloadChoice> workloads;
   RunSettings run;
 };

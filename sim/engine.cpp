@@ -100,6 +100,14 @@ class CoreRt final : public Cpu {
   void unlock(SpinLock& l) override;
   void interrupt(int target, double handler_cycles) override;
   void count(const char* kind, uint64_t n) override;
+  void sync() override { flush(); }
+  void block_until(double until_s, const char* why) override {
+    block_until_s = until_s;
+    block_why = why;
+  }
+  bool is_idle(int core) const override;
+  double block_until_s = -1;  // set by a kernel model: the current thread waits until then
+  const char* block_why = "";
 
   // Hand the accumulated private work to SimGrid, so this core's clock and SimGrid's agree.
   void flush() {
@@ -210,6 +218,7 @@ class EngineImpl final : public WorkloadEnv {
   Step memory_access(CoreRt& c, Thread& t);
   void complete(CoreRt& c, Thread& t, double started_s, uint64_t value = 0);
   Step block(CoreRt& c, Thread& t, std::string on);
+  Step block_for_reply(CoreRt& c, Thread& t);
   void exit_thread(CoreRt& c, Thread& t);
   void make_runnable(Thread& t, int from_core, EnqueueReason why, double delay_s);
   void start_thread(Thread& t, int from_core);
@@ -260,6 +269,11 @@ class EngineImpl final : public WorkloadEnv {
 };
 
 const Machine& CoreRt::machine() const { return e->m_ref(); }
+
+bool CoreRt::is_idle(int core) const {
+  const CoreRt& c = *e->cores()[core];
+  return c.waiting && c.idle_wait;
+}
 
 void CoreRt::spend_s(double s, Work w) {
   if (!(s > 0)) return;
@@ -414,7 +428,11 @@ void EngineImpl::timer_main() {
       continue;
     }
     timers_.pop();
-    if (t.thread) {  // a sleep ends
+    if (t.thread && t.core == -2) {  // a reply arrives: the operation completed when it was issued
+      Thread& th = *t.thread;
+      th.last_result.time_s = now;
+      make_runnable(th, -1, EnqueueReason::Woken, 0);
+    } else if (t.thread) {  // a sleep ends
       Thread& th = *t.thread;
       th.has_op = false;
       th.last_result = {now, 0};
@@ -498,7 +516,9 @@ void EngineImpl::run_thread(CoreRt& c, Thread& t) {
       t.op_left_cycles = t.op.cycles;
     }
     current_core_ = c.id;
+    c.block_until_s = -1;
     step = execute(c, t, slice_end);
+    if (c.block_until_s >= 0) step = block_for_reply(c, t);
     check_limits(c);
     if (step == Step::Continue && c.now_s() >= slice_end) {
       c.flush();  // learn what other cores did meanwhile
@@ -535,6 +555,17 @@ Step EngineImpl::block(CoreRt& c, Thread& t, std::string on) {
   set_state(t, ThreadState::Blocked, c.now_s());
   t.blocked_on = std::move(on);
   return Step::Blocked;
+}
+
+// A kernel model blocked the thread until a reply arrives (synchronous IPC to a server on another core): the
+// operation already counted as complete; the thread sleeps until the reply time, like a timed sleep.
+Step EngineImpl::block_for_reply(CoreRt& c, Thread& t) {
+  const double until = std::max(c.block_until_s, c.now_s());
+  c.block_until_s = -1;
+  c.flush();  // the timer fires on SimGrid's clock
+  Step s = block(c, t, c.block_why);
+  add_timer({until, seq_++, &t, -2});
+  return s;
 }
 
 void EngineImpl::exit_thread(CoreRt& c, Thread& t) {
@@ -776,7 +807,7 @@ json metrics_json(const Metrics& m) {
 void EngineImpl::prepare() {
   const auto& arch = *ArchitectureRegistry::instance().find(sc_.architecture.name);
   kernel_ = arch.make(sc_.architecture.params);
-  kernel_->init(m_);
+  kernel_->init(m_, KernelOptions{sc_.shootdown});
   sched_ = SchedulerRegistry::instance().find(sc_.scheduler.name)->make(sc_.scheduler.params);
   sched_->init(m_);
   placement_ = PlacementRegistry::instance().find(sc_.placement.name)->make(sc_.placement.params);

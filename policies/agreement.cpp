@@ -1,0 +1,150 @@
+#include "policies/agreement.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "models/costs.hpp"
+
+namespace mksim {
+
+const std::vector<std::string>& agreement_names() {
+  static const std::vector<std::string> names = {"ipi-broadcast", "unicast", "broadcast", "multicast",
+                                                 "numa-multicast"};
+  return names;
+}
+
+Agreement parse_agreement(const std::string& name) {
+  const auto& n = agreement_names();
+  auto it = std::find(n.begin(), n.end(), name);
+  return it == n.end() ? Agreement::IpiBroadcast : static_cast<Agreement>(it - n.begin());
+}
+
+namespace {
+
+struct Group {
+  int leader;
+  std::vector<int> members;  // leader first
+};
+
+// Times are in ns from the protocol's start, on the initiator's clock.
+class Protocol {
+ public:
+  Protocol(Cpu& cpu, const AgreementCosts& k) : cpu_(cpu), m_(cpu.machine()), k_(k) {}
+
+  double line(int from, int to) const { return line_transfer_ns(m_, from, to); }
+  double cycles_ns(int core, double cycles) const { return cycles / m_.cores[core].freq_ghz; }
+
+  // A target that saw the request at `seen` handles it; returns when its acknowledgement is written.
+  double handle(int target, double seen) {
+    cpu_.interrupt(target, k_.handler_cycles);
+    return seen + k_.notify_ns + cycles_ns(target, k_.handler_cycles);
+  }
+
+  // Point-to-point: `from` posts one request to each of `to` in order, starting at `start`; each target acks on its
+  // own channel, which `from` then polls in the same order. Returns when `from` has seen the last ack.
+  double unicast(int from, const std::vector<int>& to, double start) {
+    double t = start;
+    std::vector<double> ready;
+    for (int c : to) {
+      t += cycles_ns(from, k_.send_cycles);
+      ready.push_back(handle(c, t + line(from, c)));
+    }
+    double seen = t;
+    for (size_t i = 0; i < to.size(); ++i) seen = std::max(seen, ready[i]) + line(to[i], from);
+    return seen;
+  }
+
+  // One shared request line that every target reads: the owner serves the reads one after another.
+  double broadcast(int from, const std::vector<int>& to, double start) {
+    double served = start + cycles_ns(from, k_.send_cycles);
+    std::vector<double> ready;
+    for (int c : to) {
+      served += line(from, c);
+      ready.push_back(handle(c, served));
+    }
+    double seen = served;
+    for (size_t i = 0; i < to.size(); ++i) seen = std::max(seen, ready[i]) + line(to[i], from);
+    return seen;
+  }
+
+  // Linux-style shootdown: one IPI per target, then every target clears its bit in one shared mask line, which
+  // bounces between the acknowledging cores; the initiator spins until the mask is empty.
+  double ipi_broadcast(int from, const std::vector<int>& to, double start) {
+    double t = start;
+    std::vector<std::pair<double, int>> ready;
+    for (int c : to) {
+      t += cycles_ns(from, k_.send_cycles);
+      ready.emplace_back(handle(c, t + line(from, c)), c);
+    }
+    std::sort(ready.begin(), ready.end());
+    int holder = from;
+    double mask_free = t;
+    for (auto [r, c] : ready) {
+      mask_free = std::max(mask_free, r) + line(holder, c);
+      holder = c;
+    }
+    return mask_free + line(holder, from);
+  }
+
+  // Hierarchical: one request per group leader (a core of each package), which forwards it to the rest of its group
+  // by unicast and aggregates their acks before acking the initiator.
+  double multicast(int from, std::vector<Group> groups, double start, bool farthest_first) {
+    if (farthest_first)
+      std::stable_sort(groups.begin(), groups.end(), [&](const Group& a, const Group& b) {
+        return line(from, a.leader) > line(from, b.leader);
+      });
+    double t = start;
+    std::vector<double> ready;
+    for (const auto& g : groups) {
+      t += cycles_ns(from, k_.send_cycles);
+      double seen = t + line(from, g.leader);
+      double leader_done = handle(g.leader, seen);
+      std::vector<int> rest(g.members.begin() + 1, g.members.end());
+      double group_done = rest.empty() ? leader_done : unicast(g.leader, rest, leader_done);
+      ready.push_back(group_done);
+    }
+    double seen = t;
+    for (size_t i = 0; i < groups.size(); ++i) seen = std::max(seen, ready[i]) + line(groups[i].leader, from);
+    return seen;
+  }
+
+  std::vector<Group> groups_by_package(int from, const std::vector<int>& to) const {
+    std::map<int, Group> by_pkg;
+    for (int c : to) {
+      auto& g = by_pkg[m_.cores[c].package];
+      if (g.members.empty()) g.leader = c;
+      g.members.push_back(c);
+    }
+    std::vector<Group> out;
+    for (auto& [pkg, g] : by_pkg) out.push_back(g);
+    return out;
+  }
+
+ private:
+  Cpu& cpu_;
+  const Machine& m_;
+  const AgreementCosts& k_;
+};
+
+}  // namespace
+
+double run_agreement(Cpu& cpu, Agreement protocol, const std::vector<int>& targets, const AgreementCosts& k) {
+  std::vector<int> to;
+  for (int c : targets)
+    if (c != cpu.core()) to.push_back(c);
+  if (to.empty()) return 0;
+  Protocol p(cpu, k);
+  const int me = cpu.core();
+  double ns = 0;
+  switch (protocol) {
+    case Agreement::IpiBroadcast: ns = p.ipi_broadcast(me, to, 0); break;
+    case Agreement::Unicast: ns = p.unicast(me, to, 0); break;
+    case Agreement::Broadcast: ns = p.broadcast(me, to, 0); break;
+    case Agreement::Multicast: ns = p.multicast(me, p.groups_by_package(me, to), 0, false); break;
+    case Agreement::NumaMulticast: ns = p.multicast(me, p.groups_by_package(me, to), 0, true); break;
+  }
+  cpu.count("agreement_message", to.size());
+  return ns * 1e-9;
+}
+
+}  // namespace mksim
