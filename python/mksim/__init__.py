@@ -1,0 +1,48 @@
+"""mksim: a discrete-event simulator of many-core NUMA operating-system designs, from Python.
+
+Describe a machine, pick a kernel architecture, scheduler and memory policies, run a workload, compare::
+
+    import mksim
+    res = mksim.run("configs/stream-local-remote.json", **{"kernel.scheduler": "round-robin"})
+    res.summary, res.metrics, res.threads, res.cores, res.memory, res.workload
+
+    table = mksim.sweep("configs/stream-local-remote.json",
+                        grid={"workload.threads": [1, 2, 4]}, seeds=3, jobs=4, out="out/threads")
+
+Every simulation runs in a child process (SimGrid allows one engine per process); errors come back as
+:class:`InputError` (a bad config, with mksim's message naming the file and JSON path) or :class:`SimulationError`.
+Figures are in :mod:`mksim.plot`, regression checks in :mod:`mksim.testing`. See docs/python.md.
+"""
+
+from . import _mksim
+from .api import Result, compare, components, load_result, machine, presets, run, validate
+from .errors import InputError, SimulationError
+from .sweep import load_sweep, sweep
+
+__version__ = _mksim.__version__
+
+__all__ = [
+    "InputError",
+    "Result",
+    "SimulationError",
+    "compare",
+    "components",
+    "load_result",
+    "load_sweep",
+    "machine",
+    "plot",
+    "presets",
+    "run",
+    "sweep",
+    "testing",
+    "validate",
+]
+
+
+def __getattr__(name):
+    # matplotlib and pytest are imported only when their modules are used.
+    if name in ("plot", "testing"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'mksim' has no attribute {name!r}")
