@@ -1,0 +1,27 @@
+// Fuzz target: bytes -> a temporary file -> import_hwloc_xml (mksim's XML checks, then libhwloc's reader, then the
+// mapping onto a Machine). Must only ever throw InputError.
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "fuzz/harness.hpp"
+#include "models/hwloc_import.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const std::string path =
+      (std::filesystem::temp_directory_path() / ("mksim-fuzz-hwloc-" + std::to_string(::getpid()) + ".xml")).string();
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return 0;
+  if (size) std::fwrite(data, 1, size, f);
+  std::fclose(f);
+  mksim_fuzz::only_input_errors("fuzz_hwloc", [&] {
+    mksim::ImportedTopology t = mksim::import_hwloc_xml(path);
+    // What the importer hands on must pass the machine's own checks or be rejected by them, never crash them.
+    (void)t.machine.check();
+  });
+  return 0;
+}
