@@ -5,10 +5,12 @@ never a crash, an uncaught exception or a SimGrid abort.
 Each case runs the mksim binary (MKSIM_BUILD_DIR, default build/, + /mksim) from the repository root. In a case's
 `args`, "@NAME" stands for tests/bad_inputs/files/NAME and "{out}" for a fresh output folder. A case with `xfail`
 documents a known bug: it is reported as an expected failure until the bug is fixed, then as XPASS (strict: remove
-the `xfail` then)."""
+the `xfail` then). `memory_limit_mb` caps the address space of a case that would otherwise try to allocate without
+bound (not under AddressSanitizer, whose shadow memory needs a huge address space)."""
 
 import json
 import os
+import resource
 import subprocess
 from pathlib import Path
 
@@ -34,6 +36,12 @@ def load_catalogue():
 CASES = load_catalogue()
 
 
+def sanitized():
+    """Whether the binary was built with AddressSanitizer (it then names __asan_init)."""
+    with open(MKSIM, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 def expand(arg, out):
     if arg.startswith("@"):
         return str((FILES / arg[1:]).relative_to(ROOT))
@@ -46,7 +54,7 @@ def test_catalogue_is_well_formed():
     assert len(CASES) >= 40
     used = set()
     for c in CASES:
-        assert set(c) <= {"name", "kind", "args", "expect", "xfail", "note", "missing_file"}, c["name"]
+        assert set(c) <= {"name", "kind", "args", "expect", "xfail", "note", "missing_file", "memory_limit_mb"}, c["name"]
         assert c["kind"] in KINDS, c["name"]
         assert c["args"] and c["expect"], c["name"]
         for a in c["args"]:
@@ -72,7 +80,15 @@ def test_bad_input(case, tmp_path):
     args = [expand(a, tmp_path / "out") for a in case["args"]]
     env = dict(os.environ, LC_ALL="C")
     env.pop("HWLOC_XML_VERBOSE", None)
-    proc = subprocess.run([str(MKSIM), *args], cwd=ROOT, capture_output=True, timeout=120, env=env)
+    limit = None
+    if case.get("memory_limit_mb"):
+        if sanitized():
+            pytest.skip("needs an address-space limit, which AddressSanitizer builds cannot run under")
+        limit_bytes = case["memory_limit_mb"] << 20
+
+        def limit():
+            resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+    proc = subprocess.run([str(MKSIM), *args], cwd=ROOT, capture_output=True, timeout=120, env=env, preexec_fn=limit)
     stderr = proc.stderr.decode("utf-8", "replace")
     problems = []
     if proc.returncode != 2:
