@@ -34,6 +34,14 @@ class Protocol {
   double line(int from, int to) const { return line_transfer_ns(m_, from, to); }
   double cycles_ns(int core, double cycles) const { return cycles / m_.cores[core].freq_ghz; }
 
+  // `from` polls every ack channel and sees each acknowledgement as it becomes ready, one line transfer each.
+  double collect(int from, std::vector<std::pair<double, int>> ready, double start) const {
+    std::sort(ready.begin(), ready.end());
+    double seen = start;
+    for (auto [r, c] : ready) seen = std::max(seen, r) + line(c, from);
+    return seen;
+  }
+
   // A target that saw the request at `seen` handles it; returns when its acknowledgement is written.
   double handle(int target, double seen) {
     cpu_.interrupt(target, k_.handler_cycles);
@@ -41,30 +49,26 @@ class Protocol {
   }
 
   // Point-to-point: `from` posts one request to each of `to` in order, starting at `start`; each target acks on its
-  // own channel, which `from` then polls in the same order. Returns when `from` has seen the last ack.
+  // own channel. Returns when `from` has seen the last ack.
   double unicast(int from, const std::vector<int>& to, double start) {
     double t = start;
-    std::vector<double> ready;
+    std::vector<std::pair<double, int>> ready;
     for (int c : to) {
       t += cycles_ns(from, k_.send_cycles);
-      ready.push_back(handle(c, t + line(from, c)));
+      ready.emplace_back(handle(c, t + line(from, c)), c);
     }
-    double seen = t;
-    for (size_t i = 0; i < to.size(); ++i) seen = std::max(seen, ready[i]) + line(to[i], from);
-    return seen;
+    return collect(from, ready, t);
   }
 
   // One shared request line that every target reads: the owner serves the reads one after another.
   double broadcast(int from, const std::vector<int>& to, double start) {
     double served = start + cycles_ns(from, k_.send_cycles);
-    std::vector<double> ready;
+    std::vector<std::pair<double, int>> ready;
     for (int c : to) {
       served += line(from, c);
-      ready.push_back(handle(c, served));
+      ready.emplace_back(handle(c, served), c);
     }
-    double seen = served;
-    for (size_t i = 0; i < to.size(); ++i) seen = std::max(seen, ready[i]) + line(to[i], from);
-    return seen;
+    return collect(from, ready, start);
   }
 
   // Linux-style shootdown: one IPI per target, then every target clears its bit in one shared mask line, which
@@ -94,18 +98,16 @@ class Protocol {
         return line(from, a.leader) > line(from, b.leader);
       });
     double t = start;
-    std::vector<double> ready;
+    std::vector<std::pair<double, int>> ready;
     for (const auto& g : groups) {
       t += cycles_ns(from, k_.send_cycles);
       double seen = t + line(from, g.leader);
       double leader_done = handle(g.leader, seen);
       std::vector<int> rest(g.members.begin() + 1, g.members.end());
       double group_done = rest.empty() ? leader_done : unicast(g.leader, rest, leader_done);
-      ready.push_back(group_done);
+      ready.emplace_back(group_done, g.leader);
     }
-    double seen = t;
-    for (size_t i = 0; i < groups.size(); ++i) seen = std::max(seen, ready[i]) + line(groups[i].leader, from);
-    return seen;
+    return collect(from, ready, t);
   }
 
   std::vector<Group> groups_by_package(int from, const std::vector<int>& to) const {

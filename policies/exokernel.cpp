@@ -1,0 +1,118 @@
+// Exokernel (Aegis/Xok style; Engler, Kaashoek, O'Toole, "Exokernel: an operating system architecture for
+// application-level resource management", SOSP 1995): the kernel only protects resources through secure bindings
+// and offers a cheap protected control transfer; resource management lives in a library OS inside the application, so
+// most system calls are library calls. A call that touches a hardware resource (memory mappings, network filters)
+// crosses into the kernel only to check its binding. Library OSes that share state (a file system's buffer cache)
+// coordinate through shared memory under a lock. Default costs and sources: docs/calibration.md.
+#include <array>
+
+#include "policies/kernel.hpp"
+#include "policies/kernel_costs.hpp"
+
+namespace mksim {
+
+namespace {
+
+class Exokernel final : public KernelArchitecture {
+ public:
+  explicit Exokernel(const Params& p)
+      : libos_call_cycles_(p.number("libos_call_cycles")),
+        protected_call_cycles_(p.number("protected_call_cycles")),
+        binding_check_cycles_(p.number("binding_check_cycles")),
+        shared_every_(p.integer("shared_state_every")),
+        shared_cycles_(p.number("shared_state_cycles")),
+        context_switch_cycles_(p.number("context_switch_cycles")),
+        page_table_cycles_per_page_(p.number("page_table_cycles_per_page")),
+        ipi_(p) {
+    const char* names[] = {"null", "fs-shared", "mem-shared", "proc-shared", "net-shared"};
+    for (size_t i = 0; i < locks_.size(); ++i) locks_[i].name = names[i];
+  }
+
+  void init(const Machine& m, const KernelOptions& o) override {
+    KernelArchitecture::init(m, o);
+    calls_.assign(m.num_cores(), 0);
+  }
+
+  void syscall(Cpu& cpu, Thread& t, SyscallClass c, double work_cycles) override {
+    cpu.count("libos_call");
+    // The library OS does the work in user mode.
+    cpu.spend_cycles(libos_call_cycles_ + work_cycles, Work::User);
+    if (c == SyscallClass::Memory || c == SyscallClass::Net || c == SyscallClass::Process) {
+      // Touching a hardware resource: a protected control transfer into the kernel to check the secure binding.
+      cpu.spend_cycles(protected_call_cycles_ + binding_check_cycles_, Work::Kernel);
+      cpu.count("protected_call");
+    }
+    if (c != SyscallClass::Null && shared_every_ > 0 && ++calls_[cpu.core()] % shared_every_ == 0) {
+      // State shared with other library OSes, updated in shared memory under a lock.
+      SpinLock& l = locks_[static_cast<size_t>(c)];
+      cpu.lock(l);
+      cpu.spend_cycles(shared_cycles_, Work::User);
+      cpu.unlock(l);
+    }
+  }
+
+  void context_switch(Cpu& cpu, const Thread* prev, const Thread& next) override {
+    cpu.spend_cycles(context_switch_cycles_, Work::Kernel);
+  }
+
+  double message_send(Cpu& cpu, Thread& t, uint64_t bytes, int receiver_core) override {
+    // Shared-memory messaging set up by the library OSes; only the wake-up crosses the kernel.
+    const double lines = std::max(1.0, std::ceil(bytes / 64.0));
+    cpu.spend_cycles(libos_call_cycles_ + lines * 8, Work::User);
+    return receiver_core == cpu.core() ? 0 : lines * line_transfer_ns(cpu.machine(), cpu.core(), receiver_core) * 1e-9;
+  }
+
+  void message_receive(Cpu& cpu, Thread& t, uint64_t bytes, int sender_core) override {
+    const double lines = std::max(1.0, std::ceil(bytes / 64.0));
+    cpu.spend_cycles(libos_call_cycles_ + lines * 8, Work::User);
+  }
+
+  double wakeup(Cpu& cpu, int target_core) override {
+    if (target_core < 0 || target_core == cpu.core()) return 0;
+    cpu.spend_cycles(protected_call_cycles_, Work::Kernel);
+    return ipi_.wake(cpu, target_core);
+  }
+
+  void map(Cpu& cpu, Thread& t, uint64_t bytes) override {
+    // The library OS builds the mapping; the kernel checks each page's binding as it installs it.
+    cpu.spend_cycles(protected_call_cycles_ + pages_of(bytes) * (page_table_cycles_per_page_ + binding_check_cycles_),
+                     Work::Kernel);
+  }
+
+  void unmap(Cpu& cpu, Thread& t, uint64_t bytes, const std::vector<int>& tlb_cores) override {
+    cpu.spend_cycles(protected_call_cycles_ + pages_of(bytes) * page_table_cycles_per_page_, Work::Kernel);
+    auto protocol = shootdown_protocol(options_.shootdown, Agreement::IpiBroadcast);
+    cpu.spend_s(run_agreement(cpu, protocol, tlb_cores, ipi_.as_agreement()), Work::Kernel);
+    cpu.count("tlb_shootdown");
+  }
+
+ private:
+  double libos_call_cycles_, protected_call_cycles_, binding_check_cycles_;
+  int64_t shared_every_;
+  double shared_cycles_, context_switch_cycles_, page_table_cycles_per_page_;
+  InterruptCosts ipi_;
+  std::array<SpinLock, static_cast<size_t>(SyscallClass::Count)> locks_;
+  std::vector<int64_t> calls_;
+};
+
+ArchitectureRegistry::Add reg(
+    "architecture", "exokernel",
+    "Aegis/Xok style: the kernel only protects (secure bindings); library OSes manage resources in the application",
+    with(Schema{
+             Field::number("libos_call_cycles", 20, "cycles", "a call into the library OS (a procedure call)")
+                 .at_least(0),
+             Field::number("protected_call_cycles", 60, "cycles", "protected control transfer into the kernel and back")
+                 .at_least(0),
+             Field::number("binding_check_cycles", 30, "cycles", "checking a secure binding").at_least(0),
+             Field::integer("shared_state_every", 10, "calls",
+                            "one call in this many touches state shared with other library OSes (0: never)")
+                 .at_least(0),
+             Field::number("shared_state_cycles", 200, "cycles", "work under the shared lock").at_least(0),
+             Field::number("context_switch_cycles", 500, "cycles", "direct cost of a context switch").at_least(0),
+             Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
+         },
+         InterruptCosts::fields()),
+    [](const Params& p) { return std::make_unique<Exokernel>(p); });
+
+}  // namespace
+}  // namespace mksim

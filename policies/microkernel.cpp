@@ -1,0 +1,158 @@
+// Microkernel (L4/seL4/NOVA/Genode style): the kernel only does IPC, scheduling and address spaces; OS services are
+// user-level servers. A system call becomes a synchronous IPC call to the server that owns the service: the fast-path
+// IPC (Liedtke, "Improving IPC by Kernel Design", SOSP 1993; seL4 comparative performance figures), an address-space
+// switch into the server and back, and the TLB/cache refill it causes. A server on another core needs a cross-core
+// wake-up (an IPI) each way, and a single-threaded server is a queue that saturates. The kernel still shoots down TLB
+// entries by IPIs. Default costs and sources: docs/calibration.md.
+#include <array>
+#include <fmt/format.h>
+
+#include "policies/kernel.hpp"
+#include "policies/kernel_costs.hpp"
+#include "policies/server_queue.hpp"
+
+namespace mksim {
+
+namespace {
+
+class Microkernel final : public KernelArchitecture {
+ public:
+  explicit Microkernel(const Params& p)
+      : trap_cycles_(p.number("trap_cycles")),
+        fastpath_cycles_(p.number("ipc_fastpath_cycles")),
+        as_switch_cycles_(p.number("address_space_switch_cycles")),
+        refill_cycles_(p.number("tlb_refill_cycles")),
+        payload_bytes_(p.number("register_payload_bytes")),
+        copy_bytes_per_cycle_(p.number("copy_bytes_per_cycle")),
+        context_switch_cycles_(p.number("context_switch_cycles")),
+        page_table_cycles_per_page_(p.number("page_table_cycles_per_page")),
+        ipi_(p) {
+    const int threads = static_cast<int>(p.integer("server_threads"));
+    servers_ = {ServerQueue("kernel", -1, 1), ServerQueue("fs", static_cast<int>(p.integer("file_server_core")), threads),
+                ServerQueue("memory", static_cast<int>(p.integer("memory_server_core")), threads),
+                ServerQueue("process", static_cast<int>(p.integer("process_server_core")), threads),
+                ServerQueue("net", static_cast<int>(p.integer("net_server_core")), threads)};
+    params_ = p;
+  }
+
+  void init(const Machine& m, const KernelOptions& o) override {
+    KernelArchitecture::init(m, o);
+    const char* keys[] = {"", "file_server_core", "memory_server_core", "process_server_core", "net_server_core"};
+    for (size_t i = 1; i < servers_.size(); ++i)
+      if (servers_[i].core >= m.num_cores())
+        params_.fail(keys[i], fmt::format("core {} does not exist, the machine has cores 0..{} (-1: the caller's core)",
+                                          servers_[i].core, m.num_cores() - 1));
+  }
+
+  void syscall(Cpu& cpu, Thread& t, SyscallClass c, double work_cycles) override {
+    if (c == SyscallClass::Null) {  // served by the kernel itself
+      cpu.spend_cycles(trap_cycles_ + work_cycles, Work::Kernel);
+      cpu.count("syscall_trap");
+      return;
+    }
+    call_server(cpu, servers_[static_cast<size_t>(c)], work_cycles, 0);
+  }
+
+  void context_switch(Cpu& cpu, const Thread* prev, const Thread& next) override {
+    double cycles = context_switch_cycles_;
+    if (prev && prev->process != next.process) cycles += as_switch_cycles_ + refill_cycles_;
+    cpu.spend_cycles(cycles, Work::Kernel);
+  }
+
+  double message_send(Cpu& cpu, Thread& t, uint64_t bytes, int receiver_core) override {
+    cpu.spend_cycles(one_way_cycles(bytes), Work::Kernel);
+    cpu.count("ipc");
+    return ipi_.wake(cpu, receiver_core);
+  }
+
+  void message_receive(Cpu& cpu, Thread& t, uint64_t bytes, int sender_core) override {
+    // The receive half of the IPC: the switch into the receiver's address space and the copy of a long message.
+    cpu.spend_cycles(as_switch_cycles_ + refill_cycles_ + copy_cycles(bytes), Work::Kernel);
+    if (sender_core != cpu.core())
+      cpu.spend_s(line_transfer_ns(cpu.machine(), sender_core, cpu.core()) * 1e-9, Work::Kernel);
+  }
+
+  double wakeup(Cpu& cpu, int target_core) override { return ipi_.wake(cpu, target_core); }
+
+  void map(Cpu& cpu, Thread& t, uint64_t bytes) override {
+    // The memory server decides; the kernel installs the mapping (a capability invocation).
+    call_server(cpu, servers_[static_cast<size_t>(SyscallClass::Memory)], 0, pages_of(bytes) * page_table_cycles_per_page_);
+  }
+
+  void unmap(Cpu& cpu, Thread& t, uint64_t bytes, const std::vector<int>& tlb_cores) override {
+    call_server(cpu, servers_[static_cast<size_t>(SyscallClass::Memory)], 0, pages_of(bytes) * page_table_cycles_per_page_);
+    auto protocol = shootdown_protocol(options_.shootdown, Agreement::IpiBroadcast);
+    cpu.spend_s(run_agreement(cpu, protocol, tlb_cores, ipi_.as_agreement()), Work::Kernel);
+    cpu.count("tlb_shootdown");
+  }
+
+ private:
+  double copy_cycles(uint64_t bytes) const {
+    return bytes > payload_bytes_ ? (bytes - payload_bytes_) / copy_bytes_per_cycle_ : 0.0;
+  }
+  double one_way_cycles(uint64_t bytes) const { return fastpath_cycles_ + copy_cycles(bytes); }
+
+  // Synchronous call: IPC into the server, its work, IPC back. `kernel_cycles` is kernel work the call causes on the
+  // caller's core afterwards (installing a mapping).
+  void call_server(Cpu& cpu, ServerQueue& s, double work_cycles, double kernel_cycles) {
+    const Machine& m = cpu.machine();
+    cpu.count("ipc", 2);
+    const double switch_in = fastpath_cycles_ + as_switch_cycles_ + refill_cycles_;
+    if (s.core < 0 || s.core == cpu.core()) {
+      // The server's thread on this core: call and reply are two same-core IPCs with address-space switches.
+      cpu.spend_cycles(2 * switch_in + work_cycles + kernel_cycles, Work::Kernel);
+      return;
+    }
+    // A server on another core: the call wakes it there; requests queue; the reply wakes the caller back.
+    cpu.sync();
+    cpu.spend_cycles(fastpath_cycles_, Work::Kernel);
+    const double arrival = cpu.now_s() + ipi_.wake(cpu, s.core);
+    const double service_s = (switch_in + work_cycles + fastpath_cycles_) / (m.cores[s.core].freq_ghz * 1e9);
+    const double done = s.admit(arrival, service_s);
+    cpu.interrupt(s.core, service_s * m.cores[s.core].freq_ghz * 1e9);
+    cpu.count("ipi");
+    const double reply = done + (ipi_.latency_ns + line_transfer_ns(m, s.core, cpu.core())) * 1e-9;
+    cpu.spend_cycles(as_switch_cycles_ + refill_cycles_ + kernel_cycles, Work::Kernel);
+    cpu.block_until(reply, "a reply from a server");
+  }
+
+  double trap_cycles_, fastpath_cycles_, as_switch_cycles_, refill_cycles_, payload_bytes_, copy_bytes_per_cycle_;
+  double context_switch_cycles_, page_table_cycles_per_page_;
+  InterruptCosts ipi_;
+  std::vector<ServerQueue> servers_;
+  Params params_;
+};
+
+ArchitectureRegistry::Add reg(
+    "architecture", "microkernel",
+    "L4/seL4/NOVA style: OS services in user-level servers reached by synchronous IPC; servers may sit on other cores",
+    with(Schema{
+             Field::number("trap_cycles", 100, "cycles", "entry + exit of a call the kernel serves itself").at_least(0),
+             Field::number("ipc_fastpath_cycles", 200, "cycles", "one-way IPC through the kernel's fast path")
+                 .at_least(0),
+             Field::number("address_space_switch_cycles", 100, "cycles", "switching page tables (tagged TLB)")
+                 .at_least(0),
+             Field::number("tlb_refill_cycles", 50, "cycles", "TLB and cache refill after an address-space switch")
+                 .at_least(0),
+             Field::number("register_payload_bytes", 64, "bytes", "message size carried in registers (no copy)")
+                 .at_least(0),
+             Field::number("copy_bytes_per_cycle", 8, "bytes/cycle", "copy speed for long IPC").above(0),
+             Field::number("context_switch_cycles", 800, "cycles", "direct cost of a thread switch").at_least(0),
+             Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
+             Field::integer("file_server_core", -1, "core", "core of the file-system server (-1: the caller's core)")
+                 .at_least(-1),
+             Field::integer("memory_server_core", -1, "core", "core of the memory server (-1: the caller's core)")
+                 .at_least(-1),
+             Field::integer("process_server_core", -1, "core", "core of the process server (-1: the caller's core)")
+                 .at_least(-1),
+             Field::integer("net_server_core", -1, "core", "core of the network server (-1: the caller's core)")
+                 .at_least(-1),
+             Field::integer("server_threads", 1, "", "worker threads per server (1: a single-threaded queue)")
+                 .at_least(1)
+                 .at_most(4096),
+         },
+         InterruptCosts::fields()),
+    [](const Params& p) { return std::make_unique<Microkernel>(p); });
+
+}  // namespace
+}  // namespace mksim

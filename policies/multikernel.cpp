@@ -1,0 +1,171 @@
+// Multikernel (Barrelfish style; Baumann et al., "The Multikernel: a new OS architecture for scalable multicore
+// systems", SOSP 2009): a CPU driver per core plus a monitor, no shared kernel state. OS state is replicated per core
+// or per NUMA node; a global operation (unmap, capability changes, process creation) is a protocol of explicit messages
+// over cache-line channels (URPC): each message costs the cache-line transfers between the cores involved, seen by a
+// polling receiver or, when the receiver is idle, after a notification. Agreement uses unicast, broadcast, multicast or
+// NUMA-aware multicast (kernel.shootdown; default numa-multicast), and replicated state is kept by a two-phase commit
+// (prepare + commit rounds). Default costs and sources: docs/calibration.md.
+#include <fmt/format.h>
+
+#include "policies/kernel.hpp"
+#include "policies/kernel_costs.hpp"
+#include "policies/server_queue.hpp"
+
+namespace mksim {
+
+namespace {
+
+class Multikernel final : public KernelArchitecture {
+ public:
+  explicit Multikernel(const Params& p)
+      : trap_cycles_(p.number("trap_cycles")),
+        context_switch_cycles_(p.number("context_switch_cycles")),
+        send_cycles_(p.number("urpc_send_cycles")),
+        receive_cycles_(p.number("urpc_receive_cycles")),
+        handler_cycles_(p.number("monitor_handler_cycles")),
+        poll_delay_ns_(p.number("poll_delay_ns")),
+        notify_(p.text("notification")),
+        replicas_(p.text("service_replicas")),
+        page_table_cycles_per_page_(p.number("page_table_cycles_per_page")),
+        ipi_(p) {}
+
+  void init(const Machine& m, const KernelOptions& o) override {
+    KernelArchitecture::init(m, o);
+    // One service replica per NUMA node (its first core) or per core; requests go to the caller's replica.
+    replica_of_core_.assign(m.num_cores(), 0);
+    std::vector<int> node_first(m.num_nodes(), -1);
+    for (const auto& c : m.cores)
+      if (node_first[c.node] < 0) node_first[c.node] = c.id;
+    for (const auto& c : m.cores) replica_of_core_[c.id] = replicas_ == "per-core" ? c.id : node_first[c.node];
+    for (int i = 0; i < m.num_cores(); ++i) servers_.emplace_back(fmt::format("replica{}", i), i, 1);
+  }
+
+  void syscall(Cpu& cpu, Thread& t, SyscallClass c, double work_cycles) override {
+    cpu.spend_cycles(trap_cycles_, Work::Kernel);  // into the local CPU driver
+    cpu.count("syscall_trap");
+    if (c == SyscallClass::Null || c == SyscallClass::Memory) {
+      // Local state only: the core's own CPU driver and memory-server partition.
+      cpu.spend_cycles(work_cycles, Work::Kernel);
+      return;
+    }
+    if (c == SyscallClass::Process) {
+      // Replicated dispatcher state: a two-phase commit with every core the process runs on.
+      cpu.spend_cycles(work_cycles, Work::Kernel);
+      two_phase_commit(cpu, cores_of(t));
+      return;
+    }
+    // File and network services: a request over URPC to this core's service replica.
+    const int r = replica_of_core_[cpu.core()];
+    if (r == cpu.core()) {
+      cpu.spend_cycles(send_cycles_ + receive_cycles_ + work_cycles, Work::Kernel);
+      return;
+    }
+    const Machine& m = cpu.machine();
+    cpu.sync();
+    cpu.spend_cycles(send_cycles_, Work::Kernel);
+    const double arrival = cpu.now_s() + message_delay_s(cpu, r);
+    const double service_s = (receive_cycles_ + work_cycles + send_cycles_) / (m.cores[r].freq_ghz * 1e9);
+    const double done = servers_[r].admit(arrival, service_s);
+    cpu.interrupt(r, service_s * m.cores[r].freq_ghz * 1e9);
+    cpu.count("urpc_message", 2);
+    cpu.spend_cycles(receive_cycles_, Work::Kernel);
+    cpu.block_until(done + line_transfer_ns(m, r, cpu.core()) * 1e-9 + poll_delay_ns_ * 1e-9, "a URPC reply");
+  }
+
+  void context_switch(Cpu& cpu, const Thread* prev, const Thread& next) override {
+    cpu.spend_cycles(context_switch_cycles_, Work::Kernel);
+  }
+
+  double message_send(Cpu& cpu, Thread& t, uint64_t bytes, int receiver_core) override {
+    // User-level URPC: write the message's cache lines into a channel the receiver polls.
+    const double lines = std::max(1.0, std::ceil(bytes / 64.0));
+    cpu.spend_cycles(send_cycles_ * lines, Work::User);
+    cpu.count("urpc_message");
+    if (receiver_core == cpu.core()) return 0;
+    return lines * line_transfer_ns(cpu.machine(), cpu.core(), receiver_core) * 1e-9 + poll_delay_ns_ * 1e-9;
+  }
+
+  void message_receive(Cpu& cpu, Thread& t, uint64_t bytes, int sender_core) override {
+    const double lines = std::max(1.0, std::ceil(bytes / 64.0));
+    cpu.spend_cycles(receive_cycles_ * lines, Work::User);
+  }
+
+  double wakeup(Cpu& cpu, int target_core) override {
+    if (target_core < 0 || target_core == cpu.core()) return 0;
+    // A message to the target's monitor; an idle (halted) core also needs an IPI to notice it.
+    cpu.spend_cycles(send_cycles_, Work::Kernel);
+    cpu.count("urpc_message");
+    return message_delay_s(cpu, target_core);
+  }
+
+  void map(Cpu& cpu, Thread& t, uint64_t bytes) override {
+    // Mapping memory the core already holds capabilities for is local to its CPU driver.
+    cpu.spend_cycles(trap_cycles_ + pages_of(bytes) * page_table_cycles_per_page_, Work::Kernel);
+  }
+
+  void unmap(Cpu& cpu, Thread& t, uint64_t bytes, const std::vector<int>& tlb_cores) override {
+    cpu.spend_cycles(trap_cycles_ + pages_of(bytes) * page_table_cycles_per_page_, Work::Kernel);
+    auto protocol = shootdown_protocol(options_.shootdown, Agreement::NumaMulticast);
+    cpu.spend_s(run_agreement(cpu, protocol, tlb_cores, agreement_costs()), Work::Kernel);
+    cpu.count("tlb_shootdown");
+  }
+
+ private:
+  double message_delay_s(Cpu& cpu, int target) const {
+    double ns = line_transfer_ns(cpu.machine(), cpu.core(), target) + poll_delay_ns_;
+    if (notify_ == "ipi" || cpu.is_idle(target)) ns += ipi_.latency_ns;
+    return ns * 1e-9;
+  }
+
+  AgreementCosts agreement_costs() const {
+    return {send_cycles_, handler_cycles_ + receive_cycles_, poll_delay_ns_ + (notify_ == "ipi" ? ipi_.latency_ns : 0)};
+  }
+
+  std::vector<int> cores_of(const Thread& t) const {
+    if (!t.affinity.empty()) return t.affinity;
+    std::vector<int> all;
+    for (int i = 0; i < machine_->num_cores(); ++i) all.push_back(i);
+    return all;
+  }
+
+  void two_phase_commit(Cpu& cpu, const std::vector<int>& cores) {
+    auto protocol = shootdown_protocol(options_.shootdown, Agreement::NumaMulticast);
+    double s = run_agreement(cpu, protocol, cores, agreement_costs());  // prepare
+    s += run_agreement(cpu, protocol, cores, agreement_costs());        // commit
+    cpu.spend_s(s, Work::Kernel);
+    cpu.count("two_phase_commit");
+  }
+
+  double trap_cycles_, context_switch_cycles_, send_cycles_, receive_cycles_, handler_cycles_, poll_delay_ns_;
+  std::string notify_, replicas_;
+  double page_table_cycles_per_page_;
+  InterruptCosts ipi_;
+  std::vector<int> replica_of_core_;
+  std::vector<ServerQueue> servers_;
+};
+
+ArchitectureRegistry::Add reg(
+    "architecture", "multikernel",
+    "Barrelfish style: a kernel per core, replicated state, agreement by URPC messages between monitors",
+    with(Schema{
+             Field::number("trap_cycles", 100, "cycles", "entry + exit of the local CPU driver").at_least(0),
+             Field::number("context_switch_cycles", 1000, "cycles", "direct cost of a dispatch").at_least(0),
+             Field::number("urpc_send_cycles", 60, "cycles", "writing one cache-line message into a channel")
+                 .at_least(0),
+             Field::number("urpc_receive_cycles", 60, "cycles", "polling and reading one cache-line message")
+                 .at_least(0),
+             Field::number("monitor_handler_cycles", 800, "cycles",
+                           "a monitor's handling of an agreement request (e.g. invalidate a TLB entry) and its ack")
+                 .at_least(0),
+             Field::number("poll_delay_ns", 0, "ns", "mean delay until a busy receiver polls its channel").at_least(0),
+             Field::choice("notification", "poll", {"poll", "ipi"},
+                           "how receivers learn of messages: polling (IPI only to idle cores) or always an IPI"),
+             Field::choice("service_replicas", "per-core", {"per-core", "per-node"},
+                           "where replicas of file/network services run"),
+             Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
+         },
+         InterruptCosts::fields()),
+    [](const Params& p) { return std::make_unique<Multikernel>(p); });
+
+}  // namespace
+}  // namespace mksim

@@ -1,0 +1,77 @@
+// One run queue shared by every core behind one spin lock, as in Linux 2.4 and the early multiprocessor Unix kernels
+// (Bach, "The Design of the UNIX Operating System", 1986, ch. 12): perfect load balance for free, but every enqueue and
+// every pick takes the same lock, so its cache line bounces between all scheduling cores and contention grows with
+// their number and distance (the reason Linux 2.6 moved to per-CPU run queues; Molnar's O(1) scheduler, 2002).
+#include <deque>
+
+#include "policies/scheduler.hpp"
+
+namespace mksim {
+
+namespace {
+
+class GlobalQueue final : public Scheduler {
+ public:
+  explicit GlobalQueue(const Params& p)
+      : slice_s_(p.number("time_slice_us") * 1e-6), queue_op_cycles_(p.number("queue_op_cycles")) {
+    lock_.name = "runqueue";
+  }
+
+  int enqueue(Thread& t, Cpu* from, EnqueueReason why) override {
+    if (from) {
+      from->lock(lock_);
+      from->spend_cycles(queue_op_cycles_, Work::Kernel);
+    }
+    queue_.push_back(&t);
+    if (t.affinity.empty()) ++unpinned_;
+    if (from) from->unlock(lock_);
+    return -1;  // any idle core that may run it
+  }
+
+  Thread* pick_next(Cpu& cpu) override {
+    const int core = cpu.core();
+    for (;;) {
+      // Look at the queue at this core's own time, without the lock (a read of its line): an idle core does not take
+      // the lock to find it empty, and finds it empty with no work pending, so it idles at once.
+      cpu.sync();
+      if (find(core) == queue_.end()) return nullptr;
+      cpu.lock(lock_);
+      cpu.spend_cycles(queue_op_cycles_, Work::Kernel);
+      Thread* t = nullptr;
+      if (auto it = find(core); it != queue_.end()) {  // another core may have taken it while this one spun
+        t = *it;
+        queue_.erase(it);
+        if (t->affinity.empty()) --unpinned_;
+      }
+      cpu.unlock(lock_);
+      if (t) return t;
+    }
+  }
+
+  bool has_waiting(int core) const override { return unpinned_ > 0 || find(core) != queue_.end(); }
+  size_t queue_length(int core) const override { return queue_.size(); }
+  double time_slice_s(int core, const Thread& t) const override { return slice_s_; }
+
+ private:
+  std::deque<Thread*>::const_iterator find(int core) const {
+    for (auto it = queue_.begin(); it != queue_.end(); ++it)
+      if ((*it)->may_run_on(core)) return it;
+    return queue_.end();
+  }
+
+  double slice_s_, queue_op_cycles_;
+  SpinLock lock_;
+  std::deque<Thread*> queue_;
+  size_t unpinned_ = 0;  // queued threads that may run anywhere: has_waiting need not scan
+};
+
+SchedulerRegistry::Add reg(
+    "scheduler", "global-queue",
+    "one FIFO run queue shared by all cores behind one spin lock taken on every enqueue and pick",
+    Schema{Field::number("time_slice_us", 4000, "us", "time slice").above(0),
+           Field::number("queue_op_cycles", 100, "cycles", "work under the run-queue lock per enqueue or pick")
+               .at_least(0)},
+    [](const Params& p) { return std::make_unique<GlobalQueue>(p); });
+
+}  // namespace
+}  // namespace mksim

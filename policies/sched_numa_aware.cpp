@@ -1,0 +1,210 @@
+// NUMA-aware placement: a thread runs on the node that holds its memory, because a remote access costs the
+// interconnect's latency and bandwidth (Blagodurov, Zhuravlev, Fedorova, "A Case for NUMA-aware Contention Management
+// on Multicore Systems", USENIX ATC 2011; Linux's automatic NUMA balancing keeps a "preferred node" per task for the
+// same reason). A thread's preferred node is Thread::home_node when the workload set one, else the node of the core it
+// last ran on (where first-touch placed what it touched), else its spawner's node, else the least loaded node. It is
+// queued on the least loaded core of that node it may use (its last core if no other is less loaded: its cache is
+// warm there), or on the nearest node that has such a core. Balancing stays inside the node first: an idle core takes
+// work from the cores of its own node, nearest first; then any waiting thread that prefers its node; and from other
+// nodes only a queue that holds at least `remote_steal_threshold` waiting threads (0: never).
+#include <algorithm>
+#include <deque>
+#include <limits>
+
+#include "models/costs.hpp"
+#include "policies/sched_domains.hpp"
+#include "policies/scheduler.hpp"
+
+namespace mksim {
+
+namespace {
+
+class NumaAware final : public Scheduler {
+ public:
+  explicit NumaAware(const Params& p)
+      : slice_s_(p.number("time_slice_us") * 1e-6),
+        queue_op_cycles_(p.number("queue_op_cycles")),
+        steal_cycles_(p.number("steal_cycles")),
+        remote_threshold_(static_cast<size_t>(p.integer("remote_steal_threshold"))) {}
+
+  void init(const Machine& m) override {
+    Scheduler::init(m);
+    queues_ = std::vector<RunQueue>(m.num_cores());
+    for (int c = 0; c < m.num_cores(); ++c) queues_[c].lock.name = "runqueue" + std::to_string(c);
+    orders_ = core_orders(m);
+    running_.assign(m.num_cores(), 0);
+    idle_.assign(m.num_cores(), 0);
+    node_cores_.assign(m.num_nodes(), {});
+    for (const auto& c : m.cores) node_cores_[c.node].push_back(c.id);
+    nodes_by_distance_.assign(m.num_nodes(), {});
+    for (int n = 0; n < m.num_nodes(); ++n) {
+      auto& order = nodes_by_distance_[n];
+      for (int o = 0; o < m.num_nodes(); ++o) order.push_back(o);
+      const auto& lat = m.interconnect.latency_ns[n];
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int a, int b) { return std::pair(a != n, lat[a]) < std::pair(b != n, lat[b]); });
+    }
+  }
+
+  int enqueue(Thread& t, Cpu* from, EnqueueReason why) override {
+    const int target = place(t, from, why);
+    RunQueue& q = queues_[target];
+    if (from) {
+      from->lock(q.lock);
+      from->spend_cycles(queue_op_cycles_, Work::Kernel);
+    }
+    q.threads.push_back(&t);
+    if (from) from->unlock(q.lock);
+    if (idle_[target] || (from && from->core() == target)) return target;
+    // Its node is busy: if the queue is long enough for a remote steal, wake an idle core elsewhere to take it.
+    if (remote_threshold_ > 0 && q.threads.size() >= remote_threshold_)
+      for (int c = 0; c < static_cast<int>(idle_.size()); ++c)
+        if (idle_[c] && t.may_run_on(c)) return -1;
+    return target;
+  }
+
+  Thread* pick_next(Cpu& cpu) override {
+    const int core = cpu.core();
+    RunQueue& own = queues_[core];
+    for (;;) {
+      // Look at the queues at this core's own time; a core that finds nothing then idles with no work pending.
+      if (own.threads.empty()) cpu.sync();
+      if (!own.threads.empty()) {
+        cpu.lock(own.lock);
+        cpu.spend_cycles(queue_op_cycles_, Work::Kernel);
+        Thread* t = nullptr;
+        if (!own.threads.empty()) {
+          t = own.threads.front();
+          own.threads.pop_front();
+        }
+        cpu.unlock(own.lock);
+        if (t) return running(core, t);
+        continue;
+      }
+      bool lost_race = false;
+      if (Thread* t = steal(cpu, lost_race)) return running(core, t);
+      if (!lost_race) break;
+    }
+    idle_[core] = 1;
+    return nullptr;
+  }
+
+  void ran(Thread& t, int core, double ran_s) override { running_[core] = 0; }
+  bool has_waiting(int core) const override { return !queues_[core].threads.empty(); }
+  size_t queue_length(int core) const override { return queues_[core].threads.size(); }
+  double time_slice_s(int core, const Thread& t) const override { return slice_s_; }
+
+ private:
+  struct RunQueue {
+    std::deque<Thread*> threads;
+    SpinLock lock;
+  };
+
+  Thread* running(int core, Thread* t) {
+    running_[core] = 1;
+    idle_[core] = 0;
+    return t;
+  }
+  size_t load(int core) const { return queues_[core].threads.size() + running_[core]; }
+
+  int preferred_node(const Thread& t, const Cpu* from) const {
+    const Machine& m = *machine_;
+    if (t.home_node >= 0 && t.home_node < m.num_nodes()) return t.home_node;
+    if (t.last_core >= 0) return m.cores[t.last_core].node;
+    if (from) return m.cores[from->core()].node;
+    int best = 0;
+    double best_load = std::numeric_limits<double>::max();
+    for (int n = 0; n < m.num_nodes(); ++n) {
+      size_t sum = 0, usable = 0;
+      for (int c : node_cores_[n])
+        if (t.may_run_on(c)) sum += load(c), ++usable;
+      if (usable && static_cast<double>(sum) / usable < best_load) best = n, best_load = static_cast<double>(sum) / usable;
+    }
+    return best;
+  }
+
+  // The core a runnable thread is queued on: on its preferred node (or the nearest node it may use), the least loaded
+  // core, its last core when none is less loaded. A preempted thread running away from its node goes home as soon as
+  // a core there is less loaded than the one it is on.
+  int place(const Thread& t, const Cpu* from, EnqueueReason why) const {
+    const int home = preferred_node(t, from);
+    for (int n : nodes_by_distance_[home]) {
+      int best = -1;
+      size_t best_load = std::numeric_limits<size_t>::max();
+      for (int c : node_cores_[n])
+        if (t.may_run_on(c) && load(c) < best_load) best = c, best_load = load(c);
+      if (best < 0) continue;
+      const int last = t.last_core;
+      if (why != EnqueueReason::Spawned && last >= 0 && t.may_run_on(last)) {
+        const bool last_here = machine_->cores[last].node == n;
+        if (last_here && load(last) <= best_load) return last;
+        if (!last_here && (why == EnqueueReason::Preempted || why == EnqueueReason::Yielded) && load(last) <= best_load)
+          return last;  // no core at home is less loaded than staying
+      }
+      return best;
+    }
+    return 0;
+  }
+
+  // An idle core's search, charged (probes of busy queues' lines, the victim's lock) only when it finds work.
+  Thread* steal(Cpu& cpu, bool& lost_race) {
+    const Machine& m = *machine_;
+    const int core = cpu.core();
+    const int node = m.cores[core].node;
+    const auto& order = orders_[core].cores;
+    double probe_ns = 0;
+    // 1: the cores of this node; 2: a thread elsewhere that prefers this node; 3: long queues elsewhere.
+    for (int pass = 1; pass <= 3; ++pass) {
+      for (size_t i = 1; i < order.size(); ++i) {
+        const int v = order[i];
+        RunQueue& q = queues_[v];
+        if (q.threads.empty()) continue;
+        const bool local = m.cores[v].node == node;
+        if (pass == 1 && !local) break;  // the order lists this node's cores first
+        if (pass > 1 && local) continue;
+        if (pass == 3 && (remote_threshold_ == 0 || q.threads.size() < remote_threshold_)) continue;
+        probe_ns += line_transfer_ns(m, v, core);
+        auto wanted = [&](const Thread* t) { return t->may_run_on(core) && (pass != 2 || preferred_node(*t, nullptr) == node); };
+        if (std::find_if(q.threads.begin(), q.threads.end(), wanted) == q.threads.end()) continue;
+        cpu.spend_s(probe_ns * 1e-9, Work::Kernel);
+        cpu.lock(q.lock);
+        cpu.spend_cycles(steal_cycles_, Work::Kernel);
+        Thread* t = nullptr;
+        if (auto it = std::find_if(q.threads.begin(), q.threads.end(), wanted); it != q.threads.end()) {
+          t = *it;
+          q.threads.erase(it);
+        }
+        cpu.unlock(q.lock);
+        if (t) cpu.count(local ? "steal" : "remote_steal");
+        lost_race = !t;
+        return t;
+      }
+    }
+    return nullptr;
+  }
+
+  double slice_s_, queue_op_cycles_, steal_cycles_;
+  size_t remote_threshold_;
+  std::vector<RunQueue> queues_;
+  std::vector<CoreOrder> orders_;
+  std::vector<char> running_, idle_;
+  std::vector<std::vector<int>> node_cores_, nodes_by_distance_;
+};
+
+SchedulerRegistry::Add reg(
+    "scheduler", "numa-aware",
+    "per-core queues; a thread runs on the node of its memory (home node, else its last core's node); idle cores "
+    "take work from their own node first",
+    Schema{Field::number("time_slice_us", 4000, "us", "time slice").above(0),
+           Field::number("queue_op_cycles", 100, "cycles", "work under a run-queue lock per enqueue or local pick")
+               .at_least(0),
+           Field::number("steal_cycles", 300, "cycles", "work under the victim queue's lock to take a thread from it")
+               .at_least(0),
+           Field::integer("remote_steal_threshold", 2, "threads",
+                          "an idle core takes work from another node's queue only when it holds this many waiting "
+                          "threads (0: never)")
+               .at_least(0)},
+    [](const Params& p) { return std::make_unique<NumaAware>(p); });
+
+}  // namespace
+}  // namespace mksim
