@@ -31,5 +31,5 @@ fi
 cmake --build "$BUILD_DIR" -j "$(nproc)"
 
 if [ "${1:-}" = "--demo" ]; then
-  "$BUILD_DIR/mksim" run configs/demo.json -o out/demo
+  bash scripts/demo.sh
 fi
