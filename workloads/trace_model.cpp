@@ -145,6 +145,8 @@ class ModelBuilder {
         if (th >= 0) m_.threads[th].exited = true;
         break;
       }
+      case SchedEventKind::Other:
+        break;
     }
   }
 

@@ -310,7 +310,12 @@ class Reader {
     out_.comm[pid] = std::string(comm);
   }
 
-  void skip(std::string_view name) { ++out_.skipped[std::string(name)]; }
+  // A skipped event still tells which task was on its CPU.
+  void skip(std::string_view name, SchedEvent e) {
+    ++out_.skipped[std::string(name)];
+    e.kind = SchedEventKind::Other;
+    out_.events.push_back(e);
+  }
 
   int32_t need_pid(const Fields& f, std::string_view key, std::string_view event, std::string_view s, int no) const {
     const std::string* v = f.find(key);
@@ -363,9 +368,9 @@ class Reader {
           fail(no, fmt::format("{} without the woken task's pid: '{}'", name, excerpt(s)));
         remember(e.pid, c);
       }
-      if (const auto* ok = f.find("success")) e.success = *ok != "0";
+      if (const auto* ok = f.find("success")) e.success = ok->substr(0, ok->find(' ')) != "0";
       if (!e.success) {
-        skip(std::string(name) + "(success=0)");
+        skip(std::string(name) + "(success=0)", e);
         return;
       }
     } else if (name == "sched_process_fork") {
@@ -380,7 +385,7 @@ class Reader {
       Fields f(h.payload);
       e.pid = f.find("pid") ? need_pid(f, "pid", name, s, no) : h.pid;
     } else {
-      skip(name);
+      skip(name, e);
       return;
     }
     ++out_.events_used;

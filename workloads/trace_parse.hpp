@@ -27,7 +27,8 @@ enum class LeaveState : uint8_t { Runnable, Blocked, Dead, Unknown };
 // Letters ("S", "R+", "D|K", "X") or a number (kernel task state bits) to LeaveState.
 LeaveState parse_leave_state(std::string_view s);
 
-enum class SchedEventKind : uint8_t { Switch, Wakeup, Waking, WakeupNew, Fork, Exit };
+// Other: any other event, kept only for what its line says: which task was on the CPU at that time.
+enum class SchedEventKind : uint8_t { Switch, Wakeup, Waking, WakeupNew, Fork, Exit, Other };
 
 struct SchedEvent {
   SchedEventKind kind = SchedEventKind::Switch;
@@ -46,14 +47,14 @@ struct SchedEvent {
 struct ParsedTrace {
   std::string file;
   TraceFormat format = TraceFormat::Auto;  // the format found (never Auto)
-  std::vector<SchedEvent> events;          // in file order, which is time order
+  std::vector<SchedEvent> events;          // in file order, which is time order; skipped ones as Other
   std::map<int32_t, std::string> comm;     // latest known name of each task
   std::map<int32_t, int32_t> tgid;         // thread group of each task, when the trace has a TGID column
   int cpus = 0;                            // from the header (#P:, cpus=) or the highest CPU seen + 1
   double first_s = 0, last_s = 0;          // time stamps of the first and last event
   uint64_t lines = 0;
   uint64_t events_total = 0;               // event lines
-  uint64_t events_used = 0;                // scheduling events kept
+  uint64_t events_used = 0;                // scheduling events used
   std::map<std::string, uint64_t> skipped; // event lines not kept, by event name
   uint64_t lost_events = 0;                // trace-cmd's "CPU:N [LOST k EVENTS]"
   uint64_t events_skipped() const;
