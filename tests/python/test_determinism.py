@@ -31,7 +31,7 @@ WORKLOADS = {
 
 # Workload kinds that draw random numbers, with a small config; their results must change with the seed.
 STOCHASTIC = {
-    "client-server": {"kind": "client-server"},
+    "client-server": {"kind": "client-server", "requests": 2000},
 }
 
 
