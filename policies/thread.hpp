@@ -19,6 +19,7 @@ struct ThreadStats {
   double kernel_s = 0;   // of which in the kernel (traps, IPC, shootdowns, context switches)
   double wait_s = 0;     // runnable, waiting for a core
   double blocked_s = 0;  // blocked (recv, join, sleep, lock)
+  double refill_s = 0;   // of run_s: refilling its working set after other threads evicted it (indirect switch cost)
   uint64_t ops = 0;
   uint64_t context_switches = 0;
   uint64_t migrations = 0;
@@ -32,6 +33,8 @@ struct Thread {
   std::string name;
   std::vector<int> affinity;  // cores it may run on; empty: any core of its process
   int home_node = -1;         // preferred NUMA node (NUMA-aware placement); -1: none
+  uint64_t working_set_bytes = 0;  // data it keeps in its core's private caches
+  uint64_t fill_mark = 0;          // its last core's fill counter when it last left that core
   int last_core = -1;
   int queued_core = -1;  // run queue it waits in, when Runnable
   ThreadState state = ThreadState::Created;

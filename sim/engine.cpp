@@ -85,6 +85,7 @@ class CoreRt final : public Cpu {
   sg4::SemaphorePtr sem;
   bool waiting = false, notified = false, idle_wait = false;
   double grant_s = -1;        // spin-lock hand-off time set by the releaser
+  uint64_t fill_bytes = 0;    // bytes brought into this core's private caches so far (what evicts working sets)
   double end_s = 0;
 
   // statistics
@@ -159,6 +160,7 @@ class EngineImpl final : public WorkloadEnv {
                          fmt::format("thread '{}' is pinned to core {}, but the machine has cores 0..{}", t->name, c,
                                      m_.num_cores() - 1));
     t->home_node = spec.home_node;
+    t->working_set_bytes = spec.working_set_bytes;
     t->source = std::move(source);
     threads_.push_back(std::move(t));
     ++live_threads_;
@@ -219,6 +221,7 @@ class EngineImpl final : public WorkloadEnv {
   void complete(CoreRt& c, Thread& t, double started_s, uint64_t value = 0);
   Step block(CoreRt& c, Thread& t, std::string on);
   Step block_for_reply(CoreRt& c, Thread& t);
+  void refill_working_set(CoreRt& c, Thread& t);
   void exit_thread(CoreRt& c, Thread& t);
   void make_runnable(Thread& t, int from_core, EnqueueReason why, double delay_s);
   void start_thread(Thread& t, int from_core);
@@ -227,6 +230,7 @@ class EngineImpl final : public WorkloadEnv {
   void check_limits(CoreRt& c);
   void set_state(Thread& t, ThreadState s, double at_s);
   json build_results(double wall_setup_s, double wall_sim_s);
+  json check_invariants(double T, const json& doc) const;
 
   const Scenario& sc_;
   const Machine& m_;
@@ -493,6 +497,7 @@ void EngineImpl::run_thread(CoreRt& c, Thread& t) {
     ++c.context_switches;
     ++t.stats.context_switches;
     count("context_switch", 1);
+    refill_working_set(c, t);
   }
   t.last_core = c.id;
   processes_[t.process].ran_on.insert(c.id);
@@ -523,6 +528,7 @@ void EngineImpl::run_thread(CoreRt& c, Thread& t) {
     if (step == Step::Continue && c.now_s() >= slice_end) {
       c.flush();  // learn what other cores did meanwhile
       if (sched_->has_waiting(c.id)) {
+        t.fill_mark = c.fill_bytes;
         sched_->ran(t, c.id, c.now_s() - slice_start);
         for (auto* o : obs_) o->on_slice(c.id, t, slice_start, c.now_s());
         c.current = nullptr;
@@ -535,6 +541,7 @@ void EngineImpl::run_thread(CoreRt& c, Thread& t) {
     }
   }
   const double end = c.now_s();
+  t.fill_mark = c.fill_bytes;
   sched_->ran(t, c.id, end - slice_start);
   for (auto* o : obs_) o->on_slice(c.id, t, slice_start, end);
   c.current = nullptr;
@@ -555,6 +562,27 @@ Step EngineImpl::block(CoreRt& c, Thread& t, std::string on) {
   set_state(t, ThreadState::Blocked, c.now_s());
   t.blocked_on = std::move(on);
   return Step::Blocked;
+}
+
+// The indirect cost of a context switch: the part of the thread's working set that other work evicted from this
+// core's private caches since it last ran here (all of it on a core it has not run on) is refilled, from the shared
+// last-level cache when it still holds it, else from memory, with the core's misses in flight overlapping.
+void EngineImpl::refill_working_set(CoreRt& c, Thread& t) {
+  if (t.working_set_bytes == 0) return;
+  uint64_t evicted = t.working_set_bytes;
+  if (t.last_core == c.id) evicted = std::min<uint64_t>(evicted, c.fill_bytes - t.fill_mark);
+  if (evicted == 0) return;
+  const Cache* llc = m_.last_level_cache(c.id);
+  const double line = llc ? llc->line_bytes : 64.0;
+  const bool in_llc = llc && llc->cores.size() > 1 && t.last_core >= 0 && m_.shared_cache(c.id, t.last_core) == llc &&
+                      evicted <= llc->size_bytes;
+  const double per_line_ns = in_llc ? llc->hit_latency_cycles / c.hz * 1e9
+                                    : memory_latency_ns(m_, c.id, m_.cores[c.id].node) / m_.core_mlp;
+  const double s = std::ceil(evicted / line) * per_line_ns * 1e-9;
+  c.spend_s(s, Work::User);
+  t.stats.refill_s += s;
+  c.fill_bytes += evicted;
+  count("cache_refill", 1);
 }
 
 // A kernel model blocked the thread until a reply arrives (synchronous IPC to a server on another core): the
@@ -760,6 +788,7 @@ Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
     (n == my_node ? tr.local_bytes : tr.remote_bytes) += b;
   }
   t.stats.bytes_accessed += op.bytes;
+  c.fill_bytes += op.bytes;
   if (op.pattern == AccessPattern::Chase) {
     // Dependent loads: one miss at a time, latency-bound; too little bandwidth to contend.
     double lines = std::ceil(op.bytes / line), ns = 0;
@@ -796,6 +825,50 @@ Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
   }
   complete(c, t, t0);
   return Step::Continue;
+}
+
+// Checked at the end of every run: all time accounted for (a core is busy or idle; a finished thread ran, waited or
+// was blocked between its start and its end), no negative durations, every message received or reported in flight,
+// every thread finished or reported.
+json EngineImpl::check_invariants(double T, const json& doc) const {
+  std::vector<std::string> violations;
+  const double eps = 1e-9 * std::max(1.0, T);
+  for (const auto& c : doc["cores"]) {
+    double busy = c["busy_s"], idle = c["idle_s"], kernel = c["kernel_s"];
+    if (busy < -eps || idle < -eps || kernel < -eps || kernel > busy + eps)
+      violations.push_back(fmt::format("core {}: negative or inconsistent time (busy {}, kernel {}, idle {})",
+                                       c["id"].get<int>(), busy, kernel, idle));
+    if (std::fabs(busy + idle - T) > eps + 1e-7 * T)
+      violations.push_back(fmt::format("core {}: busy {} s + idle {} s != simulated time {} s", c["id"].get<int>(),
+                                       busy, idle, T));
+  }
+  int unfinished = 0;
+  for (const auto& t : threads_) {
+    const auto& st = t->stats;
+    if (st.run_s < -eps || st.wait_s < -eps || st.blocked_s < -eps)
+      violations.push_back(fmt::format("thread {}: negative duration", t->name));
+    if (t->state != ThreadState::Exited) {
+      ++unfinished;
+      continue;
+    }
+    double accounted = st.run_s + st.wait_s + st.blocked_s, lived = st.end_s - st.start_s;
+    if (std::fabs(accounted - lived) > eps + 1e-6 * lived)
+      violations.push_back(fmt::format("thread {}: run + wait + blocked = {} s but it lived {} s", t->name,
+                                       accounted, lived));
+  }
+  uint64_t sent = 0, received = 0, in_flight = 0;
+  for (const auto& ch : channels_) {
+    sent += ch.sent, received += ch.received, in_flight += ch.messages.size();
+    if (ch.sent != ch.received + ch.messages.size())
+      violations.push_back(fmt::format("channel {}: {} sent, {} received, {} queued", ch.name, ch.sent, ch.received,
+                                       ch.messages.size()));
+  }
+  return {{"ok", violations.empty()},
+          {"violations", violations},
+          {"messages_sent", sent},
+          {"messages_received", received},
+          {"messages_in_flight", in_flight},
+          {"threads_unfinished", unfinished}};
 }
 
 json metrics_json(const Metrics& m) {
@@ -891,6 +964,7 @@ json EngineImpl::build_results(double wall_setup_s, double wall_sim_s) {
                        {"kernel_s", t->stats.kernel_s},
                        {"wait_s", t->stats.wait_s},
                        {"blocked_s", t->stats.blocked_s},
+                       {"refill_s", t->stats.refill_s},
                        {"ops", t->stats.ops},
                        {"context_switches", t->stats.context_switches},
                        {"migrations", t->stats.migrations},
@@ -968,6 +1042,7 @@ json EngineImpl::build_results(double wall_setup_s, double wall_sim_s) {
   doc["threads"] = threads;
   doc["cores"] = cores;
   doc["memory"] = memory;
+  doc["invariants"] = check_invariants(T, doc);
   doc["wall_clock"] = {{"setup_s", wall_setup_s},
                        {"simulate_s", wall_sim_s},
                        {"total_s", wall_setup_s + wall_sim_s},

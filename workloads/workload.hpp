@@ -23,6 +23,7 @@ struct ThreadSpec {
   std::string name;
   std::vector<int> affinity;  // cores it may run on; empty: the cores of its process
   int home_node = -1;
+  uint64_t working_set_bytes = 0;  // data it keeps in its core's private caches (refilled after being evicted)
 };
 
 // A workload's view of the system while it sets itself up.

@@ -61,7 +61,12 @@ double agreement_cycles(const Machine& m, Agreement a, int k) {
   return run_agreement(cpu, a, first_cores(k), costs) * m.cores[0].freq_ghz * 1e9;
 }
 
-json run_doc(const json& doc) { return run_isolated(resolve_scenario(doc, "test", ".")).doc; }
+json run_doc(const json& doc) {
+  json r = run_isolated(resolve_scenario(doc, "test", ".")).doc;
+  INFO(r["invariants"].dump());
+  CHECK(r["invariants"]["ok"] == true);  // every run accounts for all its time and messages
+  return r;
+}
 
 // A test-only workload: `threads` threads pinned to cores 0..k-1 that make `calls` system calls of one class.
 class SyscallLoop final : public Workload {

@@ -36,7 +36,12 @@ json two_socket_machine() {
       "interconnect": {"latency_ns": [[80, 130], [130, 80]], "link_bandwidth_gb_s": 100}})");
 }
 
-json run_doc(const json& doc) { return run_isolated(resolve_scenario(doc, "test", ".")).doc; }
+json run_doc(const json& doc) {
+  json r = run_isolated(resolve_scenario(doc, "test", ".")).doc;
+  INFO(r["invariants"].dump());
+  CHECK(r["invariants"]["ok"] == true);  // every run accounts for all its time and messages
+  return r;
+}
 
 double metric(const json& r, const char* name) { return r["workload"]["metrics"][name].get<double>(); }
 
@@ -119,6 +124,8 @@ TEST_CASE("engine: busy time is the work plus the modelled overheads, and idle t
     }
   }
   CHECK(busy_cores == 3);
+  CHECK(r["invariants"]["ok"] == true);
+  CHECK(r["invariants"]["violations"].empty());
   CHECK(r["summary"]["events_by_kind"]["compute"] == 3 * 20);
   CHECK(r["summary"]["events_by_kind"]["context_switch"] == 3);
   CHECK(r["summary"]["status"] == "completed");
@@ -173,6 +180,8 @@ TEST_CASE("engine: a deadlocked workload ends with a report of who waits for wha
   CHECK(r["summary"]["threads_finished"] == 0);
   REQUIRE(r["blocked"].size() == 2);
   CHECK_THAT(r["blocked"][0]["waits_for"].get<std::string>(), Catch::Contains("nobody-sends"));
+  CHECK(r["invariants"]["threads_unfinished"] == 2);
+  CHECK(r["invariants"]["ok"] == true);
 }
 
 TEST_CASE("engine: run limits stop a run cleanly with partial results marked") {
@@ -202,4 +211,25 @@ TEST_CASE("engine: results carry versions, the resolved config, the seed and per
   CHECK(r["memory"][1]["remote_bytes"] == 1000000);
   CHECK(r["memory"][0]["read_bytes"] == 0);
   CHECK(r["wall_clock"]["total_s"].get<double>() >= 0);
+}
+
+TEST_CASE("engine: a context switch costs the refill of what other threads evicted of the working set") {
+  auto run = [](int threads, double ws_kib) {
+    json doc = {{"machine", two_socket_machine()},
+                {"kernel", {{"round-robin", {{"time_slice_us", 100}}}, {"monolithic", {{"context_switch_cycles", 0}}}}},
+                {"workload",
+                 {{"kind", "compute"}, {"threads", threads}, {"cores", {0}}, {"cycles_per_thread", 2e6},
+                  {"chunk_cycles", 2e6}, {"working_set_kib", ws_kib}}}};
+    return run_doc(doc);
+  };
+  json alone = run(1, 256), shared = run(2, 256), none = run(2, 0);
+  // Alone on its core, a thread fills its working set once (cold); sharing the core, it refills after each switch.
+  const double cold = alone["threads"][0]["refill_s"];
+  CHECK(cold > 0);
+  const double per_thread = shared["threads"][0]["refill_s"];
+  const int switches = shared["threads"][0]["context_switches"];
+  CHECK(switches >= 9);
+  CHECK(per_thread == Approx(cold * switches).epsilon(0.05));
+  CHECK(none["threads"][0]["refill_s"] == 0);
+  CHECK(shared["summary"]["sim_time_s"].get<double>() > none["summary"]["sim_time_s"].get<double>());
 }
