@@ -370,6 +370,8 @@ void EngineImpl::make_runnable(Thread& t, int from_core, EnqueueReason why, doub
   set_state(t, ThreadState::Runnable, now + delay_s);
   int target = sched_->enqueue(t, from_core >= 0 ? cores_[from_core].get() : nullptr, why);
   t.queued_core = target;
+  if (!obs_.empty() && target >= 0)
+    for (auto* o : obs_) o->on_run_queue(target, sched_->queue_length(target), now);
   for (auto* o : obs_) o->on_wakeup(from_core, target, t, now, now + delay_s);
   if (target >= 0) {
     if (target == from_core) return;
@@ -476,6 +478,8 @@ void EngineImpl::idle(CoreRt& c) {
 void EngineImpl::core_main(CoreRt& c) {
   while (!finished_) {
     Thread* t = sched_->pick_next(c);
+    if (t && !obs_.empty())
+      for (auto* o : obs_) o->on_run_queue(c.id, sched_->queue_length(c.id), c.now_s());
     if (!t) {
       idle(c);
       continue;
