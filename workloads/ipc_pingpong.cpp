@@ -1,0 +1,154 @@
+// Message ping-pong between two threads (the classic IPC latency benchmark: lmbench's lat_pipe, McVoy & Staelin,
+// USENIX 1996; the URPC round trips of Baumann et al., SOSP 2009, Multikernel, Figure 4 / Table 2): one thread sends a
+// message, the other answers, N times; the mean round trip shows what the kernel architecture's message path costs
+// between two cores at a chosen distance: on one core (context switches), on cores sharing a cache, in one socket, or
+// on sockets one or two interconnect hops apart.
+#include <memory>
+#include <set>
+
+#include "workloads/synthetic.hpp"
+
+namespace mksim {
+
+namespace {
+
+class IpcPingPong final : public Workload {
+ public:
+  explicit IpcPingPong(const Params& p) : p_(p) {}
+
+  void setup(WorkloadEnv& env) override {
+    const Machine& m = env.machine();
+    auto [a, b] = choose_pair(m);
+    core_a_ = a, core_b_ = b;
+    hz_a_ = m.cores[a].freq_ghz * 1e9;
+    const int rounds = static_cast<int>(p_.integer("round_trips"));
+    const int warmup = static_cast<int>(p_.integer("warmup_round_trips"));
+    rounds_ = rounds;
+    const auto bytes = static_cast<uint64_t>(p_.integer("message_bytes"));
+    uint32_t proc = env.create_process("ipc-pingpong", {});
+    uint32_t to_b = env.create_channel("ping"), to_a = env.create_channel("pong");
+    times_ = std::make_shared<Times>();
+    env.create_thread(proc, {"ipc-pingpong.ping", {a}, m.cores[a].node},
+                      boxed(ping(times_, to_b, to_a, bytes, warmup, rounds)));
+    env.create_thread(proc, {"ipc-pingpong.pong", {b}, m.cores[b].node}, boxed(pong(to_b, to_a, bytes, warmup + rounds)));
+  }
+
+  Metrics metrics(const RunView&) const override {
+    double rt_s = rounds_ > 0 ? (times_->end_s - times_->start_s) / rounds_ : 0.0;
+    return {{"round_trip_cycles", rt_s * hz_a_},
+            {"one_way_cycles", rt_s * hz_a_ / 2},
+            {"round_trip_ns", rt_s * 1e9},
+            {"one_way_ns", rt_s * 1e9 / 2},
+            {"core_pair", std::vector<double>{static_cast<double>(core_a_), static_cast<double>(core_b_)}}};
+  }
+
+ private:
+  struct Times {
+    double start_s = 0, end_s = 0;
+  };
+
+  std::pair<int, int> choose_pair(const Machine& m) const {
+    const json& v = p_.raw()["placement"];
+    if (v.is_array()) {
+      if (v.size() != 2 || !v[0].is_number() || !v[1].is_number())
+        p_.fail("placement", fmt::format("found {}, expected a pair of core ids [a, b]", v.dump()));
+      return {checked_core(p_, m, "placement", v[0].get<double>()), checked_core(p_, m, "placement", v[1].get<double>())};
+    }
+    static const std::vector<std::string> kinds = {"same-core", "same-die", "same-socket", "one-hop", "two-hops"};
+    if (!v.is_string())
+      p_.fail("placement", fmt::format("found {}, expected a pair of core ids [a, b] or {}", v.dump(), one_of("", kinds)));
+    const std::string kind = v.get<std::string>();
+    if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end())
+      p_.fail("placement", fmt::format("unknown placement '{}', {}, or a pair of core ids [a, b]", kind, one_of(kind, kinds)));
+    const int n = m.num_cores();
+    auto first_pair = [&](auto accept) -> std::pair<int, int> {
+      for (int a = 0; a < n; ++a)
+        for (int b = a + 1; b < n; ++b)
+          if (accept(a, b)) return {a, b};
+      return {-1, -1};
+    };
+    std::pair<int, int> pair{-1, -1};
+    if (kind == "same-core") return {0, 0};
+    if (kind == "same-die") {
+      pair = first_pair([&](int a, int b) { return m.shared_cache(a, b) != nullptr; });
+      if (pair.first < 0) p_.fail("placement", "the machine has no two cores that share a cache (same-die)");
+      return pair;
+    }
+    if (kind == "same-socket") {
+      // Two cores of one socket that share no cache when the socket has several dies, so that it differs from
+      // same-die; on a one-die socket, any two of its cores.
+      pair = first_pair([&](int a, int b) {
+        return m.cores[a].package == m.cores[b].package && m.shared_cache(a, b) == nullptr;
+      });
+      if (pair.first < 0) pair = first_pair([&](int a, int b) { return m.cores[a].package == m.cores[b].package; });
+      if (pair.first < 0) p_.fail("placement", "the machine has no socket with two cores (same-socket)");
+      return pair;
+    }
+    const int hops = kind == "one-hop" ? 1 : 2;
+    const auto& h = m.interconnect.hops;
+    pair = first_pair([&](int a, int b) {
+      int na = m.cores[a].node, nb = m.cores[b].node;
+      return m.cores[a].package != m.cores[b].package && h[na][nb] == hops;
+    });
+    if (pair.first < 0) {
+      std::set<int> seen;
+      for (int a = 0; a < n; ++a)
+        for (int b = 0; b < n; ++b)
+          if (m.cores[a].package != m.cores[b].package) seen.insert(h[m.cores[a].node][m.cores[b].node]);
+      std::string have;
+      for (int x : seen) have += (have.empty() ? "" : ", ") + std::to_string(x);
+      p_.fail("placement", fmt::format("the machine has no two cores on sockets {} interconnect hop{} apart ({})", hops,
+                                       hops == 1 ? "" : "s",
+                                       have.empty() ? "it has one socket" : "hops between its sockets: " + have));
+    }
+    return pair;
+  }
+
+  static Program ping(std::shared_ptr<Times> times, uint32_t out, uint32_t in, uint64_t bytes, int warmup, int rounds) {
+    for (int i = 0; i < warmup; ++i) {
+      co_await Op::send(out, bytes);
+      co_await Op::recv(in);
+    }
+    OpResult r = co_await Op::compute(0);  // a time stamp
+    times->start_s = times->end_s = r.time_s;
+    for (int i = 0; i < rounds; ++i) {
+      co_await Op::send(out, bytes);
+      r = co_await Op::recv(in);
+    }
+    times->end_s = r.time_s;
+  }
+
+  static Program pong(uint32_t in, uint32_t out, uint64_t bytes, int rounds) {
+    for (int i = 0; i < rounds; ++i) {
+      co_await Op::recv(in);
+      co_await Op::send(out, bytes);
+    }
+  }
+
+  Params p_;
+  int core_a_ = 0, core_b_ = 0, rounds_ = 0;
+  double hz_a_ = 1e9;
+  std::shared_ptr<Times> times_;
+};
+
+Field placement_field() {
+  Field f = Field::optional("placement", FieldType::Any, "",
+                            "where the two threads run: same-core, same-die (cores sharing a cache), same-socket, "
+                            "one-hop or two-hops (sockets that many interconnect hops apart), or a pair of core ids "
+                            "[a, b]");
+  f.default_value = "same-die";
+  return f;
+}
+
+WorkloadRegistry::Add reg(
+    "workload", "ipc-pingpong", "two threads bounce a message over channels; round-trip cost by core distance",
+    Schema{
+        placement_field(),
+        Field::integer("round_trips", 1000, "", "measured round trips").at_least(1).at_most(1000000000),
+        Field::integer("warmup_round_trips", 10, "", "round trips before measuring").at_least(0).at_most(1000000000),
+        Field::integer("message_bytes", 64, "bytes", "size of each message").at_least(0),
+    },
+    [](const Params& p) { return std::make_unique<IpcPingPong>(p); });
+
+}  // namespace
+}  // namespace mksim
