@@ -124,22 +124,22 @@ class NumaAware final : public Scheduler {
   }
 
   // The core a runnable thread is queued on: on its preferred node (or the nearest node it may use), the least loaded
-  // core, its last core when none is less loaded. A preempted thread running away from its node goes home as soon as
-  // a core there is less loaded than the one it is on.
+  // core. A preempted thread stays where it was unless that is off its node and a core at home is no more loaded (idle
+  // cores balance the node by taking work); a woken one goes back to its last core if no core there is less loaded.
   int place(const Thread& t, const Cpu* from, EnqueueReason why) const {
     const int home = preferred_node(t, from);
+    const int last = why != EnqueueReason::Spawned && t.last_core >= 0 && t.may_run_on(t.last_core) ? t.last_core : -1;
+    const bool stays = why == EnqueueReason::Preempted || why == EnqueueReason::Yielded;
     for (int n : nodes_by_distance_[home]) {
       int best = -1;
       size_t best_load = std::numeric_limits<size_t>::max();
       for (int c : node_cores_[n])
         if (t.may_run_on(c) && load(c) < best_load) best = c, best_load = load(c);
       if (best < 0) continue;
-      const int last = t.last_core;
-      if (why != EnqueueReason::Spawned && last >= 0 && t.may_run_on(last)) {
+      if (last >= 0) {
         const bool last_here = machine_->cores[last].node == n;
-        if (last_here && load(last) <= best_load) return last;
-        if (!last_here && (why == EnqueueReason::Preempted || why == EnqueueReason::Yielded) && load(last) <= best_load)
-          return last;  // no core at home is less loaded than staying
+        if (last_here && (stays || load(last) <= best_load)) return last;
+        if (!last_here && stays && load(last) < best_load) return last;  // home is busier than staying
       }
       return best;
     }
