@@ -429,6 +429,10 @@ class OpsReplayWorkload final : public Workload {
     if (!p_.has("file") || p_.text("file").empty()) p_.fail("file", "missing, expected the path of an ops trace");
     const std::string path =
         resolve_path(p_.text("file"), std::filesystem::path(p_.file()).parent_path().string());
+    if (!std::ifstream(path, std::ios::binary))
+      p_.fail("file", fmt::format("cannot open the ops trace '{}' (looked for {}; a relative path starts at the "
+                                  "config's folder)",
+                                  p_.text("file"), path));
     OpsTrace t = read_ops_trace_file(path);
     const Machine& m = env.machine();
     const std::string mode = p_.text("affinity");
