@@ -1,0 +1,76 @@
+// latency-probe: the matrix it measures is the machine's own latency matrix (preset, explicit matrix), per node and
+// per core, and bad parameters give errors that say what is wrong.
+#include "test_workload_support.hpp"
+
+using namespace mksim;
+using namespace mksim::test;
+
+namespace {
+
+void check_matrix(const json& got, const std::vector<std::vector<double>>& want) {
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    REQUIRE(got[i].size() == want[i].size());
+    for (size_t j = 0; j < want.size(); ++j) {
+      INFO("accessing node " << i << ", memory node " << j);
+      CHECK(got[i][j].get<double>() == Approx(want[i][j]).epsilon(1e-9));
+    }
+  }
+}
+
+void check_summary(const json& m, const std::vector<std::vector<double>>& want) {
+  double local = 0, remote = 0;
+  const size_t n = want.size();
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < n; ++j) (i == j ? local : remote) += want[i][j];
+  CHECK(metric(m, "local_latency_ns") == Approx(local / n));
+  CHECK(metric(m, "mean_remote_latency_ns") == Approx(remote / (n * n - n)));
+}
+
+}  // namespace
+
+TEST_CASE("latency-probe: measures the opteron-4s-64c preset's latency matrix") {
+  json doc = {{"machine", {{"preset", "opteron-4s-64c"}}}, {"workload", {{"kind", "latency-probe"}}}};
+  const auto want = resolve_scenario(doc, "test", ".").machine.interconnect.latency_ns;
+  REQUIRE(want.size() == 8);
+  json m = run_metrics(doc);
+  check_matrix(m["latency_ns"], want);
+  check_summary(m, want);
+  CHECK(metric(m, "mean_remote_latency_ns") > metric(m, "local_latency_ns"));
+}
+
+TEST_CASE("latency-probe: returns an explicit machine.interconnect.latency_ns, per node and per core") {
+  // Asymmetric, so that a transposed matrix would show.
+  const std::vector<std::vector<double>> want = {{70, 140, 190}, {150, 90, 145}, {200, 160, 75}};
+  json machine = small_machine(3, 2);
+  machine["interconnect"] = {{"latency_ns", want}};
+  json doc = {{"machine", machine}, {"workload", {{"kind", "latency-probe"}, {"buffer_bytes", 64e6}}}};
+  json m = run_metrics(doc);
+  check_matrix(m["latency_ns"], want);
+  check_summary(m, want);
+
+  doc["workload"]["source"] = "core";
+  m = run_metrics(doc);
+  check_matrix(m["latency_ns"], want);
+  REQUIRE(m["core_latency_ns"].size() == 6);
+  for (int core = 0; core < 6; ++core) {
+    INFO("core " << core);
+    CHECK(m["probe_cores"][core] == core);
+    for (int node = 0; node < 3; ++node)
+      CHECK(m["core_latency_ns"][core][node].get<double>() == Approx(want[core / 2][node]));
+  }
+
+  doc["workload"] = {{"kind", "latency-probe"}, {"probe_cores", {1, 3, 5}}, {"buffer_bytes", 64e6}};
+  check_matrix(run_metrics(doc)["latency_ns"], want);
+}
+
+TEST_CASE("latency-probe: bad parameters are errors that say what is wrong") {
+  json doc = {{"machine", small_machine(2, 2)}, {"workload", {{"kind", "latency-probe"}, {"buffer_bytes", 1e6}}}};
+  CHECK_THAT(setup_error(doc), Catch::Contains("workload.buffer_bytes") && Catch::Contains("last-level cache"));
+  doc["workload"] = {{"kind", "latency-probe"}, {"probe_cores", {0, 1}}};
+  CHECK_THAT(setup_error(doc), Catch::Contains("workload.probe_cores") && Catch::Contains("core 1 is on NUMA node 0"));
+  doc["workload"] = {{"kind", "latency-probe"}, {"probe_cores", {0}}};
+  CHECK_THAT(setup_error(doc), Catch::Contains("one per NUMA node (2)"));
+  doc["workload"] = {{"kind", "latency-probe"}, {"probe_cores", {0, 9}}};
+  CHECK_THAT(setup_error(doc), Catch::Contains("core 9 does not exist"));
+}

@@ -1,0 +1,39 @@
+// Helpers of the workload tests: run a config document in a child process (one SimGrid engine per process) and read
+// its metrics, or get the error a config's set-up gives.
+#pragma once
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "sim/config.hpp"
+#include "sim/engine.hpp"
+
+namespace mksim::test {
+
+// Runs `doc` to completion and returns results.json's workload.metrics.
+inline json run_metrics(const json& doc) {
+  json r = run_isolated(resolve_scenario(doc, "test", ".")).doc;
+  INFO(r["summary"].dump());
+  REQUIRE(r["summary"]["status"] == "completed");
+  return r["workload"]["metrics"];
+}
+
+inline double metric(const json& metrics, const char* name) { return metrics.at(name).get<double>(); }
+
+// The message of the InputError that checking `doc` (config and workload set-up) gives, or "" if none.
+inline std::string setup_error(const json& doc) {
+  try {
+    validate_scenario(resolve_scenario(doc, "test.json", "."));
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// A uniform machine section: `sockets` x `cores_per_socket` cores at 2.5 GHz, one NUMA node per socket.
+inline json small_machine(int sockets, int cores_per_socket) {
+  return {{"sockets", sockets}, {"cores_per_socket", cores_per_socket}, {"freq_ghz", 2.5}};
+}
+
+}  // namespace mksim::test
