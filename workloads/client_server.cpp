@@ -14,8 +14,8 @@ namespace mksim {
 
 namespace {
 
-constexpr uint64_t kStop = UINT64_MAX;             // message value that tells a server to exit
-constexpr uint64_t kStoreBytes = 1ull << 30;       // the item store (its size does not change access costs)
+constexpr uint64_t kStop = UINT64_MAX;        // message value that tells a server to exit
+constexpr uint64_t kStoreBytes = 1ull << 30;  // the item store (its size does not change access costs)
 
 class ClientServer final : public Workload {
  public:

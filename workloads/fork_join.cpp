@@ -115,8 +115,9 @@ WorkloadRegistry::Add reg(
         Field::integer("tasks", 64, "", "number of tasks").at_least(1).at_most(10000000),
         Field::number("task_cycles", 1e6, "cycles", "mean work of one task").above(0),
         Field::choice("task_distribution", "fixed", {"fixed", "exponential"}, "task sizes: all equal, or exponential"),
-        Field::integer("workers", 0, "", "number of worker cores (0: every core from first_core on); the master runs "
-                                         "on the first of them")
+        Field::integer("workers", 0, "",
+                       "number of worker cores (0: every core from first_core on); the master runs "
+                       "on the first of them")
             .at_least(0)
             .at_most(65536),
         Field::integer("first_core", 0, "core id", "workers use cores first_core .. first_core + workers - 1")

@@ -30,7 +30,8 @@ class IpcPingPong final : public Workload {
     times_ = std::make_shared<Times>();
     env.create_thread(proc, {"ipc-pingpong.ping", {a}, m.cores[a].node},
                       boxed(ping(times_, to_b, to_a, bytes, warmup, rounds)));
-    env.create_thread(proc, {"ipc-pingpong.pong", {b}, m.cores[b].node}, boxed(pong(to_b, to_a, bytes, warmup + rounds)));
+    env.create_thread(proc, {"ipc-pingpong.pong", {b}, m.cores[b].node},
+                      boxed(pong(to_b, to_a, bytes, warmup + rounds)));
   }
 
   Metrics metrics(const RunView&) const override {
@@ -52,14 +53,17 @@ class IpcPingPong final : public Workload {
     if (v.is_array()) {
       if (v.size() != 2 || !v[0].is_number() || !v[1].is_number())
         p_.fail("placement", fmt::format("found {}, expected a pair of core ids [a, b]", v.dump()));
-      return {checked_core(p_, m, "placement", v[0].get<double>()), checked_core(p_, m, "placement", v[1].get<double>())};
+      return {checked_core(p_, m, "placement", v[0].get<double>()),
+              checked_core(p_, m, "placement", v[1].get<double>())};
     }
     static const std::vector<std::string> kinds = {"same-core", "same-die", "same-socket", "one-hop", "two-hops"};
     if (!v.is_string())
-      p_.fail("placement", fmt::format("found {}, expected a pair of core ids [a, b] or {}", v.dump(), one_of("", kinds)));
+      p_.fail("placement",
+              fmt::format("found {}, expected a pair of core ids [a, b] or {}", v.dump(), one_of("", kinds)));
     const std::string kind = v.get<std::string>();
     if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end())
-      p_.fail("placement", fmt::format("unknown placement '{}', {}, or a pair of core ids [a, b]", kind, one_of(kind, kinds)));
+      p_.fail("placement",
+              fmt::format("unknown placement '{}', {}, or a pair of core ids [a, b]", kind, one_of(kind, kinds)));
     const int n = m.num_cores();
     auto first_pair = [&](auto accept) -> std::pair<int, int> {
       for (int a = 0; a < n; ++a)
@@ -77,9 +81,8 @@ class IpcPingPong final : public Workload {
     if (kind == "same-socket") {
       // Two cores of one socket that share no cache when the socket has several dies, so that it differs from
       // same-die; on a one-die socket, any two of its cores.
-      pair = first_pair([&](int a, int b) {
-        return m.cores[a].package == m.cores[b].package && m.shared_cache(a, b) == nullptr;
-      });
+      pair = first_pair(
+          [&](int a, int b) { return m.cores[a].package == m.cores[b].package && m.shared_cache(a, b) == nullptr; });
       if (pair.first < 0) pair = first_pair([&](int a, int b) { return m.cores[a].package == m.cores[b].package; });
       if (pair.first < 0) p_.fail("placement", "the machine has no socket with two cores (same-socket)");
       return pair;

@@ -25,13 +25,19 @@ class Larson final : public Workload {
     const int threads = static_cast<int>(p_.integer("threads"));
     auto cores = thread_cores(p_, m, threads);
     if (p_.number("min_bytes") > p_.number("max_bytes"))
-      p_.fail("min_bytes", fmt::format("{} is more than max_bytes ({})", p_.number("min_bytes"), p_.number("max_bytes")));
+      p_.fail("min_bytes",
+              fmt::format("{} is more than max_bytes ({})", p_.number("min_bytes"), p_.number("max_bytes")));
     st_ = std::make_shared<State>();
     st_->slots.assign(threads, std::vector<uint32_t>(static_cast<size_t>(p_.integer("objects_per_thread")), kEmpty));
     st_->ops.assign(threads, 0);
     st_->threads = threads;
-    Config cfg{static_cast<uint64_t>(p_.number("min_bytes")), static_cast<uint64_t>(p_.number("max_bytes")),
-               p_.number("handoff_fraction"), p_.number("duration_s"), p_.number("work_cycles"), env.seed(), ""};
+    Config cfg{static_cast<uint64_t>(p_.number("min_bytes")),
+               static_cast<uint64_t>(p_.number("max_bytes")),
+               p_.number("handoff_fraction"),
+               p_.number("duration_s"),
+               p_.number("work_cycles"),
+               env.seed(),
+               ""};
     duration_s_ = cfg.duration_s;
     uint32_t proc = env.create_process("larson", {});
     for (int i = 0; i < threads; ++i) {
@@ -45,9 +51,7 @@ class Larson final : public Workload {
     double total = 0;
     for (uint64_t n : st_->ops) total += static_cast<double>(n);
     const double per_s = total / duration_s_;
-    return {{"ops_per_s", per_s},
-            {"ops_per_s_per_thread", per_s / st_->threads},
-            {"ops", total}};
+    return {{"ops_per_s", per_s}, {"ops_per_s_per_thread", per_s / st_->threads}, {"ops", total}};
   }
 
  private:
@@ -117,10 +121,8 @@ WorkloadRegistry::Add reg(
                       "fraction of new objects exchanged for a live object of another thread (freed there)")
             .at_least(0)
             .at_most(1),
-        Field::number("duration_s", 1e-3, "s", "simulated time of the timed phase, after every array is full")
-            .above(0),
-        Field::number("work_cycles", 0, "cycles", "user work between two replacements (0: allocator only)")
-            .at_least(0),
+        Field::number("duration_s", 1e-3, "s", "simulated time of the timed phase, after every array is full").above(0),
+        Field::number("work_cycles", 0, "cycles", "user work between two replacements (0: allocator only)").at_least(0),
         cores_field(),
     },
     [](const Params& p) { return std::make_unique<Larson>(p); });

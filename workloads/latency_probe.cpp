@@ -90,7 +90,8 @@ class LatencyProbe final : public Workload {
   std::vector<int> choose_cores(const Machine& m) const {
     std::vector<int> out;
     if (p_.text("source") == "core") {
-      if (p_.has("probe_cores")) p_.fail("probe_cores", "is for source \"node\"; source \"core\" probes from every core");
+      if (p_.has("probe_cores"))
+        p_.fail("probe_cores", "is for source \"node\"; source \"core\" probes from every core");
       for (int c = 0; c < m.num_cores(); ++c) out.push_back(c);
       return out;
     }

@@ -20,8 +20,8 @@ class SharedUpdate final : public Workload {
     const Machine& m = env.machine();
     const int k = static_cast<int>(p_.integer("cores"));
     const int first = static_cast<int>(p_.integer("first_core"));
-    auto cores = consecutive_cores(p_, m, "first_core", first, k,
-                                   fmt::format("the {} updating client{}", k, k == 1 ? "" : "s"));
+    auto cores =
+        consecutive_cores(p_, m, "first_core", first, k, fmt::format("the {} updating client{}", k, k == 1 ? "" : "s"));
     const bool server_mode = p_.text("mode") == "message-server";
     int server_core = static_cast<int>(p_.integer("server_core"));
     if (server_mode) {
@@ -34,9 +34,10 @@ class SharedUpdate final : public Workload {
       } else {
         checked_core(p_, m, "server_core", server_core);
         if (std::find(cores.begin(), cores.end(), server_core) != cores.end())
-          p_.fail("server_core", fmt::format("core {} is one of the clients' cores ({}..{}): the server needs a core of "
-                                             "its own",
-                                             server_core, cores.front(), cores.back()));
+          p_.fail("server_core",
+                  fmt::format("core {} is one of the clients' cores ({}..{}): the server needs a core of "
+                              "its own",
+                              server_core, cores.front(), cores.back()));
       }
     }
     Update u{static_cast<uint64_t>(p_.integer("updates_per_core")), p_.number("update_cycles"),
@@ -146,9 +147,9 @@ WorkloadRegistry::Add reg(
         Field::integer("cores", 4, "", "number of updating cores (k), one client thread on each")
             .at_least(1)
             .at_most(65536),
-        Field::integer("first_core", 0, "core id", "clients run on cores first_core .. first_core + k - 1")
-            .at_least(0),
-        Field::integer("server_core", -1, "core id", "message-server: the server's core (-1: the core after the clients)")
+        Field::integer("first_core", 0, "core id", "clients run on cores first_core .. first_core + k - 1").at_least(0),
+        Field::integer("server_core", -1, "core id",
+                       "message-server: the server's core (-1: the core after the clients)")
             .at_least(-1),
         Field::integer("updates_per_core", 1000, "", "updates each client makes").at_least(1).at_most(1000000000),
         Field::number("update_cycles", 20, "cycles", "work of one update besides writing the lines").at_least(0),

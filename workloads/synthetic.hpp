@@ -21,14 +21,14 @@ inline int checked_core(const Params& p, const Machine& m, const std::string& na
   return static_cast<int>(core);
 }
 
-// `count` consecutive cores from `first` (the value of parameter `first_name`) for `what` (a plural: "the 4 servers");
+// `count` consecutive cores from `first` (the value of parameter `first_name`) for `what` ("the 4 server threads");
 // the error says which cores the machine has.
 inline std::vector<int> consecutive_cores(const Params& p, const Machine& m, const std::string& first_name, int first,
                                           int count, const std::string& what) {
   checked_core(p, m, first_name, first);
   if (first + count > m.num_cores())
-    p.fail(first_name, fmt::format("{} need cores {}..{}, but the machine has cores 0..{}", what, first,
-                                   first + count - 1, m.num_cores() - 1));
+    p.fail(first_name, fmt::format("cores {}..{} are needed for {}, but the machine has cores 0..{}", first,
+                                   first + count - 1, what, m.num_cores() - 1));
   std::vector<int> out;
   for (int i = 0; i < count; ++i) out.push_back(first + i);
   return out;

@@ -21,7 +21,7 @@ class Unmap final : public Workload {
     const int k = static_cast<int>(p_.integer("cores"));
     const int first = static_cast<int>(p_.integer("first_core"));
     auto cores = consecutive_cores(p_, m, "first_core", first, k,
-                                   fmt::format("threads of the address space on {} core{}", k, k == 1 ? "" : "s"));
+                                   fmt::format("the address space's threads on {} core{}", k, k == 1 ? "" : "s"));
     hz_ = m.cores[cores[0]].freq_ghz * 1e9;
     st_ = std::make_shared<State>();
     const uint64_t bytes = static_cast<uint64_t>(p_.integer("pages")) * 4096;
@@ -31,7 +31,8 @@ class Unmap final : public Workload {
     st_->unmapper = env.create_thread(proc, {"unmap.unmapper", {cores[0]}, m.cores[cores[0]].node},
                                       boxed(unmapper(st_, bytes, iterations, k - 1)));
     for (int i = 1; i < k; ++i)
-      st_->helpers.push_back(env.create_thread(proc, {fmt::format("unmap.helper{}", i), {cores[i]}, m.cores[cores[i]].node},
+      st_->helpers.push_back(env.create_thread(proc,
+                                               {fmt::format("unmap.helper{}", i), {cores[i]}, m.cores[cores[i]].node},
                                                boxed(helper(st_, p_.number("helper_cycles")))));
   }
 

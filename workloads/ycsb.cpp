@@ -55,7 +55,8 @@ class Zipfian {
     double s = 0;
     for (uint64_t i = 1; i <= exact; ++i) s += std::pow(static_cast<double>(i), -theta);
     if (n > exact)
-      s += (std::pow(static_cast<double>(n) + 0.5, 1.0 - theta) - std::pow(static_cast<double>(exact) + 0.5, 1.0 - theta)) /
+      s += (std::pow(static_cast<double>(n) + 0.5, 1.0 - theta) -
+            std::pow(static_cast<double>(exact) + 0.5, 1.0 - theta)) /
            (1.0 - theta);
     return s;
   }

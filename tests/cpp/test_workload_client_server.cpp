@@ -13,15 +13,23 @@ namespace {
 
 json zero_overhead_kernel() {
   return {{"monolithic",
-           {{"trap_cycles", 0}, {"context_switch_cycles", 0}, {"ipi_send_cycles", 0}, {"ipi_latency_ns", 0},
-            {"ipi_handler_cycles", 0}, {"copy_bytes_per_cycle", 1e9}}}};
+           {{"trap_cycles", 0},
+            {"context_switch_cycles", 0},
+            {"ipi_send_cycles", 0},
+            {"ipi_latency_ns", 0},
+            {"ipi_handler_cycles", 0},
+            {"copy_bytes_per_cycle", 1e9}}}};
 }
 
 json one_server(double rho, double service_s, int requests, int warmup) {
   return {{"machine", small_machine(1, 2)},
           {"workload",
-           {{"kind", "client-server"}, {"cores", 1}, {"service_time_s", service_s},
-            {"arrival_rate_per_s", rho / service_s}, {"requests", requests}, {"warmup_requests", warmup}}}};
+           {{"kind", "client-server"},
+            {"cores", 1},
+            {"service_time_s", service_s},
+            {"arrival_rate_per_s", rho / service_s},
+            {"requests", requests},
+            {"warmup_requests", warmup}}}};
 }
 
 // Mean wait of a FIFO single-server queue fed the draws the workload's generator makes (streams "workload:arrivals"
@@ -98,8 +106,13 @@ TEST_CASE("client-server: memcached GET/SET mix over several servers, and bad pa
   auto run_mix = [](double get_fraction) {
     json doc = {{"machine", small_machine(1, 4)},
                 {"workload",
-                 {{"kind", "client-server"}, {"cores", 3}, {"service_time_s", 2e-6}, {"arrival_rate_per_s", 5e5},
-                  {"requests", 5000}, {"get_fraction", get_fraction}, {"value_bytes_min", 4096},
+                 {{"kind", "client-server"},
+                  {"cores", 3},
+                  {"service_time_s", 2e-6},
+                  {"arrival_rate_per_s", 5e5},
+                  {"requests", 5000},
+                  {"get_fraction", get_fraction},
+                  {"value_bytes_min", 4096},
                   {"value_bytes_max", 8192}}}};
     return run_metrics(doc);
   };
@@ -115,7 +128,8 @@ TEST_CASE("client-server: memcached GET/SET mix over several servers, and bad pa
   doc["workload"]["generator_core"] = 0;
   CHECK(setup_error(doc).empty());
   doc["workload"]["cores"] = 2;
-  CHECK_THAT(setup_error(doc), Catch::Contains("workload.first_core") && Catch::Contains("cores 0..1") &&
+  CHECK_THAT(setup_error(doc), Catch::Contains("workload.first_core") &&
+                                   Catch::Contains("cores 0..1 are needed for the 2 server threads") &&
                                    Catch::Contains("machine has cores 0..0"));
   doc = one_server(0.5, 1e-4, 100, 0);
   doc["workload"]["get_fraction"] = 1.5;

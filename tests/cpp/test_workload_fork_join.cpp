@@ -8,9 +8,10 @@ using namespace mksim::test;
 namespace {
 
 json fork_join(const char* mode, int workers, double task_cycles, int tasks = 64) {
-  return {{"machine", small_machine(1, 8)},
-          {"workload",
-           {{"kind", "fork-join"}, {"mode", mode}, {"workers", workers}, {"tasks", tasks}, {"task_cycles", task_cycles}}}};
+  return {
+      {"machine", small_machine(1, 8)},
+      {"workload",
+       {{"kind", "fork-join"}, {"mode", mode}, {"workers", workers}, {"tasks", tasks}, {"task_cycles", task_cycles}}}};
 }
 
 }  // namespace
@@ -42,7 +43,8 @@ TEST_CASE("fork-join: tiny tasks are dominated by creating and dispatching them"
     CHECK(tiny < 0.5 * big);
   }
   json doc = fork_join("spawn", 9, 1e3);
-  CHECK_THAT(setup_error(doc), Catch::Contains("workload.first_core") && Catch::Contains("the 9 workers need cores 0..8"));
+  CHECK_THAT(setup_error(doc),
+             Catch::Contains("workload.first_core") && Catch::Contains("cores 0..8 are needed for the 9 workers"));
   doc = fork_join("queue", 2, 1e3);
   doc["workload"]["tasks"] = 0;
   CHECK_THAT(setup_error(doc), Catch::Contains("workload.tasks"));

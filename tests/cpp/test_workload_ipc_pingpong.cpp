@@ -26,7 +26,8 @@ TEST_CASE("ipc-pingpong: round trip grows with distance") {
   const json machine = ring_machine();
   const Machine m = resolve_scenario(pingpong(machine, "same-die"), "test", ".").machine;
   std::map<std::string, json> r;
-  for (const char* p : {"same-core", "same-die", "same-socket", "one-hop", "two-hops"}) r[p] = run_metrics(pingpong(machine, p));
+  for (const char* p : {"same-core", "same-die", "same-socket", "one-hop", "two-hops"})
+    r[p] = run_metrics(pingpong(machine, p));
 
   auto pair = [&](const char* p) {
     auto v = r[p]["core_pair"].get<std::vector<int>>();
@@ -63,8 +64,9 @@ TEST_CASE("ipc-pingpong: an explicit pair of cores, and clear errors for placeme
   CHECK(m["core_pair"] == json::array({3, 12}));
 
   const json two_sockets = small_machine(2, 4);
-  CHECK_THAT(setup_error(pingpong(two_sockets, "two-hops")),
-             Catch::Contains("workload.placement") && Catch::Contains("no two cores on sockets 2 interconnect hops apart"));
+  CHECK_THAT(
+      setup_error(pingpong(two_sockets, "two-hops")),
+      Catch::Contains("workload.placement") && Catch::Contains("no two cores on sockets 2 interconnect hops apart"));
   CHECK_THAT(setup_error(pingpong(small_machine(1, 4), "one-hop")), Catch::Contains("it has one socket"));
   CHECK_THAT(setup_error(pingpong(two_sockets, json::array({0, 8}))), Catch::Contains("core 8 does not exist"));
   CHECK_THAT(setup_error(pingpong(two_sockets, json::array({0}))), Catch::Contains("expected a pair of core ids"));

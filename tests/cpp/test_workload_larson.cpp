@@ -11,7 +11,10 @@ json larson(int threads, double work_cycles) {
   return {{"machine", small_machine(2, 8)},
           {"kernel", {{"allocator", "global-heap"}}},
           {"workload",
-           {{"kind", "larson"}, {"threads", threads}, {"objects_per_thread", 200}, {"duration_s", 2e-4},
+           {{"kind", "larson"},
+            {"threads", threads},
+            {"objects_per_thread", 200},
+            {"duration_s", 2e-4},
             {"work_cycles", work_cycles}}}};
 }
 

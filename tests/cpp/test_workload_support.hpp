@@ -19,7 +19,9 @@ inline json run_metrics(const json& doc) {
   return r["workload"]["metrics"];
 }
 
-inline double metric(const json& metrics, const char* name) { return metrics.at(name).get<double>(); }
+inline double metric(const json& metrics, const char* name) {
+  return metrics.at(name).get<double>();
+}
 
 // The message of the InputError that checking `doc` (config and workload set-up) gives, or "" if none.
 inline std::string setup_error(const json& doc) {

@@ -40,7 +40,7 @@ TEST_CASE("ycsb: the mixes cost what their operations imply") {
     return metric(run_metrics(ycsb(p)), "ops_per_s");
   };
   const double c = ops({{"mix", "C"}});
-  CHECK(ops({{"mix", "F"}}) < c);      // half the operations add a latch and a write to the read
+  CHECK(ops({{"mix", "F"}}) < c);        // half the operations add a latch and a write to the read
   CHECK(ops({{"mix", "E"}}) < 0.5 * c);  // a scan reads up to 100 records
   // Updates of workload A from 4 cores serialise on the latches: all leaves under one latch is much slower than
   // striped over 1,024.
@@ -53,7 +53,8 @@ TEST_CASE("ycsb: the mixes cost what their operations imply") {
 
 TEST_CASE("ycsb: placements the machine cannot hold are errors") {
   CHECK_THAT(setup_error(ycsb({{"instances", 3}, {"cores_per_instance", 2}})),
-             Catch::Contains("workload.cores_per_instance") && Catch::Contains("3 instances on disjoint sets of 2 cores") &&
+             Catch::Contains("workload.cores_per_instance") &&
+                 Catch::Contains("3 instances on disjoint sets of 2 cores") &&
                  Catch::Contains("machine has cores 0..3"));
   CHECK(setup_error(ycsb({{"instances", 3}, {"cores_per_instance", 2}, {"instance_placement", "same-cores"}})).empty());
   CHECK_THAT(setup_error(ycsb({{"mix", "G"}})), Catch::Contains("workload.mix"));
