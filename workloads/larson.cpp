@@ -7,7 +7,6 @@
 // throughput is replacements (one free plus one allocation) per second. Under one global heap lock it stops scaling.
 #include <memory>
 
-#include "workloads/common.hpp"
 #include "workloads/synthetic.hpp"
 
 namespace mksim {
@@ -23,7 +22,9 @@ class Larson final : public Workload {
   void setup(WorkloadEnv& env) override {
     const Machine& m = env.machine();
     const int threads = static_cast<int>(p_.integer("threads"));
-    auto cores = thread_cores(p_, m, threads);
+    const int first = static_cast<int>(p_.integer("first_core"));
+    auto cores = consecutive_cores(p_, m, "first_core", first, threads,
+                                   fmt::format("{} thread{}, one per core", threads, threads == 1 ? "" : "s"));
     if (p_.number("min_bytes") > p_.number("max_bytes"))
       p_.fail("min_bytes",
               fmt::format("{} is more than max_bytes ({})", p_.number("min_bytes"), p_.number("max_bytes")));
@@ -111,7 +112,7 @@ WorkloadRegistry::Add reg(
     "workload", "larson",
     "Larson server allocator benchmark: threads replace random-size objects, some freed by other threads",
     Schema{
-        Field::integer("threads", 4, "", "number of threads, thread i pinned to cores[i % len]")
+        Field::integer("threads", 4, "", "number of threads, one pinned to each core from first_core on")
             .at_least(1)
             .at_most(65536),
         Field::integer("objects_per_thread", 1000, "", "live objects each thread keeps").at_least(1).at_most(10000000),
@@ -123,7 +124,8 @@ WorkloadRegistry::Add reg(
             .at_most(1),
         Field::number("duration_s", 1e-3, "s", "simulated time of the timed phase, after every array is full").above(0),
         Field::number("work_cycles", 0, "cycles", "user work between two replacements (0: allocator only)").at_least(0),
-        cores_field(),
+        Field::integer("first_core", 0, "core id", "threads run on cores first_core .. first_core + threads - 1")
+            .at_least(0),
     },
     [](const Params& p) { return std::make_unique<Larson>(p); });
 

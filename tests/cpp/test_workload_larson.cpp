@@ -46,8 +46,12 @@ TEST_CASE("larson: bad parameters are errors") {
   doc["workload"]["min_bytes"] = 2000;
   CHECK_THAT(setup_error(doc), Catch::Contains("workload.min_bytes") && Catch::Contains("more than max_bytes"));
   doc = larson(2, 0);
-  doc["workload"]["cores"] = {0, 16};
-  CHECK_THAT(setup_error(doc), Catch::Contains("workload.cores") && Catch::Contains("core 16 does not exist"));
+  doc["workload"]["threads"] = 17;
+  CHECK_THAT(setup_error(doc), Catch::Contains("workload.first_core") &&
+                                   Catch::Contains("cores 0..16 are needed for 17 threads, one per core"));
+  doc["workload"]["threads"] = 8;
+  doc["workload"]["first_core"] = 8;
+  CHECK(setup_error(doc).empty());
   doc = larson(2, 0);
   doc["workload"]["handoff_fraction"] = 2;
   CHECK_THAT(setup_error(doc), Catch::Contains("workload.handoff_fraction"));
