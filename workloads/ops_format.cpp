@@ -364,6 +364,17 @@ OpsTrace parse_ops_trace(std::string_view text, const std::string& file) {
       continue;
     }
     RecordedOp r = read_op(v, file, no, t);
+    // What a spawn or alloc makes is named only after it, in the recording's (completion) order.
+    const bool names_thread = r.op.kind == OpKind::Join || r.op.kind == OpKind::Wake;
+    const bool names_region = r.op.kind == OpKind::MemAccess || r.op.kind == OpKind::Free;
+    if (names_thread && t.threads[r.op.target].spawned && !spawned_by[r.op.target])
+      throw InputError(file, fmt::format("line {}", no),
+                       fmt::format("{} names thread {} before the spawn that starts it", to_string(r.op.kind),
+                                   r.op.target));
+    if (names_region && t.regions[r.op.target].allocated && !allocated_by[r.op.target])
+      throw InputError(file, fmt::format("line {}", no),
+                       fmt::format("{} names region {} before the alloc that makes it", to_string(r.op.kind),
+                                   r.op.target));
     if (r.op.kind == OpKind::Spawn && spawned_by[r.op.target]++)
       throw InputError(file, fmt::format("line {}", no), fmt::format("thread {} is spawned twice", r.op.target));
     if (r.op.kind == OpKind::Alloc && allocated_by[r.region]++)
@@ -389,34 +400,45 @@ OpsTrace read_ops_trace_file(const std::string& path) {
 }
 
 bool OpsReplaySource::next(const OpResult& last, Op& out) {
-  if (pos_ > 0) {  // what the previous operation made
+  if (pos_ > 0 && polls_ == 0) {  // what the previous operation made
     const RecordedOp& prev = (*ops_)[indexes_[pos_ - 1]];
     if (prev.op.kind == OpKind::Spawn) ids_->thread[prev.op.target] = static_cast<uint32_t>(last.value);
     if (prev.op.kind == OpKind::Alloc) ids_->region[prev.region] = static_cast<uint32_t>(last.value);
   }
-  if (pos_ >= indexes_.size()) return false;
-  const RecordedOp& r = (*ops_)[indexes_[pos_++]];
-  out = r.op;
-  auto engine_id = [&](const std::vector<uint32_t>& ids, const char* what) {
-    const uint32_t id = ids.at(r.op.target);
-    if (id == kNone)
-      throw std::runtime_error(fmt::format("ops replay: {} {} is used before the operation that makes it has run",
-                                           what, r.op.target));
-    return id;
-  };
-  switch (r.op.kind) {
-    case OpKind::MemAccess:
-    case OpKind::Free: out.target = engine_id(ids_->region, "region"); break;
-    case OpKind::Send:
-    case OpKind::Recv: out.target = engine_id(ids_->channel, "channel"); break;
-    case OpKind::Lock:
-    case OpKind::Unlock: out.target = engine_id(ids_->lock, "lock"); break;
-    case OpKind::Join:
-    case OpKind::Wake: out.target = engine_id(ids_->thread, "thread"); break;
-    case OpKind::Spawn: out.target = ids_->template_of_thread.at(r.op.target); break;
-    default: break;
+  while (pos_ < indexes_.size()) {
+    const RecordedOp& r = (*ops_)[indexes_[pos_]];
+    out = r.op;
+    const std::vector<uint32_t>* ids = nullptr;
+    switch (r.op.kind) {
+      case OpKind::MemAccess:
+      case OpKind::Free: ids = &ids_->region; break;
+      case OpKind::Send:
+      case OpKind::Recv: ids = &ids_->channel; break;
+      case OpKind::Lock:
+      case OpKind::Unlock: ids = &ids_->lock; break;
+      case OpKind::Join:
+      case OpKind::Wake: ids = &ids_->thread; break;
+      case OpKind::Spawn: ids = &ids_->template_of_thread; break;
+      default: break;
+    }
+    if (ids && (*ids)[r.op.target] == kNone) {
+      if (polls_ < kMaxPolls) {  // made by another thread that has not got there yet
+        ++polls_;
+        ++ids_->waits_for_maker;
+        out = Op::sleep(kPollSeconds);
+        return true;
+      }
+      ++ids_->dropped;
+      polls_ = 0;
+      ++pos_;
+      continue;
+    }
+    if (ids) out.target = (*ids)[r.op.target];
+    polls_ = 0;
+    ++pos_;
+    return true;
   }
-  return true;
+  return false;
 }
 
 namespace {
@@ -459,7 +481,7 @@ class OpsReplayWorkload final : public Workload {
       return n;
     };
 
-    auto ids = std::make_shared<OpsReplayIds>();
+    auto ids = ids_ = std::make_shared<OpsReplayIds>();
     ids->thread.assign(t.threads.size(), kNone);
     ids->region.assign(t.regions.size(), kNone);
     ids->template_of_thread.assign(t.threads.size(), kNone);
@@ -502,7 +524,9 @@ class OpsReplayWorkload final : public Workload {
             {"spawned_threads", static_cast<double>(spawned_)},
             {"ops", static_cast<double>(ops_)},
             {"recorded_sim_time_s", recorded_sim_time_s_},
-            {"replay_makespan_s", makespan_s(run, first_, last_)}};
+            {"replay_makespan_s", makespan_s(run, first_, last_)},
+            {"polls_for_spawn_or_alloc", static_cast<double>(ids_->waits_for_maker)},
+            {"dropped_ops", static_cast<double>(ids_->dropped)}};
   }
 
  private:
@@ -510,6 +534,7 @@ class OpsReplayWorkload final : public Workload {
   uint32_t first_ = 0, last_ = 0;
   size_t ops_ = 0, spawned_ = 0;
   double recorded_sim_time_s_ = 0;
+  std::shared_ptr<OpsReplayIds> ids_;
 };
 
 WorkloadRegistry::Add reg(

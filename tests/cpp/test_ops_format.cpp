@@ -240,7 +240,34 @@ TEST_CASE("ops: bad ops traces are InputErrors with file and line") {
   CHECK(error_where(h + std::string("\x89PNG\r\n\x1a\n\0\0", 10)) == "line 2");
   CHECK(error_where(R"({"mksim_ops": 1, "processes": [{"name": "p"}], "threads": [{"process": 0, "spawned": true}]})") ==
         "line 1");  // spawned by nobody
+  const std::string spawning =
+      R"({"mksim_ops": 1, "processes": [{"name": "p"}], "threads": [{"process": 0}, {"process": 0, "spawned": true}],)"
+      R"( "regions": [{"process": 0, "bytes": 64, "allocated": true}]})"
+      "\n";
+  CHECK(error_where(spawning + R"({"t": 0, "op": "join", "thread": 1})" "\n" R"({"t": 0, "op": "spawn", "thread": 1})"
+                               "\n" R"({"t": 0, "op": "alloc", "bytes": 64, "region": 0})") == "line 2");
+  CHECK(error_where(spawning + R"({"t": 0, "op": "spawn", "thread": 1})" "\n" R"({"t": 0, "op": "free", "region": 0})"
+                               "\n" R"({"t": 0, "op": "alloc", "bytes": 64, "region": 0})") == "line 3");
   CHECK_THROWS_AS(read_ops_trace_file("/nonexistent/ops.jsonl"), InputError);
+}
+
+TEST_CASE("ops: a join that the replay reaches before the spawn waits for it") {
+  // Recorded order: c sleeps, spawns b; a joins b. In the replay a gets to its join first and must wait for c.
+  TempDir dir;
+  const std::string path = dir / "order.jsonl";
+  std::ofstream(path) << R"({"mksim_ops": 1, "processes": [{"name": "p", "cores": []}], "threads": [)"
+                      << R"({"name": "a", "process": 0}, {"name": "b", "process": 0, "spawned": true},)"
+                      << R"( {"name": "c", "process": 0}]})" << "\n"
+                      << R"({"t": 2, "op": "sleep", "seconds": 0.0001})" << "\n"
+                      << R"({"t": 2, "op": "spawn", "thread": 1})" << "\n"
+                      << R"({"t": 1, "op": "compute", "cycles": 1000})" << "\n"
+                      << R"({"t": 0, "op": "join", "thread": 1})" << "\n";
+  json doc = {{"machine", two_socket_machine()}, {"workload", {{"kind", "ops"}, {"file", path}}}};
+  json r = run_isolated(resolve_scenario(doc, "test", ".")).doc;
+  CHECK(r["summary"]["status"] == "completed");
+  CHECK(r["workload"]["metrics"]["dropped_ops"] == 0);
+  CHECK(r["workload"]["metrics"]["polls_for_spawn_or_alloc"].get<double>() > 50);  // 0.1 ms in 1 us steps
+  CHECK(r["threads"][0]["end_s"].get<double>() >= 1e-4);  // a ended after b, which started after c's sleep
 }
 
 TEST_CASE("ops: replaying a recorded run reproduces it") {
