@@ -70,8 +70,9 @@ inline std::vector<simgrid::s4u::Host*> hosts_by_name(std::vector<simgrid::s4u::
   return hosts;
 }
 
-// The description, one fact per line, in an order that does not depend on creation order. `routes`: also list the
-// route of every host pair (quadratic in hosts: for the small platforms whose activity streams are compared).
+// The description, one fact per line, in an order that does not depend on creation order. `routes`: also the route
+// (links and latency) from every host to the first and the last host of every zone, which crosses every host's own
+// links and every route between zones while staying linear in hosts.
 inline std::string describe_platform(bool routes) {
   namespace sg4 = simgrid::s4u;
   auto* e = sg4::Engine::get_instance();
@@ -103,8 +104,20 @@ inline std::string describe_platform(bool routes) {
            std::to_string(static_cast<int>(l->get_sharing_policy())) + "\n";
   if (routes) {
     auto hosts = hosts_by_name(e->get_all_hosts());
+    std::vector<sg4::Host*> probes;
+    std::vector<sg4::NetZone*> zones = {e->get_netzone_root()};
+    for (size_t i = 0; i < zones.size(); ++i)
+      for (auto* c : zones[i]->get_children()) zones.push_back(c);
+    for (auto* z : zones) {
+      auto in_zone = hosts_by_name(z->get_all_hosts());
+      if (in_zone.empty()) continue;
+      probes.push_back(in_zone.front());
+      if (in_zone.size() > 1) probes.push_back(in_zone.back());
+    }
+    probes = hosts_by_name(probes);
+    probes.erase(std::unique(probes.begin(), probes.end()), probes.end());
     for (auto* a : hosts)
-      for (auto* b : hosts) {
+      for (auto* b : probes) {
         if (a == b) continue;
         std::vector<sg4::Link*> path;
         double lat = 0;
