@@ -27,7 +27,8 @@ read -r -a ALL_TARGETS <<<"$(tr ';' ' ' <"$BUILD/targets.txt")"
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=("${ALL_TARGETS[@]}")
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:symbolize=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/sanitizer/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # Keep hwloc's own stderr quiet and its XML reader fixed, as mksim does.
 unset HWLOC_XML_VERBOSE HWLOC_LIBXML HWLOC_LIBXML_IMPORT

@@ -1,0 +1,80 @@
+// Bugs already reported, each with an `xfail` case in tests/bad_inputs/catalogue.json (named below). The fuzz targets
+// step around them so that a bounded run can still find new bugs instead of rediscovering these in its first seconds.
+// When a bug is fixed: delete its entry here and the `xfail` of its catalogue case; the case (and any input in
+// fuzz/regressions/) then guards the fix. MKSIM_FUZZ_KNOWN_BUGS=1 in the environment turns every mask off, to check
+// which of them still reproduce.
+#pragma once
+
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mksim_fuzz {
+
+inline bool masks_on() {
+  static const bool on = [] {
+    const char* v = std::getenv("MKSIM_FUZZ_KNOWN_BUGS");
+    return !(v && std::strcmp(v, "1") == 0);
+  }();
+  return on;
+}
+
+// An exception other than InputError that a known bug throws.
+inline bool known_exception(const std::exception& e) {
+  if (!masks_on()) return false;
+  // config-number-overflow-1e400, set-number-overflow: nlohmann reports a number that overflows a double (1e400) as
+  // out_of_range 406, which sim/config.cpp parse_json_text and apply_override do not catch.
+  if (const auto* r = dynamic_cast<const nlohmann::json::out_of_range*>(&e); r && r->id == 406) return true;
+  // set-invalid-utf8, trace-invalid-utf8-task-name: a string that is not UTF-8 (a bare --set value, a task name from
+  // a trace) reaches json::dump(), which throws type_error 316 (sim/params.cpp describe, sim/results.cpp).
+  if (const auto* t = dynamic_cast<const nlohmann::json::type_error*>(&e); t && t->id == 316) return true;
+  // set-index-huge: std::stoul on a list index that does not fit (sim/config.cpp apply_override).
+  if (dynamic_cast<const std::out_of_range*>(&e) && std::strcmp(e.what(), "stoul") == 0) return true;
+  return false;
+}
+
+// A parsed config that a known bug crashes on (stack overflow, memory exhaustion) rather than throwing.
+inline bool known_crash(const nlohmann::json& doc) {
+  if (!masks_on()) return false;
+  // config-deep-nesting, config-deep-nesting-in-workload: json::dump() recurses once per nesting level and error
+  // messages dump the value (sim/config.cpp, sim/params.cpp); thousands of levels overflow the stack.
+  std::vector<std::pair<const nlohmann::json*, int>> todo{{&doc, 1}};
+  while (!todo.empty()) {
+    auto [v, depth] = todo.back();
+    todo.pop_back();
+    if (depth > 1000) return true;
+    if (v->is_structured())
+      for (const auto& e : *v) todo.emplace_back(&e, depth + 1);
+  }
+  // config-65536-numa-nodes: sockets x nodes_per_socket up to 4096 x 64 passes the schema, but the node x node
+  // latency and hop matrices (sim/machine_config.cpp apply_interconnect) then need gigabytes.
+  if (doc.is_object() && doc.contains("machine") && doc["machine"].is_object()) {
+    const auto& m = doc["machine"];
+    auto num = [&](const char* k) {
+      return m.contains(k) && m[k].is_number() ? m[k].get<double>() : 1.0;
+    };
+    if (num("sockets") * num("nodes_per_socket") > 4096) return true;
+  }
+  return false;
+}
+
+// An hwloc XML text that crashes libhwloc 2.9 itself (reported with the catalogue case named).
+inline bool known_hwloc_crash(const std::string& xml) {
+  if (!masks_on()) return false;
+  // hwloc-missing-complete-cpuset: an <object> with a cpuset but no complete_cpuset makes hwloc_topology_load
+  // dereference a null bitmap (hwloc_bitmap_compare_first); models/hwloc_import.cpp passes it on to hwloc.
+  for (size_t at = xml.find("<object"); at != std::string::npos; at = xml.find("<object", at + 1)) {
+    const size_t end = xml.find('>', at);
+    const std::string tag = xml.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    const bool cpuset = tag.find(" cpuset=") != std::string::npos || tag.find("\tcpuset=") != std::string::npos ||
+                        tag.find("\ncpuset=") != std::string::npos || tag.find("\rcpuset=") != std::string::npos;
+    if (cpuset && tag.find("complete_cpuset=") == std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace mksim_fuzz
