@@ -115,10 +115,15 @@ class OpsRecorder final : public Observer {
         break;
       }
       case OpKind::Send:
-      case OpKind::Recv: channels_ = std::max(channels_, op.target + 1); break;
+      case OpKind::Recv:
+        channels_ = std::max(channels_, op.target + 1);
+        break;
       case OpKind::Lock:
-      case OpKind::Unlock: locks_ = std::max(locks_, op.target + 1); break;
-      default: break;
+      case OpKind::Unlock:
+        locks_ = std::max(locks_, op.target + 1);
+        break;
+      default:
+        break;
     }
     ops_.push_back(r);
   }
@@ -187,7 +192,8 @@ class OpsRecorder final : public Observer {
       r.process = use.process;
       r.bytes = std::max<uint64_t>(use.bytes, 1);
       r.node = use.nodes.size() == 1 ? use.nodes.begin()->first : -1;
-      while (r.process >= t.processes.size()) t.processes.push_back({fmt::format("process.{}", t.processes.size()), {}});
+      while (r.process >= t.processes.size())
+        t.processes.push_back({fmt::format("process.{}", t.processes.size()), {}});
     }
     while (t.channels.size() < channels_) t.channels.push_back(fmt::format("channel.{}", t.channels.size()));
     while (t.locks.size() < locks_) t.locks.push_back(fmt::format("lock.{}", t.locks.size()));

@@ -6,10 +6,9 @@
 // rectangle (the affinity space laid row-major over the machine's cores), numbered from 0, as a Genode child sees its
 // affinity subspace; its processes, threads, channels and locks carry its start name; the memory regions it creates
 // count against its RAM quantum.
-#include <pugixml.hpp>
-
 #include <filesystem>
 #include <fstream>
+#include <pugixml.hpp>
 #include <set>
 #include <sstream>
 
@@ -120,7 +119,8 @@ class GenodeWorkload final : public Workload {
  public:
   explicit GenodeWorkload(const Params& p) : p_(p) {
     if (!p.has("file") || p.text("file").empty()) p.fail("file", "missing, expected a Genode init configuration (XML)");
-    if (!p.has("binaries")) p.fail("binaries", "missing, expected an object mapping binary or start names to workloads");
+    if (!p.has("binaries"))
+      p.fail("binaries", "missing, expected an object mapping binary or start names to workloads");
     xml_ = resolve_path(p.text("file"), std::filesystem::path(p.file()).parent_path().string());
     std::ifstream in(xml_, std::ios::binary);
     if (!in)
@@ -217,8 +217,8 @@ class GenodeWorkload final : public Workload {
       if (mult) ++used;
     }
     if (used == 0 || used != v.size() || mult == 0 || x > (1ull << 50) / mult)
-      fail_at(n, fmt::format("<resource name=\"RAM\" quantum=\"{}\">: expected a size such as 4096, 512K, 64M or 1G",
-                             v));
+      fail_at(n,
+              fmt::format("<resource name=\"RAM\" quantum=\"{}\">: expected a size such as 4096, 512K, 64M or 1G", v));
     return x * mult;
   }
 
@@ -283,8 +283,8 @@ class GenodeWorkload final : public Workload {
         std::vector<std::string> known;
         for (auto it = bins.begin(); it != bins.end(); ++it) known.push_back(it.key());
         throw InputError(xml_, fmt::format("line {}", c.line),
-                         fmt::format("component '{}' runs binary '{}', which {} does not define ({})", c.name,
-                                     c.binary, bins_path, one_of(c.binary, known)));
+                         fmt::format("component '{}' runs binary '{}', which {} does not define ({})", c.name, c.binary,
+                                     bins_path, one_of(c.binary, known)));
       }
       used.insert(c.key);
       const std::string path = join_path(bins_path, c.key);
@@ -325,8 +325,9 @@ WorkloadRegistry::Add reg(
     "a Genode scenario: the components of an init configuration (XML) placed on their affinity rectangles, each "
     "running a workload given in `binaries`",
     Schema{
-        Field::optional("file", FieldType::String, "", "Genode init configuration (XML), relative to the config's "
-                                                       "folder"),
+        Field::optional("file", FieldType::String, "",
+                        "Genode init configuration (XML), relative to the config's "
+                        "folder"),
         Field::optional("binaries", FieldType::Object, "",
                         "workload definition ({\"kind\": ..., parameters}) of each binary or start name"),
         Field::boolean("enforce_ram", true, "a component whose memory regions exceed its RAM quantum is an error"),

@@ -23,7 +23,9 @@ using ojson = nlohmann::ordered_json;
 
 constexpr uint32_t kNone = UINT32_MAX;
 
-const char* access_name(AccessKind a) { return a == AccessKind::Write ? "write" : "read"; }
+const char* access_name(AccessKind a) {
+  return a == AccessKind::Write ? "write" : "read";
+}
 
 // Where a line's fields are checked; errors name the file and the line.
 struct LineCheck {
@@ -171,7 +173,8 @@ void read_header(const json& h, const std::string& file, int no, OpsTrace& t) {
 }
 
 RecordedOp read_op(const json& o, const std::string& file, int no, const OpsTrace& t) {
-  if (!o.is_object()) throw InputError(file, fmt::format("line {}", no), "expected an operation {\"t\": ..., \"op\": ...}");
+  if (!o.is_object())
+    throw InputError(file, fmt::format("line {}", no), "expected an operation {\"t\": ..., \"op\": ...}");
   LineCheck c{file, no, o};
   RecordedOp r;
   r.thread = static_cast<uint32_t>(c.uint("t"));
@@ -201,7 +204,8 @@ RecordedOp read_op(const json& o, const std::string& file, int no, const OpsTrac
       op.target = id("region", t.regions.size(), "region");
       op.bytes = c.uint("bytes");
       const std::string p = c.text("pattern", false, "sequential"), a = c.text("access", false, "read");
-      if (!parse_access_pattern(p, op.pattern)) c.fail(fmt::format("unknown pattern '{}', expected sequential, random or chase", p));
+      if (!parse_access_pattern(p, op.pattern))
+        c.fail(fmt::format("unknown pattern '{}', expected sequential, random or chase", p));
       if (a != "read" && a != "write") c.fail(fmt::format("unknown access '{}', expected read or write", a));
       op.access = a == "write" ? AccessKind::Write : AccessKind::Read;
       break;
@@ -300,7 +304,8 @@ std::string ops_op_line(const RecordedOp& r) {
   const Op& op = r.op;
   const std::string head = fmt::format(R"({{"t":{},"op":"{}")", r.thread, to_string(op.kind));
   switch (op.kind) {
-    case OpKind::Compute: return fmt::format(R"({},"cycles":{}}})", head, op.cycles);
+    case OpKind::Compute:
+      return fmt::format(R"({},"cycles":{}}})", head, op.cycles);
     case OpKind::MemAccess:
       return fmt::format(R"({},"region":{},"bytes":{},"pattern":"{}","access":"{}"}})", head, op.target, op.bytes,
                          to_string(op.pattern), access_name(op.access));
@@ -309,20 +314,28 @@ std::string ops_op_line(const RecordedOp& r) {
                          op.cycles);
     case OpKind::Send:
       return fmt::format(R"({},"channel":{},"bytes":{},"value":{}}})", head, op.target, op.bytes, op.value);
-    case OpKind::Recv: return fmt::format(R"({},"channel":{}}})", head, op.target);
+    case OpKind::Recv:
+      return fmt::format(R"({},"channel":{}}})", head, op.target);
     case OpKind::Lock:
-    case OpKind::Unlock: return fmt::format(R"({},"lock":{}}})", head, op.target);
-    case OpKind::Alloc: return fmt::format(R"({},"bytes":{},"region":{}}})", head, op.bytes, r.region);
-    case OpKind::Free: return fmt::format(R"({},"region":{}}})", head, op.target);
+    case OpKind::Unlock:
+      return fmt::format(R"({},"lock":{}}})", head, op.target);
+    case OpKind::Alloc:
+      return fmt::format(R"({},"bytes":{},"region":{}}})", head, op.bytes, r.region);
+    case OpKind::Free:
+      return fmt::format(R"({},"region":{}}})", head, op.target);
     case OpKind::Map:
-    case OpKind::Unmap: return fmt::format(R"({},"bytes":{}}})", head, op.bytes);
+    case OpKind::Unmap:
+      return fmt::format(R"({},"bytes":{}}})", head, op.bytes);
     case OpKind::Spawn:
     case OpKind::Join:
-    case OpKind::Wake: return fmt::format(R"({},"thread":{}}})", head, op.target);
-    case OpKind::Sleep: return fmt::format(R"({},"seconds":{}}})", head, op.seconds);
+    case OpKind::Wake:
+      return fmt::format(R"({},"thread":{}}})", head, op.target);
+    case OpKind::Sleep:
+      return fmt::format(R"({},"seconds":{}}})", head, op.seconds);
     case OpKind::Wait:
     case OpKind::Yield:
-    case OpKind::Count: break;
+    case OpKind::Count:
+      break;
   }
   return head + "}";
 }
@@ -368,13 +381,13 @@ OpsTrace parse_ops_trace(std::string_view text, const std::string& file) {
     const bool names_thread = r.op.kind == OpKind::Join || r.op.kind == OpKind::Wake;
     const bool names_region = r.op.kind == OpKind::MemAccess || r.op.kind == OpKind::Free;
     if (names_thread && t.threads[r.op.target].spawned && !spawned_by[r.op.target])
-      throw InputError(file, fmt::format("line {}", no),
-                       fmt::format("{} names thread {} before the spawn that starts it", to_string(r.op.kind),
-                                   r.op.target));
+      throw InputError(
+          file, fmt::format("line {}", no),
+          fmt::format("{} names thread {} before the spawn that starts it", to_string(r.op.kind), r.op.target));
     if (names_region && t.regions[r.op.target].allocated && !allocated_by[r.op.target])
-      throw InputError(file, fmt::format("line {}", no),
-                       fmt::format("{} names region {} before the alloc that makes it", to_string(r.op.kind),
-                                   r.op.target));
+      throw InputError(
+          file, fmt::format("line {}", no),
+          fmt::format("{} names region {} before the alloc that makes it", to_string(r.op.kind), r.op.target));
     if (r.op.kind == OpKind::Spawn && spawned_by[r.op.target]++)
       throw InputError(file, fmt::format("line {}", no), fmt::format("thread {} is spawned twice", r.op.target));
     if (r.op.kind == OpKind::Alloc && allocated_by[r.region]++)
@@ -411,15 +424,26 @@ bool OpsReplaySource::next(const OpResult& last, Op& out) {
     const std::vector<uint32_t>* ids = nullptr;
     switch (r.op.kind) {
       case OpKind::MemAccess:
-      case OpKind::Free: ids = &ids_->region; break;
+      case OpKind::Free:
+        ids = &ids_->region;
+        break;
       case OpKind::Send:
-      case OpKind::Recv: ids = &ids_->channel; break;
+      case OpKind::Recv:
+        ids = &ids_->channel;
+        break;
       case OpKind::Lock:
-      case OpKind::Unlock: ids = &ids_->lock; break;
+      case OpKind::Unlock:
+        ids = &ids_->lock;
+        break;
       case OpKind::Join:
-      case OpKind::Wake: ids = &ids_->thread; break;
-      case OpKind::Spawn: ids = &ids_->template_of_thread; break;
-      default: break;
+      case OpKind::Wake:
+        ids = &ids_->thread;
+        break;
+      case OpKind::Spawn:
+        ids = &ids_->template_of_thread;
+        break;
+      default:
+        break;
     }
     if (ids && (*ids)[r.op.target] == kNone) {
       if (polls_ < kMaxPolls) {  // made by another thread that has not got there yet
@@ -449,8 +473,7 @@ class OpsReplayWorkload final : public Workload {
 
   void setup(WorkloadEnv& env) override {
     if (!p_.has("file") || p_.text("file").empty()) p_.fail("file", "missing, expected the path of an ops trace");
-    const std::string path =
-        resolve_path(p_.text("file"), std::filesystem::path(p_.file()).parent_path().string());
+    const std::string path = resolve_path(p_.text("file"), std::filesystem::path(p_.file()).parent_path().string());
     if (!std::ifstream(path, std::ios::binary))
       p_.fail("file", fmt::format("cannot open the ops trace '{}' (looked for {}; a relative path starts at the "
                                   "config's folder)",
@@ -502,15 +525,15 @@ class OpsReplayWorkload final : public Workload {
     first_ = kNone;
     for (size_t i = 0; i < t.threads.size(); ++i) {
       const OpsThread& th = t.threads[i];
-      ThreadSpec spec{th.name, cores(th.affinity, "thread " + th.name),
-                      node(th.home_node, "thread " + th.name)};
+      ThreadSpec spec{th.name, cores(th.affinity, "thread " + th.name), node(th.home_node, "thread " + th.name)};
       if (th.spawned) {
         ++spawned_;
-        ids->template_of_thread[i] = env.create_template(
-            procs[th.process], spec, [ops, idx = per_thread[i], ids] { return std::make_unique<OpsReplaySource>(ops, idx, ids); });
+        ids->template_of_thread[i] = env.create_template(procs[th.process], spec, [ops, idx = per_thread[i], ids] {
+          return std::make_unique<OpsReplaySource>(ops, idx, ids);
+        });
       } else {
-        ids->thread[i] = env.create_thread(procs[th.process], spec,
-                                           std::make_unique<OpsReplaySource>(ops, per_thread[i], ids));
+        ids->thread[i] =
+            env.create_thread(procs[th.process], spec, std::make_unique<OpsReplaySource>(ops, per_thread[i], ids));
         first_ = std::min(first_, ids->thread[i]);
         last_ = std::max(last_, ids->thread[i] + 1);
       }

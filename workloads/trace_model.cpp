@@ -38,8 +38,8 @@ double TraceModel::run_s() const {
 namespace {
 
 struct CpuState {
-  int current = -1;      // thread running there; -1: idle
-  bool known = false;    // whether a switch told us
+  int current = -1;         // thread running there; -1: idle
+  bool known = false;       // whether a switch told us
   int32_t block_task = -1;  // task named by the CPU's latest run of consecutive events, and where that run began
   double block_start_s = 0;
   uint32_t block_seq = 0;
@@ -197,7 +197,9 @@ const TraceWake* releasing_wake(const TraceThread& t, size_t k) {
 
 }  // namespace
 
-TraceModel build_trace_model(const ParsedTrace& trace) { return ModelBuilder(trace).build(); }
+TraceModel build_trace_model(const ParsedTrace& trace) {
+  return ModelBuilder(trace).build();
+}
 
 ReplayPlan plan_replay(const TraceModel& m, double min_burst_s) {
   const size_t n = m.threads.size();

@@ -57,11 +57,11 @@ struct ReplayStep {
 
 struct ReplayPlan {
   std::vector<std::vector<ReplayStep>> threads;  // by TraceModel thread index
-  uint64_t wake_edges = 0;         // wake-ups replayed as wait/wake between two traced threads
-  uint64_t external_wakes = 0;     // wake-ups from outside, replayed as timed sleeps
-  uint64_t unexplained_sleeps = 0; // blocked with no wake-up in the trace: slept for the recorded gap
-  uint64_t unused_wakes = 0;       // wake-ups that ended no sleep (duplicates, task already runnable)
-  uint64_t dropped_bursts = 0;     // runs shorter than min_burst_s
+  uint64_t wake_edges = 0;                       // wake-ups replayed as wait/wake between two traced threads
+  uint64_t external_wakes = 0;                   // wake-ups from outside, replayed as timed sleeps
+  uint64_t unexplained_sleeps = 0;               // blocked with no wake-up in the trace: slept for the recorded gap
+  uint64_t unused_wakes = 0;                     // wake-ups that ended no sleep (duplicates, task already runnable)
+  uint64_t dropped_bursts = 0;                   // runs shorter than min_burst_s
   double dropped_run_s = 0;
 };
 

@@ -24,8 +24,12 @@ namespace {
 
 constexpr std::array<std::string_view, 5> kFormatNames = {"auto", "ftrace", "trace-cmd", "perf-sched", "systrace"};
 
-bool is_blank(char c) { return c == ' ' || c == '\t'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_blank(char c) {
+  return c == ' ' || c == '\t';
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (is_blank(s.front()) || s.front() == '\r')) s.remove_prefix(1);
@@ -33,7 +37,9 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool starts_with(std::string_view s, std::string_view p) {
+  return s.substr(0, p.size()) == p;
+}
 
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return is_digit(c); });
@@ -418,7 +424,8 @@ int line_of(std::string_view text, size_t offset) {
 
 bool looks_like_html(std::string_view text) {
   std::string_view head = trim(text.substr(0, 4096));
-  while (!head.empty() && (head.front() == '\n' || head.front() == '\r' || is_blank(head.front()))) head.remove_prefix(1);
+  while (!head.empty() && (head.front() == '\n' || head.front() == '\r' || is_blank(head.front())))
+    head.remove_prefix(1);
   auto lower_starts = [&](std::string_view p) {
     if (head.size() < p.size()) return false;
     for (size_t i = 0; i < p.size(); ++i)
@@ -458,7 +465,9 @@ void read_systrace(std::string_view text, Reader& r, const std::string& file) {
 
 }  // namespace
 
-std::string_view to_string(TraceFormat f) { return kFormatNames.at(static_cast<size_t>(f)); }
+std::string_view to_string(TraceFormat f) {
+  return kFormatNames.at(static_cast<size_t>(f));
+}
 
 bool parse_trace_format(std::string_view s, TraceFormat& out) {
   for (size_t i = 0; i < kFormatNames.size(); ++i)
@@ -508,17 +517,20 @@ ParsedTrace parse_sched_trace(std::string_view text, const std::string& file, Tr
   if (trim(text).find_first_not_of("\r\n") == std::string_view::npos)
     throw InputError(file, "", "the trace file is empty");
   if (starts_with(text, "\x17\x08\x44tracing"))
-    throw InputError(file, "", "a binary trace-cmd trace.dat: turn it into text first with `trace-cmd report > trace.txt`");
+    throw InputError(file, "",
+                     "a binary trace-cmd trace.dat: turn it into text first with `trace-cmd report > trace.txt`");
   if (starts_with(text, "PERFILE"))
     throw InputError(file, "", "a binary perf.data file: turn it into text first with `perf sched script > sched.txt`");
   if (size_t nul = text.find('\0'); nul != std::string_view::npos)
-    throw InputError(file, fmt::format("line {}", line_of(text, nul)), "binary data (a NUL byte): this is not a text trace");
+    throw InputError(file, fmt::format("line {}", line_of(text, nul)),
+                     "binary data (a NUL byte): this is not a text trace");
   Reader r(out, format);
   r.file = file;
   const bool html = looks_like_html(text);
   if (html && format != TraceFormat::Auto && format != TraceFormat::Systrace)
-    throw InputError(file, "", fmt::format("this is systrace HTML, not {} text (use format 'systrace' or 'auto')",
-                                           to_string(format)));
+    throw InputError(
+        file, "",
+        fmt::format("this is systrace HTML, not {} text (use format 'systrace' or 'auto')", to_string(format)));
   if (html) {
     read_systrace(text, r, file);
     out.format = TraceFormat::Systrace;
@@ -528,8 +540,7 @@ ParsedTrace parse_sched_trace(std::string_view text, const std::string& file, Tr
     for_each_line(text, 1, [&](std::string_view l, int no) { r.line(l, no); });
     r.finish();
   }
-  if (out.events_total == 0)
-    throw InputError(file, "", "no trace events in the file (only comments and headers)");
+  if (out.events_total == 0) throw InputError(file, "", "no trace events in the file (only comments and headers)");
   return out;
 }
 

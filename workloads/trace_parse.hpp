@@ -32,12 +32,12 @@ enum class SchedEventKind : uint8_t { Switch, Wakeup, Waking, WakeupNew, Fork, E
 
 struct SchedEvent {
   SchedEventKind kind = SchedEventKind::Switch;
-  bool irq = false;      // written in hard or soft interrupt context (ftrace flags column, when the trace has one)
-  bool success = true;   // sched_wakeup success=0: the task was not asleep, nothing happened
+  bool irq = false;     // written in hard or soft interrupt context (ftrace flags column, when the trace has one)
+  bool success = true;  // sched_wakeup success=0: the task was not asleep, nothing happened
   int cpu = 0;
-  int line = 0;          // line in the file
+  int line = 0;  // line in the file
   double time_s = 0;
-  int32_t task = 0;      // the task current on `cpu` when the event was written (the line's TASK-PID)
+  int32_t task = 0;  // the task current on `cpu` when the event was written (the line's TASK-PID)
   // Switch: `prev` leaves the CPU in `prev_state`, `next` gets it. Wake-ups and exit: `pid`. Fork: child `pid` of
   // `parent`.
   int32_t prev = 0, next = 0, pid = 0, parent = 0;
@@ -53,10 +53,10 @@ struct ParsedTrace {
   int cpus = 0;                            // from the header (#P:, cpus=) or the highest CPU seen + 1
   double first_s = 0, last_s = 0;          // time stamps of the first and last event
   uint64_t lines = 0;
-  uint64_t events_total = 0;               // event lines
-  uint64_t events_used = 0;                // scheduling events used
-  std::map<std::string, uint64_t> skipped; // event lines not kept, by event name
-  uint64_t lost_events = 0;                // trace-cmd's "CPU:N [LOST k EVENTS]"
+  uint64_t events_total = 0;                // event lines
+  uint64_t events_used = 0;                 // scheduling events used
+  std::map<std::string, uint64_t> skipped;  // event lines not kept, by event name
+  uint64_t lost_events = 0;                 // trace-cmd's "CPU:N [LOST k EVENTS]"
   uint64_t events_skipped() const;
 };
 

@@ -28,10 +28,18 @@ class TraceReplaySource final : public OpSource {
     if (pos_ >= steps_.size()) return false;
     const ReplayStep& s = steps_[pos_++];
     switch (s.kind) {
-      case ReplayStep::Compute: out = Op::compute(s.seconds * cycles_per_s_); break;
-      case ReplayStep::Wait: out = Op::wait(); break;
-      case ReplayStep::Wake: out = Op::wake((*ids_)[s.thread]); break;
-      case ReplayStep::Sleep: out = Op::sleep(s.seconds * time_scale_); break;
+      case ReplayStep::Compute:
+        out = Op::compute(s.seconds * cycles_per_s_);
+        break;
+      case ReplayStep::Wait:
+        out = Op::wait();
+        break;
+      case ReplayStep::Wake:
+        out = Op::wake((*ids_)[s.thread]);
+        break;
+      case ReplayStep::Sleep:
+        out = Op::sleep(s.seconds * time_scale_);
+        break;
     }
     return true;
   }

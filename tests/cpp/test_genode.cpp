@@ -32,13 +32,17 @@ struct TempDir {
   }
 };
 
-json eight_cores() { return {{"sockets", 2}, {"cores_per_socket", 4}, {"freq_ghz", 2.0}}; }
+json eight_cores() {
+  return {{"sockets", 2}, {"cores_per_socket", 4}, {"freq_ghz", 2.0}};
+}
 
 json genode_doc(const std::string& xml, json binaries, json machine = eight_cores()) {
   return {{"machine", machine}, {"workload", {{"kind", "genode"}, {"file", xml}, {"binaries", binaries}}}};
 }
 
-json compute(int threads) { return {{"kind", "compute"}, {"threads", threads}, {"cycles_per_thread", 2e5}}; }
+json compute(int threads) {
+  return {{"kind", "compute"}, {"threads", threads}, {"cycles_per_thread", 2e5}};
+}
 
 // The error a config gives when run: "file | where | message", or "" when it runs.
 struct Failure {
@@ -104,14 +108,14 @@ TEST_CASE("genode: a larger affinity space than cores shares cores between cells
     <start name="a"><affinity xpos="0" ypos="1" width="4" height="1"/></start>
     <start name="b"><affinity xpos="7" ypos="0" width="1" height="1"/></start></config>)");
   json machine = {{"sockets", 1}, {"cores_per_socket", 4}};
-  json r = run_isolated(resolve_scenario(genode_doc(xml, {{"a", compute(0)}, {"b", compute(0)}}, machine),
-                                         "genode.json", "."))
+  json r = run_isolated(
+               resolve_scenario(genode_doc(xml, {{"a", compute(0)}, {"b", compute(0)}}, machine), "genode.json", "."))
                .doc;
   REQUIRE(r["summary"]["status"] == "completed");
   std::map<std::string, std::set<int>> cores;
   for (const auto& t : r["threads"]) cores[t["process"]].insert(t["last_core"].get<int>());
   CHECK(cores["a"] == std::set<int>{2});  // cells 8..11 of 16 on 4 cores: the third quarter
-  CHECK(cores["b"] == std::set<int>{1});     // cell 7
+  CHECK(cores["b"] == std::set<int>{1});  // cell 7
 }
 
 TEST_CASE("genode: the example scenario runs two instances on disjoint halves") {
@@ -139,9 +143,12 @@ TEST_CASE("genode: bad XML is an InputError with the XML file and line") {
   CHECK(xml_error("<config>\n  <start name=\"w\"><binary name=\"worker\"/>\n  </stat>\n</config>\n").where ==
         "line 3, column 5");  // mismatched end tag
   CHECK(xml_error("<config>\n<start name=\"w\"><binary name=\"worker\"/></start>\n").where.rfind("line ", 0) == 0);
-  CHECK(xml_error("").where.rfind("line 1", 0) == 0);                                   // empty file
-  CHECK(xml_error(std::string("\x7f" "ELF\x02\x01\0\0\x03", 9)).where.rfind("line 1", 0) == 0);  // binary garbage
-  CHECK(xml_error("<init>\n</init>\n").where == "line 1");                              // not a <config>
+  CHECK(xml_error("").where.rfind("line 1", 0) == 0);  // empty file
+  CHECK(xml_error(std::string("\x7f"
+                              "ELF\x02\x01\0\0\x03",
+                              9))
+            .where.rfind("line 1", 0) == 0);                // binary garbage
+  CHECK(xml_error("<init>\n</init>\n").where == "line 1");  // not a <config>
   CHECK(xml_error("<config>\n</config>\n").what.find("no <start>") != std::string::npos);
   CHECK(xml_error("<config>\n\n<start><binary name=\"worker\"/></start></config>").where == "line 3");  // no name
   CHECK(xml_error("<config><start name=\"w\"/>\n<start name=\"w\"/></config>").where == "line 2");      // twice
@@ -149,8 +156,9 @@ TEST_CASE("genode: bad XML is an InputError with the XML file and line") {
                   "\n<affinity xpos=\"1\" ypos=\"0\" width=\"2\" height=\"1\"/></start></config>")
             .where == "line 3");  // leaves the space
   CHECK(xml_error("<config><affinity-space width=\"two\"/><start name=\"w\"/></config>").where == "line 1");
-  Failure q = xml_error("<config>\n<start name=\"w\"><binary name=\"worker\"/>\n<resource name=\"RAM\" "
-                        "quantum=\"64Q\"/></start></config>");
+  Failure q = xml_error(
+      "<config>\n<start name=\"w\"><binary name=\"worker\"/>\n<resource name=\"RAM\" "
+      "quantum=\"64Q\"/></start></config>");
   CHECK(q.where == "line 3");
   CHECK(q.what.find("64Q") != std::string::npos);
   Failure unknown = xml_error("<config>\n<start name=\"w\"><binary name=\"wroker\"/></start></config>");

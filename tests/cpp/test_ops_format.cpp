@@ -33,7 +33,8 @@ class RecordMix final : public Workload {
     uint32_t shared = env.create_region(proc, 1 << 20, 1);  // bound to node 1
     uint32_t ping = env.create_channel("ping"), pong = env.create_channel("pong");
     uint32_t lock = env.create_lock("round");
-    uint32_t helper = env.create_template(proc, {"mix.helper", {2}, -1}, [shared] { return boxed(helper_body(shared)); });
+    uint32_t helper =
+        env.create_template(proc, {"mix.helper", {2}, -1}, [shared] { return boxed(helper_body(shared)); });
     env.create_thread(proc, {"mix.ping", {0}, -1}, boxed(pinger(ping, pong, lock, rounds_)));
     env.create_thread(proc, {"mix.pong", {1}, -1}, boxed(ponger(ping, pong, lock, rounds_)));
     auto waiter_id = std::make_shared<uint32_t>(0);
@@ -221,33 +222,44 @@ TEST_CASE("ops: a written trace reads back the same") {
 
 TEST_CASE("ops: bad ops traces are InputErrors with file and line") {
   const std::string h = std::string(kHeader) + "\n";
-  CHECK(error_where(h + R"({"t": 0, "op": "compute", "cycles": 10})" "\n") == "");
+  CHECK(error_where(h + R"({"t": 0, "op": "compute", "cycles": 10})"
+                        "\n") == "");
   CHECK(error_where("") == "(file)");
   CHECK(error_where("\n  \n") == "(file)");
-  CHECK(error_where(R"({"t": 0, "op": "compute", "cycles": 10})" "\n") == "line 1");  // no header
-  CHECK(error_where(R"({"mksim_ops": 2, "threads": []})" "\n") == "line 1");          // version
-  CHECK(error_where(R"({"mksim_ops": 1, "threads": [{"process": 3}]})" "\n") == "line 1");
-  CHECK(error_where(h + R"({"t": 0, "op": "compute", "cyc)") == "line 2");             // truncated
-  CHECK(error_where(h + "\n" + R"({"t": 0, "op": "teleport"})") == "line 3");         // unknown operation
-  CHECK(error_where(h + R"({"t": 1, "op": "yield"})") == "line 2");                   // undeclared thread
-  CHECK(error_where(h + R"({"t": 0, "op": "recv", "channel": 1})") == "line 2");     // undeclared channel
-  CHECK(error_where(h + R"({"t": 0, "op": "lock", "lock": 0})") == "line 2");        // no locks declared
+  CHECK(error_where(R"({"t": 0, "op": "compute", "cycles": 10})"
+                    "\n") == "line 1");  // no header
+  CHECK(error_where(R"({"mksim_ops": 2, "threads": []})"
+                    "\n") == "line 1");  // version
+  CHECK(error_where(R"({"mksim_ops": 1, "threads": [{"process": 3}]})"
+                    "\n") == "line 1");
+  CHECK(error_where(h + R"({"t": 0, "op": "compute", "cyc)") == "line 2");                       // truncated
+  CHECK(error_where(h + "\n" + R"({"t": 0, "op": "teleport"})") == "line 3");                    // unknown operation
+  CHECK(error_where(h + R"({"t": 1, "op": "yield"})") == "line 2");                              // undeclared thread
+  CHECK(error_where(h + R"({"t": 0, "op": "recv", "channel": 1})") == "line 2");                 // undeclared channel
+  CHECK(error_where(h + R"({"t": 0, "op": "lock", "lock": 0})") == "line 2");                    // no locks declared
   CHECK(error_where(h + R"({"t": 0, "op": "compute", "cycles": 1, "colour": 3})") == "line 2");  // unknown key
   CHECK(error_where(h + R"({"t": 0, "op": "compute", "cycles": -5})") == "line 2");
   CHECK(error_where(h + R"({"t": 0, "op": "sleep"})") == "line 2");
-  CHECK(error_where(h + R"({"t": 0, "op": "spawn", "thread": 0})") == "line 2");  // not a spawned thread
+  CHECK(error_where(h + R"({"t": 0, "op": "spawn", "thread": 0})") == "line 2");              // not a spawned thread
   CHECK(error_where(h + R"({"t": 0, "op": "alloc", "bytes": 8, "region": 0})") == "line 2");  // not an allocated one
   CHECK(error_where(h + std::string("\x89PNG\r\n\x1a\n\0\0", 10)) == "line 2");
-  CHECK(error_where(R"({"mksim_ops": 1, "processes": [{"name": "p"}], "threads": [{"process": 0, "spawned": true}]})") ==
-        "line 1");  // spawned by nobody
+  CHECK(
+      error_where(R"({"mksim_ops": 1, "processes": [{"name": "p"}], "threads": [{"process": 0, "spawned": true}]})") ==
+      "line 1");  // spawned by nobody
   const std::string spawning =
       R"({"mksim_ops": 1, "processes": [{"name": "p"}], "threads": [{"process": 0}, {"process": 0, "spawned": true}],)"
       R"( "regions": [{"process": 0, "bytes": 64, "allocated": true}]})"
       "\n";
-  CHECK(error_where(spawning + R"({"t": 0, "op": "join", "thread": 1})" "\n" R"({"t": 0, "op": "spawn", "thread": 1})"
-                               "\n" R"({"t": 0, "op": "alloc", "bytes": 64, "region": 0})") == "line 2");
-  CHECK(error_where(spawning + R"({"t": 0, "op": "spawn", "thread": 1})" "\n" R"({"t": 0, "op": "free", "region": 0})"
-                               "\n" R"({"t": 0, "op": "alloc", "bytes": 64, "region": 0})") == "line 3");
+  CHECK(error_where(spawning + R"({"t": 0, "op": "join", "thread": 1})"
+                               "\n"
+                               R"({"t": 0, "op": "spawn", "thread": 1})"
+                               "\n"
+                               R"({"t": 0, "op": "alloc", "bytes": 64, "region": 0})") == "line 2");
+  CHECK(error_where(spawning + R"({"t": 0, "op": "spawn", "thread": 1})"
+                               "\n"
+                               R"({"t": 0, "op": "free", "region": 0})"
+                               "\n"
+                               R"({"t": 0, "op": "alloc", "bytes": 64, "region": 0})") == "line 3");
   CHECK_THROWS_AS(read_ops_trace_file("/nonexistent/ops.jsonl"), InputError);
 }
 
@@ -257,11 +269,16 @@ TEST_CASE("ops: a join that the replay reaches before the spawn waits for it") {
   const std::string path = dir / "order.jsonl";
   std::ofstream(path) << R"({"mksim_ops": 1, "processes": [{"name": "p", "cores": []}], "threads": [)"
                       << R"({"name": "a", "process": 0}, {"name": "b", "process": 0, "spawned": true},)"
-                      << R"( {"name": "c", "process": 0}]})" << "\n"
-                      << R"({"t": 2, "op": "sleep", "seconds": 0.0001})" << "\n"
-                      << R"({"t": 2, "op": "spawn", "thread": 1})" << "\n"
-                      << R"({"t": 1, "op": "compute", "cycles": 1000})" << "\n"
-                      << R"({"t": 0, "op": "join", "thread": 1})" << "\n";
+                      << R"( {"name": "c", "process": 0}]})"
+                      << "\n"
+                      << R"({"t": 2, "op": "sleep", "seconds": 0.0001})"
+                      << "\n"
+                      << R"({"t": 2, "op": "spawn", "thread": 1})"
+                      << "\n"
+                      << R"({"t": 1, "op": "compute", "cycles": 1000})"
+                      << "\n"
+                      << R"({"t": 0, "op": "join", "thread": 1})"
+                      << "\n";
   json doc = {{"machine", two_socket_machine()}, {"workload", {{"kind", "ops"}, {"file", path}}}};
   json r = run_isolated(resolve_scenario(doc, "test", ".")).doc;
   CHECK(r["summary"]["status"] == "completed");
@@ -275,8 +292,12 @@ TEST_CASE("ops: replaying a recorded run reproduces it") {
   json doc = {{"machine", two_socket_machine()},
               {"kernel", {{"architecture", "monolithic"}, {"scheduler", "round-robin"}}},
               {"workload",
-               {{{"kind", "compute"}, {"threads", 2}, {"cycles_per_thread", 2e6}, {"syscalls_per_chunk", 1},
-                 {"syscall_class", "file"}, {"cores", {4, 5}}},
+               {{{"kind", "compute"},
+                 {"threads", 2},
+                 {"cycles_per_thread", 2e6},
+                 {"syscalls_per_chunk", 1},
+                 {"syscall_class", "file"},
+                 {"cores", {4, 5}}},
                 {{"kind", "stream"}, {"threads", 1}, {"bytes_per_thread", 4 << 20}, {"cores", {6}}, {"node", {0}}},
                 {{"kind", "test-record-mix"}, {"rounds", 20}}}},
               {"run", {{"outputs", {{"record", true}, {"csv", false}}}}}};
@@ -333,9 +354,12 @@ TEST_CASE("ops: a recording on a bigger machine replays on a smaller one with af
   const std::string path = dir / "big.jsonl";
   std::ofstream(path) << R"({"mksim_ops": 1, "processes": [{"name": "p", "cores": [6, 7]}],)"
                       << R"( "threads": [{"name": "a", "process": 0, "affinity": [7]}],)"
-                      << R"( "regions": [{"process": 0, "bytes": 4096, "node": 3}], "channels": [], "locks": []})" << "\n"
-                      << R"({"t": 0, "op": "mem_access", "region": 0, "bytes": 4096, "pattern": "chase"})" << "\n"
-                      << R"({"t": 0, "op": "compute", "cycles": 1000})" << "\n";
+                      << R"( "regions": [{"process": 0, "bytes": 4096, "node": 3}], "channels": [], "locks": []})"
+                      << "\n"
+                      << R"({"t": 0, "op": "mem_access", "region": 0, "bytes": 4096, "pattern": "chase"})"
+                      << "\n"
+                      << R"({"t": 0, "op": "compute", "cycles": 1000})"
+                      << "\n";
   json doc = {{"machine", two_socket_machine()}, {"workload", {{"kind", "ops"}, {"file", path}}}};
   try {
     run_isolated(resolve_scenario(doc, "test", "."));

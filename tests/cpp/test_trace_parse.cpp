@@ -97,7 +97,7 @@ TEST_CASE("trace: trace-cmd report with numeric states, LOST lines, fork, wakeup
   CHECK(t.events_total == 6);
   CHECK(t.events_used == 5);
   CHECK(t.skipped.at("sched_wakeup(success=0)") == 1);
-  CHECK(only(t, SchedEventKind::Switch).prev_state == LeaveState::Unknown);    // 64: TASK_DEAD or TASK_PARKED
+  CHECK(only(t, SchedEventKind::Switch).prev_state == LeaveState::Unknown);      // 64: TASK_DEAD or TASK_PARKED
   CHECK(only(t, SchedEventKind::Switch, 1).prev_state == LeaveState::Runnable);  // 4096: preempted (TASK_STATE_MAX)
   CHECK(only(t, SchedEventKind::Fork).parent == 1642);
   CHECK(only(t, SchedEventKind::Fork).pid == 1650);
@@ -272,7 +272,7 @@ TEST_CASE("trace: bad input is an InputError naming the file and the line") {
       "next_comm=A next_pid=10 next_prio=120\n";
   CHECK(error_where("") == "(file)");
   CHECK(error_where("\n\n  \n") == "(file)");
-  CHECK(error_where("# tracer: nop\n#\n") == "(file)");  // no events
+  CHECK(error_where("# tracer: nop\n#\n") == "(file)");                // no events
   CHECK(error_where(good + "   A-10 [000] d... 1.0000") == "line 2");  // truncated line
   CHECK(error_where(good + "   A-10 [000] d... 1.100000: sched_switch: prev_comm=A prev_pid=10 prev_pri") ==
         "line 2");  // truncated payload: no next_pid
@@ -280,14 +280,16 @@ TEST_CASE("trace: bad input is an InputError naming the file and the line") {
         "line 2");  // back in time
   CHECK(error_where(good + "   A-10 [000] d... 1.1: sched_wakeup: comm=B pid=x20 prio=120\n") == "line 2");
   CHECK(error_where(good + std::string("\x01\x02\xff\xfe garbage\n", 13)) == "line 2");
-  CHECK(error_where(std::string("\x7f" "ELF\x02\x01\x01\0\0\0", 10)) == "line 1");  // binary with NUL bytes
+  CHECK(error_where(std::string("\x7f"
+                                "ELF\x02\x01\x01\0\0\0",
+                                10)) == "line 1");                              // binary with NUL bytes
   CHECK(error_where(std::string("\x17\x08\x44tracing6\0\0", 13)) == "(file)");  // trace.dat
   CHECK(error_where("PERFILE2\x68\0\0\0") == "(file)");
   CHECK(error_where("time,cpu,event\n1.0,0,switch\n") == "line 1");  // unknown format
   CHECK(error_where("{\"traceEvents\": []}\n") == "line 1");
   CHECK(error_where("<!DOCTYPE html>\n<html><body>no trace here</body></html>\n") == "(file)");
   CHECK(error_where("<!DOCTYPE html>\n<script class=\"trace-data\" type=\"application/text\">\n# tracer: nop\n") ==
-        "line 2");  // truncated HTML
+        "line 2");                                                                   // truncated HTML
   CHECK(error_where("<!DOCTYPE html>\n<html>\n", TraceFormat::Ftrace) == "(file)");  // HTML given as ftrace
   CHECK(error_where("   A-x10 [000] d... 1.000000: sched_switch: prev_pid=0 next_pid=1\n") == "line 1");
   CHECK(error_where(good) == "");

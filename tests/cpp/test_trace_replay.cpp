@@ -27,7 +27,9 @@ std::string traces_dir() {
   return fs::canonical(dir).string();
 }
 
-std::string trace_path(const std::string& name) { return traces_dir() + "/" + name; }
+std::string trace_path(const std::string& name) {
+  return traces_dir() + "/" + name;
+}
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -43,15 +45,22 @@ size_t occurrences(const std::string& text, const std::string& what) {
 }
 
 // A machine like the traced one: `cpus` cores at 1 GHz, one NUMA node.
-json traced_like_machine(int cpus) { return {{"sockets", 1}, {"cores_per_socket", cpus}, {"freq_ghz", 1.0}}; }
+json traced_like_machine(int cpus) {
+  return {{"sockets", 1}, {"cores_per_socket", cpus}, {"freq_ghz", 1.0}};
+}
 
 // The Linux-like kernel with every cost at zero, round-robin: the replay then measures the trace itself.
 json free_kernel() {
   return {{"architecture", "monolithic"},
           {"scheduler", "round-robin"},
           {"monolithic",
-           {{"trap_cycles", 0}, {"shared_state_cycles", 0}, {"context_switch_cycles", 0}, {"ipi_send_cycles", 0},
-            {"ipi_latency_ns", 0}, {"ipi_handler_cycles", 0}, {"page_table_cycles_per_page", 0}}}};
+           {{"trap_cycles", 0},
+            {"shared_state_cycles", 0},
+            {"context_switch_cycles", 0},
+            {"ipi_send_cycles", 0},
+            {"ipi_latency_ns", 0},
+            {"ipi_handler_cycles", 0},
+            {"page_table_cycles_per_page", 0}}}};
 }
 
 json replay_doc(const std::string& trace, int cpus, json extra = json::object()) {
@@ -60,9 +69,13 @@ json replay_doc(const std::string& trace, int cpus, json extra = json::object())
   return {{"machine", traced_like_machine(cpus)}, {"kernel", free_kernel()}, {"workload", w}};
 }
 
-json run_doc(const json& doc) { return run_isolated(resolve_scenario(doc, "test", ".")).doc; }
+json run_doc(const json& doc) {
+  return run_isolated(resolve_scenario(doc, "test", ".")).doc;
+}
 
-double metric(const json& r, const char* name) { return r["workload"]["metrics"][name].get<double>(); }
+double metric(const json& r, const char* name) {
+  return r["workload"]["metrics"][name].get<double>();
+}
 
 }  // namespace
 
