@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <deque>
 #include <cmath>
 #include <cstring>
 #include <fmt/format.h>
@@ -246,12 +249,12 @@ class EngineImpl final : public WorkloadEnv {
   std::vector<std::unique_ptr<CoreRt>> cores_;
   std::vector<std::unique_ptr<Thread>> threads_;
   std::vector<Process> processes_;
-  std::vector<Region> regions_;
-  std::vector<Channel> channels_;
-  std::vector<UserLock> locks_;
+  // Deques: a core holds references to these across SimGrid activities, during which other cores may add more.
+  std::deque<Region> regions_;
+  std::deque<Channel> channels_;
+  std::deque<UserLock> locks_;
   std::vector<Template> templates_;
   std::vector<NodeTraffic> traffic_;
-  std::vector<std::vector<std::vector<Thread*>>> joiners_;
 
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   sg4::SemaphorePtr timer_sem_;
@@ -904,7 +907,9 @@ void EngineImpl::prepare() {
 RunResults EngineImpl::run() {
   wall_start_ = Clock::now();
   prepare();
-  std::vector<std::string> args = {"mksim", "--log=root.thres:critical", "--cfg=contexts/factory:ucontext"};
+  std::vector<std::string> args = {"mksim", "--log=root.thres:critical"};
+  // SimGrid's fastest context switching by default; sanitizer builds ask for another factory (docs/reliability.md).
+  if (const char* f = std::getenv("MKSIM_CONTEXT_FACTORY")) args.push_back(std::string("--cfg=contexts/factory:") + f);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   int argc = static_cast<int>(argv.size());
@@ -1074,6 +1079,8 @@ RunResults run_isolated(const Scenario& sc) {
   if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
     close(fds[0]);
+    // A crash in the child must end the child, not run the parent's handlers (a test framework's reporter).
+    for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) signal(sig, SIG_DFL);
     json out;
     try {
       out = {{"ok", simulate(sc).doc}};

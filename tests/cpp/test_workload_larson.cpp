@@ -20,10 +20,7 @@ json larson(int threads, double work_cycles) {
 
 }  // namespace
 
-// [!mayfail] until the engine stops writing through a dangling Region reference when an allocator's release yields
-// (sim/engine.cpp, OpKind::Free: `Region& r` is held across allocator_->release(), which takes a spin lock and so
-// lets other cores' Op::alloc grow `regions_`); the run then dies of SIGSEGV. Remove the tag once that is fixed.
-TEST_CASE("larson: under the global heap, throughput stops scaling with threads", "[!mayfail]") {
+TEST_CASE("larson: under the global heap, throughput stops scaling with threads") {
   std::map<int, json> r;
   for (int t : {1, 2, 4, 8}) r[t] = run_metrics(larson(t, 0));
   auto ops = [&](int t) { return metric(r[t], "ops_per_s"); };
