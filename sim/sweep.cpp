@@ -237,6 +237,9 @@ std::string point_id(const json& params, std::optional<uint64_t> seed) {
     h ^= ch;
     h *= 0x100000001b3ull;
   }
+  h ^= h >> 33;  // a final mix, so that ids of neighbouring points do not look alike
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
   return fmt::format("{:016x}", h).substr(0, 12);
 }
 
@@ -427,7 +430,7 @@ json point_record(const SweepSpec& spec, const SweepPoint& p, const RunOutcome& 
 namespace {
 
 // Column order of a sweep table: id, seed, the swept params, ok, error, then the metrics.
-std::vector<std::string> table_columns(const json& records) {
+std::vector<std::string> table_columns(const json& records, const std::vector<std::string>& metrics) {
   std::vector<std::string> cols = {"id", "seed"};
   auto add = [&](const std::string& c) {
     if (std::find(cols.begin(), cols.end(), c) == cols.end()) cols.push_back(c);
@@ -436,6 +439,7 @@ std::vector<std::string> table_columns(const json& records) {
     for (auto it = r["params"].begin(); it != r["params"].end(); ++it) add(it.key());
   add("ok");
   add("error");
+  for (const auto& m : metrics) add(m);
   for (const auto& r : records)
     for (auto it = r["metrics"].begin(); it != r["metrics"].end(); ++it) add(it.key());
   return cols;
@@ -465,8 +469,8 @@ json record_row(const json& record) {
   return row;
 }
 
-void write_sweep_csv(const std::string& dir, const json& records) {
-  auto cols = table_columns(records);
+void write_sweep_csv(const std::string& dir, const json& records, const std::vector<std::string>& metrics) {
+  auto cols = table_columns(records, metrics);
   std::string out;
   for (size_t i = 0; i < cols.size(); ++i) out += (i ? "," : "") + csv_cell(cols[i]);
   out += "\n";
@@ -512,7 +516,7 @@ json run_sweep(const SweepSpec& spec, const std::string& out, int jobs,
     if (progress) progress(rec, finished, total);
   });
   json rows = folder.table(spec);
-  write_sweep_csv(out, rows);
+  write_sweep_csv(out, rows, spec.metrics);
   return rows;
 }
 

@@ -99,7 +99,8 @@ json point_record(const SweepSpec& spec, const SweepPoint& p, const RunOutcome& 
 // A record as a flat table row: id, seed, the params by path, ok, error, then the metrics.
 json record_row(const json& record);
 // Records as a CSV table (one record_row each: id, seed, params, ok, error, metrics) into DIR/results.csv.
-void write_sweep_csv(const std::string& dir, const json& records);
+// `metrics`: the metric columns' order (the sweep's `metrics`; others follow in name order).
+void write_sweep_csv(const std::string& dir, const json& records, const std::vector<std::string>& metrics = {});
 
 // Resolves and runs one point in a child process writing `outdir`, and returns its record; a bad config or a failed
 // run gives a failed record, never an exception. Safe to call from several threads at once.

@@ -61,19 +61,25 @@ def _row(rec):
     return row
 
 
-def _table(records):
-    rows = [_row(r) for r in records]
-    df = pd.DataFrame(rows)
-    if not rows:
-        return pd.DataFrame(columns=["id", "seed", "ok", "error"])
-    return df
+def _table(records, metrics=()):
+    """Columns as in results.csv: id, seed, the swept parameters, ok, error, then the metrics (those asked for in
+    their order, the others by name)."""
+    cols = ["id", "seed"]
+    for r in records:
+        cols += [k for k in r.get("params", {}) if k not in cols]
+    cols += ["ok", "error"]
+    cols += [m for m in metrics if m not in cols]
+    for r in records:
+        cols += [k for k in r.get("metrics", {}) if k not in cols]
+    return pd.DataFrame([_row(r) for r in records], columns=cols)
 
 
 def load_sweep(out):
     """The table of a sweep's output folder (also of an interrupted one): one row per recorded point, latest record
     of each, in the order of sweep.json."""
     with open(os.path.join(out, "sweep.json"), encoding="utf-8") as f:
-        order = [p["id"] for p in json.load(f)["points"]]
+        info = json.load(f)
+    order = [p["id"] for p in info["points"]]
     latest = {}
     path = os.path.join(out, "points.jsonl")
     if os.path.exists(path):
@@ -84,7 +90,7 @@ def load_sweep(out):
                 except ValueError:
                     continue  # a torn last line
                 latest[rec["id"]] = rec
-    return _table([latest[i] for i in order if i in latest])
+    return _table([latest[i] for i in order if i in latest], info.get("metrics", []))
 
 
 def _progress_bar(total, initial, enabled, desc):
@@ -193,8 +199,8 @@ def sweep(base, grid=None, seeds=None, jobs=None, executor=None, out=None, *, me
             if bar is not None:
                 bar.close()
         records = [latest[p["id"]] for p in info["points"] if p["id"] in latest]
-        _mksim.write_sweep_csv(out, json.dumps(records))
-        return _table(records)
+        _mksim.write_sweep_csv(out, json.dumps(records), info["metrics"])
+        return _table(records, info["metrics"])
     finally:
         if temporary:
             shutil.rmtree(out, ignore_errors=True)

@@ -18,6 +18,11 @@ using namespace mksim;
 
 namespace {
 
+// A simulation that failed or whose process died: SimulationError in Python.
+struct SimulationFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 json params_json(const Schema& s) {
   json out = json::array();
   for (const auto& f : s.fields) {
@@ -52,7 +57,7 @@ PYBIND11_MODULE(_mksim, m) {
   m.attr("__version__") = MKSIM_VERSION;
 
   static py::exception<InputError> input_error(m, "InputError", PyExc_ValueError);
-  static py::exception<std::runtime_error> simulation_error(m, "SimulationError", PyExc_RuntimeError);
+  py::register_exception<SimulationFailure>(m, "SimulationError", PyExc_RuntimeError);
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -131,7 +136,7 @@ PYBIND11_MODULE(_mksim, m) {
           std::string prefix = InputError(r.file, r.where, "").what();
           throw InputError(r.file, r.where, r.message.substr(std::min(r.message.size(), prefix.size())));
         }
-        throw std::runtime_error(r.message);
+        throw SimulationFailure(r.message);
       },
       py::arg("config"), py::arg("is_path"), py::arg("base_dir"), py::arg("overrides"), py::arg("outdir"),
       "Resolve a config like resolve(), then simulate it in a forked child process that writes outdir (results.json, "
@@ -204,8 +209,11 @@ PYBIND11_MODULE(_mksim, m) {
 
   m.def(
       "write_sweep_csv",
-      [](const std::string& out, const std::string& records) { write_sweep_csv(out, json::parse(records)); },
-      py::arg("out"), py::arg("records"), "Write the records (JSON text, a list) as the table out/results.csv.");
+      [](const std::string& out, const std::string& records, const std::vector<std::string>& metrics) {
+        write_sweep_csv(out, json::parse(records), metrics);
+      },
+      py::arg("out"), py::arg("records"), py::arg("metrics") = std::vector<std::string>{},
+      "Write the records (JSON text, a list) as the table out/results.csv; metrics: the order of the metric columns.");
 
   m.def(
       "point_config",
