@@ -58,6 +58,10 @@ seeds_for() {
       for f in $(find "$SHARED/realdata/traces" tests/bad_inputs/files -type f \( -name '*.txt' -o -name '*.html' \) 2>/dev/null); do
         { printf 'a'; head -c 200000 "$f"; } >"$dir/$(basename "$f")"
       done ;;
+    fuzz_ops)
+      find configs tests/bad_inputs/files -name '*.jsonl' -size -256k -exec cp {} "$dir"/ \; ;;
+    fuzz_genode)
+      find configs tests/bad_inputs/files -name '*.xml' ! -name 'hwloc*' -size -64k -exec cp {} "$dir"/ \; ;;
   esac
   [ -d "fuzz/regressions/$t" ] && cp fuzz/regressions/"$t"/* "$dir"/ 2>/dev/null || true
   echo "$dir"
@@ -68,6 +72,8 @@ dict_for() {
     fuzz_config | fuzz_override) echo fuzz/config.dict ;;
     fuzz_hwloc) echo fuzz/hwloc.dict ;;
     fuzz_trace) echo fuzz/trace.dict ;;
+    fuzz_ops) echo fuzz/ops.dict ;;
+    fuzz_genode) echo fuzz/genode.dict ;;
   esac
 }
 
@@ -89,6 +95,7 @@ for t in "${TARGETS[@]}"; do
   max_len=8192
   [ "$t" = fuzz_hwloc ] && max_len=131072
   [ "$t" = fuzz_trace ] && max_len=65536
+  [ "$t" = fuzz_ops ] && max_len=65536
   echo "fuzz: $t for ${SECONDS_PER_TARGET}s (corpus $BUILD/corpus/$t, seeds $seeds)"
   if "$bin" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -max_len=$max_len \
       -dict="$(dict_for "$t")" -artifact_prefix="$BUILD/artifacts/$t/" -print_final_stats=1 \
