@@ -67,11 +67,13 @@ class CompareCommand final : public Command {
       fs::path p(inputs_[i]);
       if (fs::is_directory(p)) {
         results[i] = load_json_file((p / "results.json").string());
+        check_results(results[i], (p / "results.json").string());
         labels.push_back(p.filename().empty() ? p.parent_path().filename().string() : p.filename().string());
         continue;
       }
       json doc = load_json_file(p.string());
       if (doc.is_object() && doc.contains("summary")) {
+        check_results(doc, p.string());
         results[i] = doc;
         labels.push_back(p.filename() == "results.json" && p.has_parent_path() ? p.parent_path().filename().string()
                                                                                : p.stem().string());

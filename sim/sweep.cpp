@@ -170,9 +170,32 @@ int default_jobs() {
 
 // ---- metrics ----
 
+void check_results(const json& results, const std::string& file) {
+  if (!results.is_object()) throw InputError(file, "top level", "expected a results.json object");
+  auto want = [&](const char* key, bool object) {
+    if (!results.contains(key)) throw InputError(file, key, "missing: is this a results.json written by mksim?");
+    const json& v = results[key];
+    if (object ? !v.is_object() : !v.is_array())
+      throw InputError(file, key, fmt::format("found {}, expected an {}", v.dump().substr(0, 60), object ? "object" : "array"));
+    if (!object)
+      for (size_t i = 0; i < v.size(); ++i)
+        if (!v[i].is_object())
+          throw InputError(file, join_path(key, i), fmt::format("found {}, expected an object", v[i].dump().substr(0, 60)));
+  };
+  want("summary", true);
+  want("workload", true);
+  want("threads", false);
+  want("cores", false);
+  want("memory", false);
+  if (results["workload"].contains("metrics") && !results["workload"]["metrics"].is_object())
+    throw InputError(file, "workload.metrics", "expected an object");
+}
+
 json tidy_metrics(const json& results) {
   json out = json::object();
-  const json& s = results.value("summary", json::object());
+  if (!results.is_object()) return out;
+  json s = results.value("summary", json::object());
+  if (!s.is_object()) s = json::object();
   for (auto it = s.begin(); it != s.end(); ++it) {
     if (it.key() == "events_by_kind" && it.value().is_object()) {
       for (auto jt = it.value().begin(); jt != it.value().end(); ++jt) out["events." + jt.key()] = jt.value();
@@ -183,12 +206,13 @@ json tidy_metrics(const json& results) {
   // Whole-machine figures that sweeps over placement and scheduling compare most often.
   if (results.contains("cores") && results["cores"].is_array() && !results["cores"].empty()) {
     double u = 0;
-    for (const auto& c : results["cores"]) u += c.value("utilisation", 0.0);
+    for (const auto& c : results["cores"]) u += c.is_object() ? c.value("utilisation", 0.0) : 0.0;
     out["mean_utilisation"] = u / static_cast<double>(results["cores"].size());
   }
   if (results.contains("memory") && results["memory"].is_array()) {
     uint64_t local = 0, remote = 0;
     for (const auto& n : results["memory"]) {
+      if (!n.is_object()) continue;
       local += n.value("local_bytes", uint64_t{0});
       remote += n.value("remote_bytes", uint64_t{0});
     }
@@ -196,8 +220,10 @@ json tidy_metrics(const json& results) {
     out["remote_bytes"] = remote;
     out["remote_fraction"] = local + remote > 0 ? static_cast<double>(remote) / static_cast<double>(local + remote) : 0.0;
   }
-  const json wl = results.value("workload", json::object());
-  const json m = wl.value("metrics", json::object());
+  json wl = results.value("workload", json::object());
+  if (!wl.is_object()) wl = json::object();
+  json m = wl.value("metrics", json::object());
+  if (!m.is_object()) m = json::object();
   const bool several = wl.contains("instances") && wl["instances"].is_array() && wl["instances"].size() > 1;
   for (auto it = m.begin(); it != m.end(); ++it) {
     if (several && it.value().is_object()) {
@@ -247,6 +273,20 @@ std::vector<SweepPoint> expand_points(const json& grid, const json& points, cons
                                       const std::string& file) {
   if (!grid.is_null() && !points.is_null())
     throw InputError(file, "grid", "give either 'grid' (every combination) or 'points' (a list), not both");
+  {  // the size first: a typo of a few zeros must not exhaust memory
+    double n_combos = 1, n_seeds = 1;
+    if (points.is_array()) n_combos = static_cast<double>(points.size());
+    if (grid.is_object())
+      for (auto it = grid.begin(); it != grid.end(); ++it)
+        n_combos *= it.value().is_array() ? static_cast<double>(std::max<size_t>(1, it.value().size())) : 1.0;
+    if (seeds.is_number_integer()) n_seeds = static_cast<double>(seeds.get<int64_t>());
+    if (seeds.is_array()) n_seeds = static_cast<double>(seeds.size());
+    if (n_combos * n_seeds > static_cast<double>(kMaxSweepPoints))
+      throw InputError(file, n_seeds > static_cast<double>(kMaxSweepPoints) ? "seeds" : (grid.is_null() ? "points" : "grid"),
+                       fmt::format("{:.0f} parameter combinations x {:.0f} seeds = {:.0f} runs, more than the {} a sweep "
+                                   "may have; split it into several sweeps",
+                                   n_combos, n_seeds, n_combos * n_seeds, kMaxSweepPoints));
+  }
   std::vector<json> combos;
   if (!points.is_null()) {
     if (!points.is_array() || points.empty())
@@ -313,6 +353,38 @@ json point_config(const json& base, const SweepPoint& p) {
   return doc;
 }
 
+namespace {
+
+// A swept path that names no config field fails every point the same way: refuse the sweep before running any. Each
+// path is tried alone, with its first value, on the base config.
+void check_paths(const SweepSpec& spec, const std::string& section) {
+  std::map<std::string, std::pair<json, size_t>> first;  // path -> (first value, point index)
+  for (size_t i = 0; i < spec.points.size(); ++i)
+    for (auto it = spec.points[i].params.begin(); it != spec.points[i].params.end(); ++it)
+      first.emplace(it.key(), std::make_pair(it.value(), i));
+  for (const auto& [path, value] : first) {
+    SweepPoint p;
+    p.params = {{path, value.first}};
+    const std::string where =
+        section == "grid" ? join_path("grid", path) : join_path(join_path("points", value.second), path);
+    try {
+      resolve_scenario(point_config(spec.base, p), spec.base_file, spec.base_dir);
+    } catch (const InputError& e) {
+      const std::string what = e.what();
+      const bool unknown = what.find("unknown key") != std::string::npos ||
+                           what.find("unknown section") != std::string::npos;
+      // The error is about this path itself (or a step of it), not about the value given to it.
+      if (unknown && !e.where().empty() && (path + ".").rfind(e.where() + ".", 0) == 0)
+        throw InputError(spec.file, where, fmt::format("this path matches no config field: {}", what));
+      if (e.file() == "--set") throw InputError(spec.file, where, what);
+    } catch (const std::exception&) {
+      // other failures belong to the points, which record them
+    }
+  }
+}
+
+}  // namespace
+
 SweepSpec parse_sweep(const json& doc, const std::string& file, const std::string& dir) {
   static const std::vector<std::string> keys = {"description", "base", "set", "grid", "points", "seeds", "metrics"};
   if (!doc.is_object()) throw InputError(file, "top level", "expected an object with base, grid or points, seeds");
@@ -341,6 +413,7 @@ SweepSpec parse_sweep(const json& doc, const std::string& file, const std::strin
       apply_override(spec.base, it.key() + "=" + it.value().dump());
   }
   spec.points = expand_points(doc.value("grid", json()), doc.value("points", json()), doc.value("seeds", json()), file);
+  check_paths(spec, doc.contains("grid") ? "grid" : "points");
   if (doc.contains("metrics")) {
     const json& m = doc["metrics"];
     if (!m.is_array()) throw InputError(file, "metrics", "expected a list of metric names");
@@ -362,7 +435,7 @@ SweepFolder::SweepFolder(std::string dir, const SweepSpec& spec) : dir_(std::mov
   const fs::path sweep_file = fs::path(dir_) / "sweep.json";
   if (fs::exists(sweep_file)) {
     json old = parse_json_text(read_text(sweep_file), sweep_file.string());
-    if (old.value("base", json()) != spec.base)
+    if (!old.is_object() || old.value("base", json()) != spec.base)
       throw InputError(sweep_file.string(), "base",
                        "this folder holds a sweep of a different base config (or different fixed 'set' values): "
                        "use another output folder, or remove this one to start over");

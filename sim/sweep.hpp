@@ -40,6 +40,10 @@ void cancel_runs();
 
 // ---- metrics ----
 
+// Checks that a results document read from a file has the shape mksim writes (summary, workload, threads, cores,
+// memory); an InputError names the file and the key otherwise.
+void check_results(const json& results, const std::string& file);
+
 // The scalar figures of a results document as one flat object, the columns of a sweep table: the summary's scalars
 // (status, sim_time_s, events, cores, architecture, ...), `events.KIND` for each event kind, and the workload's
 // scalar metrics (`NAME.METRIC` when there are several workloads; `workload.METRIC` when a name clashes with the
@@ -49,6 +53,9 @@ json tidy_metrics(const json& results);
 json metric_value(const json& results, const json& tidy, const std::string& name);
 
 // ---- sweeps ----
+
+// The most runs one sweep may have: a typo of a few zeros fails at once, naming the grid or the seeds.
+inline constexpr size_t kMaxSweepPoints = 1000000;
 
 struct SweepPoint {
   std::string id;                // a hash of params and seed: stable across reruns, names the run's folder
