@@ -34,7 +34,7 @@ class Cfs final : public Scheduler {
     rqs_ = std::vector<RunQueue>(m.num_cores());
     for (int c = 0; c < m.num_cores(); ++c) {
       rqs_[c].lock.name = "runqueue" + std::to_string(c);
-      rqs_[c].next_balance_s.assign(orders_[c].level_end.size(), 0.0);
+      for (int span : orders_[c].level_end) rqs_[c].next_balance_s.push_back(balance_per_core_s_ * span);
     }
     idle_.assign(m.num_cores(), 0);
   }
@@ -55,10 +55,13 @@ class Cfs final : public Scheduler {
     if (why == EnqueueReason::Woken) e.vruntime = std::max(e.vruntime, rq.min_vruntime - latency_s_ / 2);
     insert(t, target);
     if (from) from->unlock(rq.lock);
-    if (idle_[target] || (from && from->core() == target)) return target;
-    // Its core is busy: kick an idle core that may run it, which balances (Linux's idle-balance kick).
-    for (int c = 0; c < static_cast<int>(idle_.size()); ++c)
-      if (idle_[c] && t.may_run_on(c)) return -1;
+    // Wake its core if that idles; if it is busy, kick the nearest idle core that may run it, which balances (Linux's
+    // idle-balance kick). A kicked core no longer counts as idle, so that a burst of wake-ups kicks as many cores.
+    for (int c : orders_[target].cores)
+      if (idle_[c] && t.may_run_on(c)) {
+        idle_[c] = 0;
+        return c;
+      }
     return target;
   }
 

@@ -25,7 +25,19 @@ class GlobalQueue final : public Scheduler {
     queue_.push_back(&t);
     if (t.affinity.empty()) ++unpinned_;
     if (from) from->unlock(lock_);
-    return -1;  // any idle core that may run it
+    // Wake an idle core that may run it. A woken core no longer counts as idle, so that a burst of new threads wakes
+    // as many cores (the engine's "any idle core", -1, would wake the same one each time).
+    for (int c = 0; c < static_cast<int>(idle_.size()); ++c)
+      if (idle_[c] && t.may_run_on(c)) {
+        idle_[c] = 0;
+        return c;
+      }
+    return -1;
+  }
+
+  void init(const Machine& m) override {
+    Scheduler::init(m);
+    idle_.assign(m.num_cores(), 0);
   }
 
   Thread* pick_next(Cpu& cpu) override {
@@ -34,7 +46,10 @@ class GlobalQueue final : public Scheduler {
       // Look at the queue at this core's own time, without the lock (a read of its line): an idle core does not take
       // the lock to find it empty, and finds it empty with no work pending, so it idles at once.
       cpu.sync();
-      if (find(core) == queue_.end()) return nullptr;
+      if (find(core) == queue_.end()) {
+        idle_[core] = 1;
+        return nullptr;
+      }
       cpu.lock(lock_);
       cpu.spend_cycles(queue_op_cycles_, Work::Kernel);
       Thread* t = nullptr;
@@ -44,7 +59,10 @@ class GlobalQueue final : public Scheduler {
         if (t->affinity.empty()) --unpinned_;
       }
       cpu.unlock(lock_);
-      if (t) return t;
+      if (t) {
+        idle_[core] = 0;
+        return t;
+      }
     }
   }
 
@@ -62,7 +80,8 @@ class GlobalQueue final : public Scheduler {
   double slice_s_, queue_op_cycles_;
   SpinLock lock_;
   std::deque<Thread*> queue_;
-  size_t unpinned_ = 0;  // queued threads that may run anywhere: has_waiting need not scan
+  size_t unpinned_ = 0;
+  std::vector<char> idle_;  // cores that found nothing to run and wait to be woken  // queued threads that may run anywhere: has_waiting need not scan
 };
 
 SchedulerRegistry::Add reg(

@@ -55,11 +55,16 @@ class NumaAware final : public Scheduler {
     }
     q.threads.push_back(&t);
     if (from) from->unlock(q.lock);
-    if (idle_[target] || (from && from->core() == target)) return target;
-    // Its node is busy: if the queue is long enough for a remote steal, wake an idle core elsewhere to take it.
-    if (remote_threshold_ > 0 && q.threads.size() >= remote_threshold_)
-      for (int c = 0; c < static_cast<int>(idle_.size()); ++c)
-        if (idle_[c] && t.may_run_on(c)) return -1;
+    // Wake its core if that idles, else the nearest idle core of its node, which will take it; an idle core of another
+    // node only when the queue is long enough for a remote steal. A woken core no longer counts as idle, so that a burst
+    // of new threads wakes as many cores.
+    const bool remote_ok = remote_threshold_ > 0 && q.threads.size() >= remote_threshold_;
+    const int node = machine_->cores[target].node;
+    for (int c : orders_[target].cores)
+      if (idle_[c] && t.may_run_on(c) && (remote_ok || machine_->cores[c].node == node)) {
+        idle_[c] = 0;
+        return c;
+      }
     return target;
   }
 

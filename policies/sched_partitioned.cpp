@@ -75,14 +75,13 @@ class Partitioned final : public Scheduler {
     }
     p.threads.push_back({&t, seq_++});
     if (from) from->unlock(p.lock);
-    // Wake one of the partition's idle cores; the engine's "any idle core" could pick one outside the partition.
-    if (from && std::binary_search(p.cores.begin(), p.cores.end(), from->core()) && !idle_[from->core()]) {
-      for (int c : p.cores)
-        if (idle_[c]) return c;
-      return from->core();
-    }
+    // Wake one of the partition's idle cores (the engine's "any idle core" could pick one outside the partition); a
+    // woken core no longer counts as idle, so that a burst of new threads wakes as many cores.
     for (int c : p.cores)
-      if (idle_[c]) return c;
+      if (idle_[c]) {
+        idle_[c] = 0;
+        return c;
+      }
     return t.last_core >= 0 && std::binary_search(p.cores.begin(), p.cores.end(), t.last_core) ? t.last_core
                                                                                               : p.cores.front();
   }

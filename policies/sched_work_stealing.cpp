@@ -40,11 +40,14 @@ class WorkStealing final : public Scheduler {
     }
     q.threads.push_back(&t);
     if (from) from->unlock(q.lock);
-    if (idle_[target] || (from && from->core() == target)) return target;
-    // Its core is busy: wake any idle core that may run it, which will steal it (or other waiting work).
-    for (int c = 0; c < static_cast<int>(idle_.size()); ++c)
-      if (idle_[c] && t.may_run_on(c)) return -1;
-    return target;
+    // Wake its core if that idles, else the nearest idle core that may run it, which will steal it. A woken core no
+    // longer counts as idle, so that a burst of new threads wakes as many cores.
+    for (int c : orders_[target].cores)
+      if (idle_[c] && t.may_run_on(c)) {
+        idle_[c] = 0;
+        return c;
+      }
+    return target;  // no core idles: the target sees it when its current slice ends
   }
 
   Thread* pick_next(Cpu& cpu) override {

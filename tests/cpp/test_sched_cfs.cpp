@@ -104,13 +104,10 @@ TEST_CASE("scheduler: cfs gives a woken thread at most half a target latency of 
 
 TEST_CASE("scheduler: cfs pulls work from the nearest domain first and counts the migration") {
   Machine m = machine_of(two_node_machine());
-  auto s = make_scheduler("cfs", m, {{"migrate_cycles", 2000}});
+  // New-idle balancing only: periodic balancing is not due for a long time.
+  auto s = make_scheduler("cfs", m, {{"migrate_cycles", 2000}, {"balance_interval_per_core_us", 1e6}});
   Threads ts;
   FakeCpu c0(m, 0), c1(m, 1), c2(m, 2), c5(m, 5);
-  for (int c = 0; c < m.num_cores(); ++c) {  // as in the engine, every core starts by looking for work, and idles
-    FakeCpu cpu(m, c);
-    CHECK(pick(*s, cpu) == nullptr);
-  }
   auto queue_on = [&](FakeCpu& cpu, int n) {
     for (int i = 0; i < n; ++i) {
       Thread& t = ts.add("t");
@@ -139,6 +136,34 @@ TEST_CASE("scheduler: cfs pulls work from the nearest domain first and counts th
   CHECK(c2.counts["migration"] == 1);
   CHECK(c2.times_locked("runqueue5") == 1);
   CHECK(c2.transfer_ns == Approx(130));
+}
+
+TEST_CASE("scheduler: cfs periodic balancing moves a waiting thread from an overloaded core to a less loaded one") {
+  Machine m = machine_of(two_node_machine());
+  auto s = make_scheduler("cfs", m, {{"balance_interval_per_core_us", 1}});  // the LLC domain every 4 us
+  Threads ts;
+  FakeCpu c0(m, 0), c1(m, 1), c2(m, 2), c3(m, 3);
+  Thread& a = ts.add("a", {1, 2});
+  for (Thread* t : {&a, &ts.add("b", {1, 2}), &ts.add("c", {1, 2})}) {
+    t->last_core = 1;
+    s->enqueue(*t, &c1, EnqueueReason::Preempted);
+  }
+  Thread& d = ts.add("d", {2});
+  s->enqueue(d, &c2, EnqueueReason::Spawned);
+  CHECK(pick(*s, c2) == &d);  // core 2 runs one thread
+  CHECK(pick(*s, c1) == &a);  // core 1 runs one and has two waiting
+  CHECK(pick(*s, c0) == nullptr);
+  CHECK(pick(*s, c3) == nullptr);
+  CHECK(s->queue_length(1) == 2);
+  c1.now += 10e-6;  // the balancing interval has passed
+  run_and_preempt(*s, c1, a, 10e-6);
+  c1.clear();
+  CHECK(pick(*s, c1) != nullptr);
+  // Three threads against one: core 1 moved one of its waiting threads to core 2, which runs it after its slice.
+  CHECK(s->queue_length(1) == 1);
+  CHECK(s->queue_length(2) == 1);
+  CHECK(c1.counts["migration"] == 1);
+  CHECK(c1.times_locked("runqueue2") == 1);
 }
 
 TEST_CASE("scheduler: cfs never moves a thread to a core it may not run on") {

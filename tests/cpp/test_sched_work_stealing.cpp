@@ -42,7 +42,7 @@ TEST_CASE("scheduler: work-stealing wakes an idle core when a thread joins a bus
   CHECK(pick(*s, c7) == nullptr);                         // and idles
   Thread& c = ts.add("c");
   c.last_core = 3;
-  CHECK(s->enqueue(c, &c2, EnqueueReason::Woken) == -1);  // "any idle core": core 7 will steal it
+  CHECK(s->enqueue(c, &c2, EnqueueReason::Woken) == 7);  // the idle core is woken, and will steal it
 }
 
 TEST_CASE("scheduler: work-stealing steals nearest first and pays the victim queue's lock line") {
