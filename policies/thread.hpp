@@ -46,7 +46,9 @@ struct Thread {
   double op_left_cycles = 0;  // what remains of a Compute operation that a time slice cut
   OpResult last_result;
   uint32_t wake_tokens = 0;   // Wake before Wait
-  std::string blocked_on;     // what it waits for, for deadlock reports
+  // What it waits for, for deadlock reports: a description and the name of the object (formatted only if reported).
+  const char* blocked_on = "";
+  const std::string* blocked_on_object = nullptr;
 
   // Scheduler-owned state.
   double vruntime_s = 0;

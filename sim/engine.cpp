@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <cstdlib>
 #include <deque>
 #include <cmath>
 #include <cstring>
 #include <fmt/format.h>
 #include <queue>
+#include <unordered_map>
 #include <set>
 #include <simgrid/s4u.hpp>
 #include <simgrid/version.h>
@@ -21,6 +23,7 @@
 #include "policies/kernel.hpp"
 #include "policies/memory.hpp"
 #include "policies/scheduler.hpp"
+#include "sim/outputs.hpp"
 #include "workloads/workload.hpp"
 
 namespace sg4 = simgrid::s4u;
@@ -57,7 +60,7 @@ struct Process {
   uint32_t id;
   std::string name;
   std::vector<int> cores;
-  std::set<int> ran_on;  // cores whose TLBs may hold its translations
+  std::vector<bool> ran_on;  // by core: may its TLB hold the process's translations?
 };
 
 struct Template {
@@ -148,7 +151,8 @@ class EngineImpl final : public WorkloadEnv {
         throw InputError(sc_.file, current_workload_path_,
                          fmt::format("process '{}' names core {}, but the machine has cores 0..{}", name, c,
                                      m_.num_cores() - 1));
-    processes_.push_back({static_cast<uint32_t>(processes_.size()), name, std::move(cores), {}});
+    processes_.push_back({static_cast<uint32_t>(processes_.size()), name, std::move(cores),
+                          std::vector<bool>(m_.num_cores(), false)});
     return processes_.back().id;
   }
   uint32_t create_thread(uint32_t process, ThreadSpec spec, std::unique_ptr<OpSource> source) override {
@@ -199,8 +203,11 @@ class EngineImpl final : public WorkloadEnv {
 
   // --- used by CoreRt ---
   const Machine& m_ref() const { return m_; }
+  // Kinds are string literals (stable pointers): count through a cache keyed on the pointer, not by building strings.
   void count(const char* kind, uint64_t n) {
-    events_[kind] += n;
+    auto [it, fresh] = event_slots_.try_emplace(kind, nullptr);
+    if (fresh) it->second = &events_[kind];  // std::map nodes never move
+    *it->second += n;
     total_events_ += n;
   }
   void notify(CoreRt& c) {
@@ -222,7 +229,7 @@ class EngineImpl final : public WorkloadEnv {
   Step execute(CoreRt& c, Thread& t, double slice_end_s);
   Step memory_access(CoreRt& c, Thread& t);
   void complete(CoreRt& c, Thread& t, double started_s, uint64_t value = 0);
-  Step block(CoreRt& c, Thread& t, std::string on);
+  Step block(CoreRt& c, Thread& t, const char* on, const std::string* object = nullptr);
   Step block_for_reply(CoreRt& c, Thread& t);
   void refill_working_set(CoreRt& c, Thread& t);
   void exit_thread(CoreRt& c, Thread& t);
@@ -263,11 +270,13 @@ class EngineImpl final : public WorkloadEnv {
   uint64_t seq_ = 0;
 
   std::map<std::string, uint64_t> events_;
+  std::unordered_map<const char*, uint64_t*> event_slots_;
   uint64_t total_events_ = 0;
   int live_threads_ = 0;
   int active_ = 0;
   bool started_ = false;
   bool finished_ = false;
+  std::exception_ptr error_;
   std::string status_ = "completed";
   int current_core_ = -1;
   std::string current_workload_path_;
@@ -507,7 +516,7 @@ void EngineImpl::run_thread(CoreRt& c, Thread& t) {
     refill_working_set(c, t);
   }
   t.last_core = c.id;
-  processes_[t.process].ran_on.insert(c.id);
+  processes_[t.process].ran_on[c.id] = true;
   double slice_start = c.now_s();
   const double slice = sched_->time_slice_s(c.id, t);
   double slice_end = slice_start + slice;
@@ -565,9 +574,10 @@ void EngineImpl::complete(CoreRt& c, Thread& t, double started_s, uint64_t value
   for (auto* o : obs_) o->on_op(c.id, t, t.op, started_s, t.last_result.time_s);
 }
 
-Step EngineImpl::block(CoreRt& c, Thread& t, std::string on) {
+Step EngineImpl::block(CoreRt& c, Thread& t, const char* on, const std::string* object) {
   set_state(t, ThreadState::Blocked, c.now_s());
-  t.blocked_on = std::move(on);
+  t.blocked_on = on;
+  t.blocked_on_object = object;
   return Step::Blocked;
 }
 
@@ -607,7 +617,8 @@ void EngineImpl::exit_thread(CoreRt& c, Thread& t) {
   const double now = c.now_s();
   set_state(t, ThreadState::Exited, now);
   t.stats.end_s = now;
-  t.blocked_on.clear();
+  t.blocked_on = "";
+  t.blocked_on_object = nullptr;
   --live_threads_;
   c.flush();  // joiners on other cores observe the exit
   for (Thread* j : join_waiters_[t.id])
@@ -664,7 +675,7 @@ Step EngineImpl::execute(CoreRt& c, Thread& t, double slice_end_s) {
         return done(msg.value);
       }
       ch.waiters.push_back(&t);
-      return block(c, t, fmt::format("message on channel '{}'", ch.name));
+      return block(c, t, "a message on channel", &ch.name);
     }
     case OpKind::Lock: {
       UserLock& l = locks_.at(op.target);
@@ -685,7 +696,7 @@ Step EngineImpl::execute(CoreRt& c, Thread& t, double slice_end_s) {
       // Contended: futex-style sleep in the kernel.
       kernel_->syscall(c, t, SyscallClass::Null, 0);
       l.waiters.push_back(&t);
-      return block(c, t, fmt::format("lock '{}' held by {}", l.name, l.owner->name));
+      return block(c, t, "lock", &l.name);
     }
     case OpKind::Unlock: {
       UserLock& l = locks_.at(op.target);
@@ -720,7 +731,10 @@ Step EngineImpl::execute(CoreRt& c, Thread& t, double slice_end_s) {
       return done();
     case OpKind::Unmap: {
       const auto& ran = processes_[t.process].ran_on;
-      kernel_->unmap(c, t, op.bytes, std::vector<int>(ran.begin(), ran.end()));
+      std::vector<int> tlb_cores;
+      for (int i = 0; i < m_.num_cores(); ++i)
+        if (ran[i]) tlb_cores.push_back(i);
+      kernel_->unmap(c, t, op.bytes, tlb_cores);
       return done();
     }
     case OpKind::Spawn: {
@@ -736,7 +750,7 @@ Step EngineImpl::execute(CoreRt& c, Thread& t, double slice_end_s) {
       Thread& target = *threads_.at(op.target);
       if (target.state == ThreadState::Exited) return done();
       join_waiters_[op.target].push_back(&t);
-      return block(c, t, fmt::format("join of thread '{}'", target.name));
+      return block(c, t, "the exit of thread", &target.name);
     }
     case OpKind::Sleep:
       c.flush();  // the timer fires on SimGrid's clock
@@ -936,11 +950,20 @@ RunResults EngineImpl::run() {
 
   for (auto& c : cores_) {
     CoreRt* cp = c.get();
-    sg4::Actor::create(fmt::format("core{}", cp->id), cp->host, [this, cp] { core_main(*cp); });
+    sg4::Actor::create(fmt::format("core{}", cp->id), cp->host, [this, cp] {
+      // An exception must not unwind through SimGrid (it would abort): stop the run, rethrow after it.
+      try {
+        core_main(*cp);
+      } catch (...) {
+        if (!error_) error_ = std::current_exception();
+        finish("error");
+      }
+    });
   }
   sg4::Actor::create("timers", platform_.cores[0], [this] { timer_main(); });
   const double setup_s = std::chrono::duration<double>(Clock::now() - wall_start_).count();
   engine.run();
+  if (error_) std::rethrow_exception(error_);
   const double sim_wall_s = std::chrono::duration<double>(Clock::now() - wall_start_).count() - setup_s;
   for (auto* o : obs_) o->on_end(sg4::Engine::get_clock());
   RunResults res;
@@ -1025,7 +1048,11 @@ json EngineImpl::build_results(double wall_setup_s, double wall_sim_s) {
   if (status_ == "deadlock" || finished_threads < static_cast<int>(threads_.size())) {
     json waits = json::array();
     for (const auto& t : threads_)
-      if (t->state == ThreadState::Blocked) waits.push_back({{"thread", t->name}, {"waits_for", t->blocked_on}});
+      if (t->state == ThreadState::Blocked)
+        waits.push_back({{"thread", t->name},
+                         {"waits_for", t->blocked_on_object
+                                           ? fmt::format("{} '{}'", t->blocked_on, *t->blocked_on_object)
+                                           : std::string(t->blocked_on)}});
     doc["blocked"] = waits;
   }
 
@@ -1071,7 +1098,7 @@ void validate_scenario(const Scenario& sc) {
   impl.prepare();
 }
 
-RunResults run_isolated(const Scenario& sc) {
+RunResults run_isolated(const Scenario& sc, const std::string& outdir) {
   int fds[2];
   if (pipe(fds) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   fflush(nullptr);
@@ -1083,7 +1110,16 @@ RunResults run_isolated(const Scenario& sc) {
     for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) signal(sig, SIG_DFL);
     json out;
     try {
-      out = {{"ok", simulate(sc).doc}};
+      std::vector<std::unique_ptr<Observer>> outputs;
+      std::vector<Observer*> observers;
+      if (!outdir.empty()) {
+        std::filesystem::create_directories(outdir);
+        outputs = make_outputs(sc, outdir);
+        for (auto& o : outputs) observers.push_back(o.get());
+      }
+      RunResults r = simulate(sc, observers);
+      if (!outdir.empty()) r.write(outdir, sc.run.csv);
+      out = {{"ok", r.doc}};
     } catch (const InputError& e) {
       out = {{"input_error", e.what()}, {"file", e.file()}, {"where", e.where()}};
     } catch (const std::exception& e) {

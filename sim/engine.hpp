@@ -22,7 +22,8 @@ RunResults simulate(const Scenario& sc, const std::vector<Observer*>& observers 
 void validate_scenario(const Scenario& sc);
 
 // Runs the scenario in a forked child process and returns its results (errors come back as exceptions with the
-// child's message). Safe to call many times from one process.
-RunResults run_isolated(const Scenario& sc);
+// child's message). Safe to call many times from one process. With `outdir`, the child also writes the results files
+// and the outputs the scenario turns on (run.outputs) there, as `mksim run -o outdir` does.
+RunResults run_isolated(const Scenario& sc, const std::string& outdir = "");
 
 }  // namespace mksim

@@ -32,11 +32,17 @@ std::string table_csv(const json& rows) {
   std::vector<std::string> cols;
   for (auto it = rows[0].begin(); it != rows[0].end(); ++it) cols.push_back(it.key());
   std::string out;
-  for (size_t i = 0; i < cols.size(); ++i) out += (i ? "," : "") + cols[i];
-  out += "\n";
+  for (size_t i = 0; i < cols.size(); ++i) {
+    if (i) out += ',';
+    out += cols[i];
+  }
+  out += '\n';
   for (const auto& r : rows) {
-    for (size_t i = 0; i < cols.size(); ++i) out += (i ? "," : "") + csv_cell(r.value(cols[i], json()));
-    out += "\n";
+    for (size_t i = 0; i < cols.size(); ++i) {
+      if (i) out += ',';
+      out += csv_cell(r.value(cols[i], json()));
+    }
+    out += '\n';
   }
   return out;
 }

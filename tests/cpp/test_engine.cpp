@@ -30,6 +30,28 @@ WorkloadRegistry::Add reg_stuck("workload", "test-recv-forever", "test: threads 
                                 Schema{Field::integer("threads", 2, "", "threads")},
                                 [](const Params& p) { return std::make_unique<RecvForever>(p); });
 
+// A test-only workload whose thread finds bad input half-way through the run (as a trace replay may).
+class FailsMidway final : public Workload {
+ public:
+  explicit FailsMidway(const Params&) {}
+  void setup(WorkloadEnv& env) override {
+    uint32_t proc = env.create_process("p", {});
+    env.create_thread(proc, {"ok", {1}, -1}, boxed(fine()));
+    env.create_thread(proc, {"bad", {0}, -1}, boxed(bad()));
+  }
+  Metrics metrics(const RunView&) const override { return {}; }
+
+ private:
+  static Program fine() { co_await Op::compute(1e6); }
+  static Program bad() {
+    co_await Op::compute(1000);
+    throw InputError("trace.txt", "line 7", "found garbage, expected an event");
+    co_return;
+  }
+};
+WorkloadRegistry::Add reg_fails("workload", "test-fails-midway", "test: a thread that meets bad input", Schema{},
+                                [](const Params& p) { return std::make_unique<FailsMidway>(p); });
+
 json two_socket_machine() {
   return json::parse(R"({"sockets": 2, "cores_per_socket": 4, "freq_ghz": 2.0,
       "memory": {"local_latency_ns": 80, "controller_bandwidth_gb_s": 10, "core_bandwidth_gb_s": 50, "core_mlp": 1000},
@@ -232,4 +254,10 @@ TEST_CASE("engine: a context switch costs the refill of what other threads evict
   CHECK(per_thread == Approx(cold * switches).epsilon(0.05));
   CHECK(none["threads"][0]["refill_s"] == 0);
   CHECK(shared["summary"]["sim_time_s"].get<double>() > none["summary"]["sim_time_s"].get<double>());
+}
+
+TEST_CASE("engine: bad input met during the run ends it with that error, not an abort") {
+  json doc = {{"machine", two_socket_machine()}, {"workload", {{"kind", "test-fails-midway"}}}};
+  CHECK_THROWS_WITH(run_isolated(resolve_scenario(doc, "test", ".")),
+                    Catch::Contains("trace.txt: line 7: found garbage"));
 }
