@@ -15,7 +15,7 @@ Figures are in :mod:`mksim.plot`, regression checks in :mod:`mksim.testing`. See
 """
 
 from . import _mksim
-from .api import Result, compare, components, load_result, machine, presets, run, validate
+from .api import Result, build_info, compare, components, load_result, machine, presets, run, validate
 from .errors import InputError, SimulationError
 from .sweep import load_sweep, sweep
 
@@ -25,6 +25,7 @@ __all__ = [
     "InputError",
     "Result",
     "SimulationError",
+    "build_info",
     "compare",
     "components",
     "load_result",

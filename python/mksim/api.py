@@ -168,6 +168,15 @@ def components(slot=None, details=False):
     return {k: sorted(v) for k, v in out.items()}
 
 
+def build_info():
+    """Where this build of mksim lives: {"source_dir", "build_dir", "mksim_binary", "version"} (the repository's
+    configs are under source_dir/configs)."""
+    from . import _build
+
+    return {"source_dir": Path(_build.SOURCE_DIR), "build_dir": Path(_build.BUILD_DIR),
+            "mksim_binary": Path(_build.MKSIM_BINARY), "version": _mksim.__version__}
+
+
 def presets():
     """The machine presets: a list of {name, description, machine}."""
     return json.loads(_mksim.presets())

@@ -131,15 +131,24 @@ def utilisation_heatmap(data, *, bins=60, ax=None, cmap="viridis", title=None):
         items = data.items() if isinstance(data, dict) else ((r.summary["architecture"], r) for r in data)
         rows = {str(k): r.cores.set_index("id")["utilisation"] for k, r in items}
         grid, xlabel, ylabel = pd.DataFrame(rows).T, "core", "run"
-    fig, ax = _axes(ax, figsize=(7.0, max(2.0, min(10.0, 0.25 * len(grid) + 1.5))))
+    fig, ax = _axes(ax, figsize=(7.0, max(2.2, min(6.0, 0.22 * len(grid) + 1.5))))
     im = ax.imshow(grid.to_numpy(dtype=float), aspect="auto", cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
     fig.colorbar(im, ax=ax, label="utilisation")
-    ax.set_yticks(range(len(grid.index)))
-    ax.set_yticklabels([str(i) for i in grid.index], fontsize=7 if len(grid.index) > 16 else 9)
+    rows = list(grid.index)
+    ystep = max(1, -(-len(rows) // 16))  # at most 16 row labels
+    ax.set_yticks(range(0, len(rows), ystep))
+    ax.set_yticklabels([str(r) for r in rows[::ystep]], fontsize=8)
     cols = list(grid.columns)
-    step = max(1, len(cols) // 8)
-    ax.set_xticks(range(0, len(cols), step))
-    ax.set_xticklabels([f"{c:.3g}" if isinstance(c, float) else str(c) for c in cols[::step]])
+    xstep = max(1, -(-len(cols) // 8))
+    ax.set_xticks(range(0, len(cols), xstep))
+    if xlabel.startswith("simulated time") and cols:
+        span = max(float(c) for c in cols) or 1.0
+        scales = (("s", 1.0), ("ms", 1e3), ("µs", 1e6), ("ns", 1e9))
+        unit, factor = next(((u, f) for u, f in scales if span * f >= 1), scales[-1])
+        ax.set_xticklabels([f"{float(c) * factor:.3g}" for c in cols[::xstep]])
+        xlabel = f"simulated time ({unit})"
+    else:
+        ax.set_xticklabels([str(c) for c in cols[::xstep]])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title or "per-core utilisation")
