@@ -152,11 +152,11 @@ class NumaHoard final : public Allocator {
   int heaps_per_node_;
   double alloc_cycles_, free_cycles_, superblock_cycles_, fresh_superblock_cycles_, large_cycles_;
   const Machine* machine_ = nullptr;
-  std::deque<Heap> heaps_;  // node-major: heaps_[node * heaps_per_node + k]
+  std::deque<Heap> heaps_;       // node-major: heaps_[node * heaps_per_node + k]
   std::vector<uint64_t> spare_;  // superblocks of each node's memory in the global heap
   SpinLock global_;
   std::vector<std::map<uint64_t, std::deque<std::pair<uint64_t, int>>>> outstanding_;  // by thread, size: (seq, heap)
-  std::map<uint64_t, std::map<uint64_t, uint32_t>> oldest_;                         // by size: seq -> thread
+  std::map<uint64_t, std::map<uint64_t, uint32_t>> oldest_;                            // by size: seq -> thread
   uint64_t seq_ = 0;
 };
 
@@ -166,16 +166,18 @@ AllocatorRegistry::Add reg(
     "an emptiness threshold, remote frees pay the interconnect",
     Schema{
         Field::number("superblock_bytes", 8192, "bytes", "superblock size S (Hoard: 8 KiB)").above(0),
-        Field::number("empty_fraction", 0.25, "", "emptiness threshold f: a heap less than 1-f full gives a "
-                                                  "superblock back (Hoard: 1/4)")
+        Field::number("empty_fraction", 0.25, "",
+                      "emptiness threshold f: a heap less than 1-f full gives a superblock back (Hoard: 1/4)")
             .above(0)
             .at_most(1),
         Field::number("slack_superblocks", 1, "superblocks", "K: empty superblocks a heap may keep").at_least(0),
-        Field::integer("heaps_per_node", 1, "", "heaps per NUMA node, threads spread over them by id").at_least(1).at_most(4096),
+        Field::integer("heaps_per_node", 1, "", "heaps per NUMA node, threads spread over them by id")
+            .at_least(1)
+            .at_most(4096),
         Field::number("alloc_cycles", 60, "cycles", "work under the heap lock per allocation").at_least(0),
         Field::number("free_cycles", 40, "cycles", "work under the owning heap's lock per free").at_least(0),
-        Field::number("superblock_cycles", 200, "cycles", "moving a superblock to or from the global heap, under its "
-                                                          "lock")
+        Field::number("superblock_cycles", 200, "cycles",
+                      "moving a superblock to or from the global heap, under its lock")
             .at_least(0),
         Field::number("fresh_superblock_cycles", 2000, "cycles", "a new superblock from the OS (under the global lock)")
             .at_least(0),

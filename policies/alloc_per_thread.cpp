@@ -6,9 +6,10 @@
 // global heap, and only when it overflows does it flush a batch back, both under the global heap's lock; so the lock
 // (and its bouncing cache line) is taken about once per `batch_objects` operations, not once per operation. Objects
 // larger than `max_cached_bytes` bypass the caches and take the global lock every time.
+#include <fmt/format.h>
+
 #include <array>
 #include <bit>
-#include <fmt/format.h>
 
 #include "policies/memory.hpp"
 
@@ -86,7 +87,9 @@ AllocatorRegistry::Add reg(
         Field::number("heap_cycles", 60, "cycles", "work under the global heap lock per refill, flush or large object")
             .at_least(0),
         Field::number("object_cycles", 10, "cycles", "work under the global heap lock per object moved").at_least(0),
-        Field::integer("batch_objects", 32, "objects", "objects moved per refill or flush").at_least(1).at_most(1 << 20),
+        Field::integer("batch_objects", 32, "objects", "objects moved per refill or flush")
+            .at_least(1)
+            .at_most(1 << 20),
         Field::integer("cache_objects", 64, "objects", "objects a thread caches per size class before it flushes")
             .at_least(1)
             .at_most(1 << 20),

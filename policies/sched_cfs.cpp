@@ -151,7 +151,7 @@ class Cfs final : public Scheduler {
     idle_[core] = 0;
     rq.min_vruntime = std::max(rq.min_vruntime, std::min(entities_[t.id].vruntime,
                                                          rq.timeline.empty() ? std::numeric_limits<double>::infinity()
-                                                                            : rq.timeline.begin()->first));
+                                                                             : rq.timeline.begin()->first));
     return &t;
   }
   int nr_running(int core) const { return static_cast<int>(rqs_[core].timeline.size()) + (rqs_[core].curr ? 1 : 0); }

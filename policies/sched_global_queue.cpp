@@ -81,7 +81,8 @@ class GlobalQueue final : public Scheduler {
   SpinLock lock_;
   std::deque<Thread*> queue_;
   size_t unpinned_ = 0;
-  std::vector<char> idle_;  // cores that found nothing to run and wait to be woken  // queued threads that may run anywhere: has_waiting need not scan
+  std::vector<char> idle_;  // cores that found nothing to run and wait to be woken  // queued threads that may run
+                            // anywhere: has_waiting need not scan
 };
 
 SchedulerRegistry::Add reg(

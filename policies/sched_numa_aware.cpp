@@ -56,8 +56,8 @@ class NumaAware final : public Scheduler {
     q.threads.push_back(&t);
     if (from) from->unlock(q.lock);
     // Wake its core if that idles, else the nearest idle core of its node, which will take it; an idle core of another
-    // node only when the queue is long enough for a remote steal. A woken core no longer counts as idle, so that a burst
-    // of new threads wakes as many cores.
+    // node only when the queue is long enough for a remote steal. A woken core no longer counts as idle, so that a
+    // burst of new threads wakes as many cores.
     const bool remote_ok = remote_threshold_ > 0 && q.threads.size() >= remote_threshold_;
     const int node = machine_->cores[target].node;
     for (int c : orders_[target].cores)
@@ -123,7 +123,8 @@ class NumaAware final : public Scheduler {
       size_t sum = 0, usable = 0;
       for (int c : node_cores_[n])
         if (t.may_run_on(c)) sum += load(c), ++usable;
-      if (usable && static_cast<double>(sum) / usable < best_load) best = n, best_load = static_cast<double>(sum) / usable;
+      if (usable && static_cast<double>(sum) / usable < best_load)
+        best = n, best_load = static_cast<double>(sum) / usable;
     }
     return best;
   }
@@ -169,7 +170,9 @@ class NumaAware final : public Scheduler {
         if (pass > 1 && local) continue;
         if (pass == 3 && (remote_threshold_ == 0 || q.threads.size() < remote_threshold_)) continue;
         probe_ns += line_transfer_ns(m, v, core);
-        auto wanted = [&](const Thread* t) { return t->may_run_on(core) && (pass != 2 || preferred_node(*t, nullptr) == node); };
+        auto wanted = [&](const Thread* t) {
+          return t->may_run_on(core) && (pass != 2 || preferred_node(*t, nullptr) == node);
+        };
         if (std::find_if(q.threads.begin(), q.threads.end(), wanted) == q.threads.end()) continue;
         cpu.spend_s(probe_ns * 1e-9, Work::Kernel);
         cpu.lock(q.lock);

@@ -1,6 +1,6 @@
 // Spatial partitioning: every process (component) owns a set of cores, as Genode's affinity spaces give each component
-// a rectangle of CPUs (Feske, "Genode Foundations", section "Affinity propagation"), and a partition's threads share one
-// run queue that only its cores serve — clustered scheduling (Calandrino, Anderson, Baumberger, "A Hybrid Real-Time
+// a rectangle of CPUs (Feske, "Genode Foundations", section "Affinity propagation"), and a partition's threads share
+// one run queue that only its cores serve — clustered scheduling (Calandrino, Anderson, Baumberger, "A Hybrid Real-Time
 // Scheduling Approach for Large-Scale Multicore Platforms", ECRTS 2007). Load balances inside a partition for free
 // (any of its cores takes the next thread) and its lock's line moves only between its own cores; nothing ever
 // migrates out of a partition, so partitions do not disturb each other's caches or queues.
@@ -12,9 +12,10 @@
 // Partitions are identified by their set of cores: processes created with the same cores share a queue.
 // Thread carries no process name, so a thread's process is the part of its name before the first '.' (the engine
 // names threads "<process>.<n>", and the workloads follow that convention).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <deque>
-#include <fmt/format.h>
 #include <map>
 #include <set>
 
@@ -83,7 +84,7 @@ class Partitioned final : public Scheduler {
         return c;
       }
     return t.last_core >= 0 && std::binary_search(p.cores.begin(), p.cores.end(), t.last_core) ? t.last_core
-                                                                                              : p.cores.front();
+                                                                                               : p.cores.front();
   }
 
   Thread* pick_next(Cpu& cpu) override {

@@ -1,6 +1,7 @@
 // Tests of the NUMA-aware Hoard allocator: a thread allocates from its node's heap, superblocks come from the global
 // heap or the OS only when a heap runs out and go back only past Hoard's emptiness threshold, remote frees pay the
-// interconnect, large objects bypass the heaps; end to end, throughput that keeps scaling where the global heap's stops.
+// interconnect, large objects bypass the heaps; end to end, throughput that keeps scaling where the global heap's
+// stops.
 #include <catch2/catch.hpp>
 
 #include "test_sched_support.hpp"
@@ -51,8 +52,8 @@ TEST_CASE("allocator: numa-hoard frees into the owning heap, and a remote free p
 
 TEST_CASE("allocator: numa-hoard returns superblocks to the global heap only past the emptiness threshold") {
   Machine m = machine_of(two_node_machine());
-  auto a = make_allocator("numa-hoard", m,
-                          {{"superblock_bytes", 8192}, {"empty_fraction", 0.25}, {"slack_superblocks", 1}});
+  auto a =
+      make_allocator("numa-hoard", m, {{"superblock_bytes", 8192}, {"empty_fraction", 0.25}, {"slack_superblocks", 1}});
   Threads ts;
   Thread& t = ts.add("t");
   FakeCpu c0(m, 0), c2(m, 2), c6(m, 6);

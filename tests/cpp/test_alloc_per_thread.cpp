@@ -52,7 +52,7 @@ TEST_CASE("allocator: per-thread keeps one cache per thread and per size class; 
   a->allocate(c0, producer, 64);
   a->allocate(c0, producer, 1000);  // another size class: its own refill
   CHECK(c0.counts["cache_refill"] == 2);
-  a->release(c4, consumer, 64);  // into the consumer's cache
+  a->release(c4, consumer, 64);   // into the consumer's cache
   a->allocate(c4, consumer, 64);  // served from it, no lock
   CHECK(c4.locks.empty());
   a->allocate(c4, consumer, 128);  // nothing cached in that class yet

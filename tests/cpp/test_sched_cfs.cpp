@@ -97,7 +97,7 @@ TEST_CASE("scheduler: cfs gives a woken thread at most half a target latency of 
   CHECK(pick(*s, c0) == &hog);
   s->enqueue(sleeper, &c0, EnqueueReason::Woken);
   run_and_preempt(*s, c0, hog, 1e-3);
-  CHECK(pick(*s, c0) == &sleeper);    // it runs first: it is behind
+  CHECK(pick(*s, c0) == &sleeper);         // it runs first: it is behind
   run_and_preempt(*s, c0, sleeper, 5e-3);  // its 3 ms of credit used up, and then some
   CHECK(pick(*s, c0) == &hog);
 }
@@ -180,26 +180,28 @@ TEST_CASE("scheduler: cfs never moves a thread to a core it may not run on") {
 
 TEST_CASE("scheduler: cfs gives threads sharing one core equal CPU shares") {
   // Three 10 ms threads on core 0: slices of 6 ms / 3 = 2 ms, taken in turn; all end together near 30 ms.
-  json doc = {{"machine", two_node_machine(1)},
-              {"kernel", {{"scheduler", "cfs"}, {"monolithic", {{"context_switch_cycles", 0}}}}},
-              {"workload",
-               {{"kind", "compute"}, {"threads", 3}, {"cores", {0}}, {"cycles_per_thread", 2e7}, {"chunk_cycles", 2e7}}}};
+  json doc = {
+      {"machine", two_node_machine(1)},
+      {"kernel", {{"scheduler", "cfs"}, {"monolithic", {{"context_switch_cycles", 0}}}}},
+      {"workload",
+       {{"kind", "compute"}, {"threads", 3}, {"cores", {0}}, {"cycles_per_thread", 2e7}, {"chunk_cycles", 2e7}}}};
   json r = run_doc(doc);
   REQUIRE(r["summary"]["status"] == "completed");
   for (const auto& t : r["threads"]) {
     CHECK(t["run_s"].get<double>() == Approx(10e-3).epsilon(0.01));
-    CHECK(t["end_s"].get<double>() > 30e-3 - 2 * 2e-3 - 1e-9);  // within one round of the end
-    CHECK(t["end_s"].get<double>() < 30e-3 * 1.001);  // plus the queue operations
+    CHECK(t["end_s"].get<double>() > 30e-3 - 2 * 2e-3 - 1e-9);       // within one round of the end
+    CHECK(t["end_s"].get<double>() < 30e-3 * 1.001);                 // plus the queue operations
     CHECK(t["context_switches"].get<int>() == Approx(5).margin(1));  // 10 ms in 2 ms slices
   }
 }
 
 TEST_CASE("scheduler: cfs balances an unbalanced load across cores earlier than round-robin") {
   auto makespan = [](const std::string& scheduler) {
-    json doc = {{"machine", {{"cores_per_socket", 4}, {"freq_ghz", 2.5}}},
-                {"kernel", {{"scheduler", scheduler}, {"round-robin", {{"time_slice_us", 3000}}}}},
-                {"workload",
-                 {{"kind", "compute"}, {"threads", 6}, {"pin", false}, {"cycles_per_thread", 5e7}, {"chunk_cycles", 1e7}}}};
+    json doc = {
+        {"machine", {{"cores_per_socket", 4}, {"freq_ghz", 2.5}}},
+        {"kernel", {{"scheduler", scheduler}, {"round-robin", {{"time_slice_us", 3000}}}}},
+        {"workload",
+         {{"kind", "compute"}, {"threads", 6}, {"pin", false}, {"cycles_per_thread", 5e7}, {"chunk_cycles", 1e7}}}};
     json r = run_doc(doc);
     REQUIRE(r["summary"]["status"] == "completed");
     return metric(r, "makespan_s");

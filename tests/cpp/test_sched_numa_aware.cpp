@@ -11,8 +11,8 @@ using namespace mksim::test;
 
 namespace {
 
-// A test-only workload: unpinned threads that stream a buffer bound to `node`, which is also their home node (the stream
-// workload pins its threads, so it cannot show where a scheduler puts them).
+// A test-only workload: unpinned threads that stream a buffer bound to `node`, which is also their home node (the
+// stream workload pins its threads, so it cannot show where a scheduler puts them).
 class HomedStream final : public Workload {
  public:
   explicit HomedStream(const Params& p) : p_(p) {}
@@ -25,7 +25,9 @@ class HomedStream final : public Workload {
       env.create_thread(proc, {"homed." + std::to_string(i), {}, node}, boxed(body(region, bytes)));
     }
   }
-  Metrics metrics(const RunView& run) const override { return {{"makespan_s", makespan_s(run, 0, run.threads.size())}}; }
+  Metrics metrics(const RunView& run) const override {
+    return {{"makespan_s", makespan_s(run, 0, run.threads.size())}};
+  }
 
  private:
   static Program body(uint32_t region, uint64_t bytes) {
@@ -34,11 +36,14 @@ class HomedStream final : public Workload {
   Params p_;
 };
 WorkloadRegistry::Add reg_homed("workload", "test-homed-stream", "test: unpinned streams homed on a node",
-                                Schema{Field::integer("threads", 4, "", "threads"), Field::integer("node", 1, "", "node"),
+                                Schema{Field::integer("threads", 4, "", "threads"),
+                                       Field::integer("node", 1, "", "node"),
                                        Field::number("bytes_per_thread", 8 << 20, "bytes", "bytes")},
                                 [](const Params& p) { return std::make_unique<HomedStream>(p); });
 
-int node_of(const Machine& m, int core) { return m.cores[core].node; }
+int node_of(const Machine& m, int core) {
+  return m.cores[core].node;
+}
 
 }  // namespace
 

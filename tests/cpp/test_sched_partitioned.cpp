@@ -147,5 +147,6 @@ TEST_CASE("scheduler: partitioned keeps two processes on disjoint cores") {
   json split = run("partitioned", true, json::object());
   CHECK(cores_of(split, "kv0") == std::set<int>{0, 1, 2, 3});
   CHECK(cores_of(split, "kv1") == std::set<int>{4, 5, 6, 7});
-  CHECK(named["summary"]["sim_time_s"].get<double>() == Approx(2 * split["summary"]["sim_time_s"].get<double>()).epsilon(0.02));
+  CHECK(named["summary"]["sim_time_s"].get<double>() ==
+        Approx(2 * split["summary"]["sim_time_s"].get<double>()).epsilon(0.02));
 }

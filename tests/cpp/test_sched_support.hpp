@@ -32,7 +32,9 @@ inline json two_node_machine(int cores_per_socket = 4) {
           {"interconnect", {{"latency_ns", {{80, 130}, {130, 80}}}}}};
 }
 
-inline Machine machine_of(const json& j) { return build_machine(j, "machine", "test", "."); }
+inline Machine machine_of(const json& j) {
+  return build_machine(j, "machine", "test", ".");
+}
 
 // Records instead of simulating: a single core's clock advanced by what it spends; locks are never contended here.
 class FakeCpu final : public Cpu {
@@ -138,9 +140,13 @@ inline Thread* pick(Scheduler& s, FakeCpu& cpu) {
   return t;
 }
 
-inline json run_doc(const json& doc) { return run_isolated(resolve_scenario(doc, "test", ".")).doc; }
+inline json run_doc(const json& doc) {
+  return run_isolated(resolve_scenario(doc, "test", ".")).doc;
+}
 
-inline double metric(const json& r, const char* name) { return r["workload"]["metrics"][name].get<double>(); }
+inline double metric(const json& r, const char* name) {
+  return r["workload"]["metrics"][name].get<double>();
+}
 
 // A test-only workload: each thread allocates an object, works `work_cycles`, frees it, `iterations` times; pinned to
 // `cores` (thread i on cores[i % len]). Reports operations (allocations and frees) per second.
@@ -153,8 +159,8 @@ class AllocLoop final : public Workload {
     uint32_t proc = env.create_process("alloc", {});
     for (int i = 0; i < threads_; ++i)
       env.create_thread(proc, {"alloc." + std::to_string(i), {cores[i]}, -1},
-                        boxed(body(static_cast<int>(p_.integer("iterations")), static_cast<uint64_t>(p_.number("bytes")),
-                                   p_.number("work_cycles"))));
+                        boxed(body(static_cast<int>(p_.integer("iterations")),
+                                   static_cast<uint64_t>(p_.number("bytes")), p_.number("work_cycles"))));
   }
   Metrics metrics(const RunView& run) const override {
     double span = makespan_s(run, 0, static_cast<uint32_t>(threads_));
@@ -174,12 +180,12 @@ class AllocLoop final : public Workload {
   int threads_ = 0;
 };
 
-inline WorkloadRegistry::Add reg_alloc_loop(
-    "workload", "test-alloc-loop", "test: allocate, work, free in a loop",
-    Schema{Field::integer("threads", 1, "", "threads").at_least(1), Field::integer("iterations", 100, "", "loops"),
-           Field::number("bytes", 64, "bytes", "object size"), Field::number("work_cycles", 1000, "cycles", "work"),
-           cores_field()},
-    [](const Params& p) { return std::make_unique<AllocLoop>(p); });
+inline WorkloadRegistry::Add reg_alloc_loop("workload", "test-alloc-loop", "test: allocate, work, free in a loop",
+                                            Schema{Field::integer("threads", 1, "", "threads").at_least(1),
+                                                   Field::integer("iterations", 100, "", "loops"),
+                                                   Field::number("bytes", 64, "bytes", "object size"),
+                                                   Field::number("work_cycles", 1000, "cycles", "work"), cores_field()},
+                                            [](const Params& p) { return std::make_unique<AllocLoop>(p); });
 
 // Allocation throughput of `threads` threads spread over both nodes of a 16-core, 2-node machine (thread i on core
 // i/2 of node i%2), with `allocator`.

@@ -23,7 +23,6 @@ TEST_CASE("scheduler: work-stealing queues a thread where it last ran, a spawned
   // Initial threads (no spawner) spread over the least loaded cores.
   for (int i = 0; i < 6; ++i) s->enqueue(ts.add("t" + std::to_string(i)), nullptr, EnqueueReason::Spawned);
   for (int c : {0, 1, 3, 4, 5, 7}) CHECK(s->queue_length(c) == 1);
-
 }
 
 TEST_CASE("scheduler: work-stealing wakes an idle core when a thread joins a busy core's queue") {
@@ -38,8 +37,8 @@ TEST_CASE("scheduler: work-stealing wakes an idle core when a thread joins a bus
   Thread& b = ts.add("b");
   b.last_core = 3;
   CHECK(s->enqueue(b, &c2, EnqueueReason::Woken) == 3);  // no core idles: core 3 sees it when its slice ends
-  CHECK(pick(*s, c7) == &b);                              // core 7 steals it
-  CHECK(pick(*s, c7) == nullptr);                         // and idles
+  CHECK(pick(*s, c7) == &b);                             // core 7 steals it
+  CHECK(pick(*s, c7) == nullptr);                        // and idles
   Thread& c = ts.add("c");
   c.last_core = 3;
   CHECK(s->enqueue(c, &c2, EnqueueReason::Woken) == 7);  // the idle core is woken, and will steal it
@@ -88,10 +87,11 @@ TEST_CASE("scheduler: work-stealing finishes an unbalanced load earlier than rou
   // Six 20 ms threads on four cores: round-robin keeps two on each of cores 0 and 1 (40 ms); with stealing, cores 2 and
   // 3 take the waiting ones once their own threads end, and all finish near 30 ms.
   auto makespan = [](const std::string& scheduler) {
-    json doc = {{"machine", {{"cores_per_socket", 4}, {"freq_ghz", 2.5}}},
-                {"kernel", {{"scheduler", scheduler}, {scheduler, {{"time_slice_us", 1000}}}}},
-                {"workload",
-                 {{"kind", "compute"}, {"threads", 6}, {"pin", false}, {"cycles_per_thread", 5e7}, {"chunk_cycles", 1e7}}}};
+    json doc = {
+        {"machine", {{"cores_per_socket", 4}, {"freq_ghz", 2.5}}},
+        {"kernel", {{"scheduler", scheduler}, {scheduler, {{"time_slice_us", 1000}}}}},
+        {"workload",
+         {{"kind", "compute"}, {"threads", 6}, {"pin", false}, {"cycles_per_thread", 5e7}, {"chunk_cycles", 1e7}}}};
     json r = run_doc(doc);
     REQUIRE(r["summary"]["status"] == "completed");
     return metric(r, "makespan_s");
