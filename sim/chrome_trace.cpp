@@ -5,9 +5,10 @@
 // events for wake-ups; flow arrows from each message send to its receive; counters for run-queue lengths (per core)
 // and memory bandwidth (per node). Times are written in microseconds with nanosecond resolution from integer
 // nanoseconds, so slices nest exactly and the same config and seed give a byte-identical file.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 #include <map>
 
@@ -18,7 +19,9 @@ namespace mksim {
 
 namespace {
 
-int64_t to_ns(double s) { return static_cast<int64_t>(std::llround(s * 1e9)); }
+int64_t to_ns(double s) {
+  return static_cast<int64_t>(std::llround(s * 1e9));
+}
 
 // "12.345" microseconds from 12345 ns, exactly.
 std::string us(int64_t ns) {
@@ -27,7 +30,9 @@ std::string us(int64_t ns) {
   return fmt::format("{}{}.{:03}", sign, a / 1000, a % 1000);
 }
 
-std::string quoted(const std::string& s) { return json(s).dump(); }
+std::string quoted(const std::string& s) {
+  return json(s).dump();
+}
 
 std::string bytes_text(uint64_t b) {
   if (b >= (1ull << 30) && b % (1ull << 30) == 0) return fmt::format("{} GiB", b >> 30);
@@ -140,8 +145,9 @@ class ChromeTrace final : public Observer {
   void on_run_queue(int core, size_t length, double at_s) override {
     if (core < 0) return;
     add(to_ns(at_s), 1, 0,
-        fmt::format(R"({{"name":"run queue core {}","cat":"scheduler","ph":"C","ts":{},"pid":{},"args":{{"length":{}}}}})",
-                    core, us(to_ns(at_s)), pid_of_core(core), length));
+        fmt::format(
+            R"({{"name":"run queue core {}","cat":"scheduler","ph":"C","ts":{},"pid":{},"args":{{"length":{}}}}})",
+            core, us(to_ns(at_s)), pid_of_core(core), length));
   }
 
   void on_memory(int core, int node, uint64_t bytes, double start_s, double end_s) override {
@@ -167,12 +173,9 @@ class ChromeTrace final : public Observer {
       out += events_[i].text;
       out += i + 1 < events_.size() ? ",\n" : "\n";
     }
-    json other = {{"mksim_version", MKSIM_VERSION},
-                  {"config", sc_.file},
-                  {"machine", m_ ? m_->name : ""},
-                  {"architecture", sc_.architecture.name},
-                  {"scheduler", sc_.scheduler.name},
-                  {"seed", sc_.run.seed},
+    json other = {{"mksim_version", MKSIM_VERSION},      {"config", sc_.file},
+                  {"machine", m_ ? m_->name : ""},       {"architecture", sc_.architecture.name},
+                  {"scheduler", sc_.scheduler.name},     {"seed", sc_.run.seed},
                   {"sim_time_us", us(to_ns(sim_time_s))}};
     out += "],\"displayTimeUnit\":\"ns\",\"otherData\":" + other.dump() + "}\n";
     std::filesystem::create_directories(outdir_);
@@ -214,8 +217,9 @@ class ChromeTrace final : public Observer {
         level += delta;
         double shown = level < 1e-9 ? 0.0 : level;  // sums of opposite rates leave rounding dust
         add(ts, 1, 0,
-            fmt::format(R"({{"name":"memory bandwidth GB/s","cat":"memory","ph":"C","ts":{},"pid":{},"args":{{"node {}":{:.6g}}}}})",
-                        us(ts), pid_of_node(node), node, shown));
+            fmt::format(
+                R"({{"name":"memory bandwidth GB/s","cat":"memory","ph":"C","ts":{},"pid":{},"args":{{"node {}":{:.6g}}}}})",
+                us(ts), pid_of_node(node), node, shown));
       }
     }
   }
@@ -231,11 +235,13 @@ class ChromeTrace final : public Observer {
         const Flow& s = sends[k];
         const Flow& r = recvs[k];
         add(s.ts_ns, 4, 0,
-            fmt::format(R"({{"name":"message","cat":"ipc","ph":"s","id":{},"ts":{},"pid":{},"tid":{},"args":{{"channel":{}}}}})",
-                        id, us(s.ts_ns), pid_of_core(s.core), tid_of_core(s.core), channel));
+            fmt::format(
+                R"({{"name":"message","cat":"ipc","ph":"s","id":{},"ts":{},"pid":{},"tid":{},"args":{{"channel":{}}}}})",
+                id, us(s.ts_ns), pid_of_core(s.core), tid_of_core(s.core), channel));
         add(r.ts_ns, 4, 0,
-            fmt::format(R"({{"name":"message","cat":"ipc","ph":"f","bp":"e","id":{},"ts":{},"pid":{},"tid":{},"args":{{"channel":{}}}}})",
-                        id, us(r.ts_ns), pid_of_core(r.core), tid_of_core(r.core), channel));
+            fmt::format(
+                R"({{"name":"message","cat":"ipc","ph":"f","bp":"e","id":{},"ts":{},"pid":{},"tid":{},"args":{{"channel":{}}}}})",
+                id, us(r.ts_ns), pid_of_core(r.core), tid_of_core(r.core), channel));
       }
     }
   }
@@ -249,8 +255,9 @@ class ChromeTrace final : public Observer {
   std::map<uint32_t, std::vector<Flow>> sends_, recvs_;
 };
 
-OutputRegistry::Add reg("output", "trace", "Chrome Trace Event timeline (trace.json) for Perfetto UI / chrome://tracing",
-                        Schema{}, [](const Params&, const Scenario& sc, const std::string& outdir) {
+OutputRegistry::Add reg("output", "trace",
+                        "Chrome Trace Event timeline (trace.json) for Perfetto UI / chrome://tracing", Schema{},
+                        [](const Params&, const Scenario& sc, const std::string& outdir) {
                           return std::make_unique<ChromeTrace>(sc, outdir);
                         });
 

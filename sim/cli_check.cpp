@@ -23,7 +23,8 @@ class CheckCommand final : public Command {
   int run() override {
     bool ok = true;
     for (const auto& f : files_) {
-      std::string out = outdir_.empty() ? "" : (std::filesystem::path(outdir_) / std::filesystem::path(f).stem()).string();
+      std::string out =
+          outdir_.empty() ? "" : (std::filesystem::path(outdir_) / std::filesystem::path(f).stem()).string();
       json report = check_expectations(f, update_, jobs_ > 0 ? jobs_ : default_jobs(), out);
       std::cout << check_report_text(report);
       ok = ok && (update_ ? report.value("runs_ok", false) : report["passed"].get<bool>());

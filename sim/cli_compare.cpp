@@ -1,7 +1,8 @@
 // `mksim compare A B ...`: a side-by-side table of the metrics of several runs. Each argument is a results.json, a
 // run's output folder, or a config (run here, each in its own child process).
-#include <filesystem>
 #include <fmt/format.h>
+
+#include <filesystem>
 #include <iostream>
 #include <set>
 
@@ -16,8 +17,8 @@ namespace fs = std::filesystem;
 
 // Rows in an order that reads well: what was run, then how it went, then the workload's figures, then event counts.
 std::vector<std::string> row_order(const std::vector<json>& tidies) {
-  static const std::vector<std::string> first = {"architecture", "scheduler", "cores", "numa_nodes", "threads",
-                                                 "status", "sim_time_s"};
+  static const std::vector<std::string> first = {"architecture", "scheduler", "cores",     "numa_nodes",
+                                                 "threads",      "status",    "sim_time_s"};
   std::vector<std::string> rows, events;
   std::set<std::string> seen;
   for (const auto& f : first)
@@ -86,7 +87,8 @@ class CompareCommand final : public Command {
       }
       const std::string path = p.string();
       const auto sets = sets_;
-      items.push_back({[path, sets] { return load_scenario(path, sets); }, (fs::path(tmp) / std::to_string(i)).string()});
+      items.push_back(
+          {[path, sets] { return load_scenario(path, sets); }, (fs::path(tmp) / std::to_string(i)).string()});
       item_input.push_back(i);
       labels.push_back(p.stem().string());
     }

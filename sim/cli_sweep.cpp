@@ -1,7 +1,8 @@
 // `mksim sweep SWEEP.json`: every point of a parameter sweep, each in its own child process, --jobs at a time; each
 // result is recorded as it finishes, so an interrupted sweep loses nothing and a rerun skips what is done.
-#include <filesystem>
 #include <fmt/format.h>
+
+#include <filesystem>
 #include <iostream>
 
 #include "sim/cli.hpp"
@@ -38,22 +39,21 @@ class SweepCommand final : public Command {
     if (outdir_.empty()) outdir_ = (fs::path("out") / fs::path(file_).stem()).string();
     size_t ran = 0, failed = 0;
     const size_t width = std::to_string(spec.points.size()).size();
-    json rows = run_sweep(spec, outdir_, jobs_ > 0 ? jobs_ : default_jobs(),
-                          [&](const json& rec, size_t done, size_t total) {
-                            ++ran;
-                            const bool ok = rec["ok"];
-                            failed += !ok;
-                            if (quiet_) return;
-                            std::cout << fmt::format("[{:>{}}/{}] {} {}: {}\n", done, width, total,
-                                                     rec["id"].get<std::string>(), params_text(rec["params"], rec["seed"]),
-                                                     ok ? "ok" : "FAILED: " + rec["error"].get<std::string>())
-                                      << std::flush;
-                          });
+    json rows =
+        run_sweep(spec, outdir_, jobs_ > 0 ? jobs_ : default_jobs(), [&](const json& rec, size_t done, size_t total) {
+          ++ran;
+          const bool ok = rec["ok"];
+          failed += !ok;
+          if (quiet_) return;
+          std::cout << fmt::format("[{:>{}}/{}] {} {}: {}\n", done, width, total, rec["id"].get<std::string>(),
+                                   params_text(rec["params"], rec["seed"]),
+                                   ok ? "ok" : "FAILED: " + rec["error"].get<std::string>())
+                    << std::flush;
+        });
     size_t bad = 0;
     for (const auto& r : rows) bad += !r["ok"].get<bool>();
     std::cout << fmt::format("{} points: {} ok, {} failed; {} run now, {} done before; table in {}/results.csv\n",
-                             rows.size(), rows.size() - bad, bad, ran, rows.size() - ran,
-                             outdir_);
+                             rows.size(), rows.size() - bad, bad, ran, rows.size() - ran, outdir_);
     return bad > 0 ? 1 : 0;
   }
 

@@ -1,20 +1,21 @@
 #include "sim/sweep.hpp"
 
+#include <fmt/format.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <sched.h>
 #include <set>
 #include <sstream>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 #include "sim/engine.hpp"
 #include "sim/outputs.hpp"
@@ -59,7 +60,9 @@ void forget_child(pid_t pid) {
   g_children.erase(pid);
 }
 
-bool is_scalar(const json& v) { return v.is_number() || v.is_string() || v.is_boolean(); }
+bool is_scalar(const json& v) {
+  return v.is_number() || v.is_string() || v.is_boolean();
+}
 
 RunOutcome failure(const std::string& kind, const std::string& message) {
   RunOutcome r;
@@ -176,11 +179,13 @@ void check_results(const json& results, const std::string& file) {
     if (!results.contains(key)) throw InputError(file, key, "missing: is this a results.json written by mksim?");
     const json& v = results[key];
     if (object ? !v.is_object() : !v.is_array())
-      throw InputError(file, key, fmt::format("found {}, expected an {}", v.dump().substr(0, 60), object ? "object" : "array"));
+      throw InputError(file, key,
+                       fmt::format("found {}, expected an {}", v.dump().substr(0, 60), object ? "object" : "array"));
     if (!object)
       for (size_t i = 0; i < v.size(); ++i)
         if (!v[i].is_object())
-          throw InputError(file, join_path(key, i), fmt::format("found {}, expected an object", v[i].dump().substr(0, 60)));
+          throw InputError(file, join_path(key, i),
+                           fmt::format("found {}, expected an object", v[i].dump().substr(0, 60)));
   };
   want("summary", true);
   want("workload", true);
@@ -218,7 +223,8 @@ json tidy_metrics(const json& results) {
     }
     out["local_bytes"] = local;
     out["remote_bytes"] = remote;
-    out["remote_fraction"] = local + remote > 0 ? static_cast<double>(remote) / static_cast<double>(local + remote) : 0.0;
+    out["remote_fraction"] =
+        local + remote > 0 ? static_cast<double>(remote) / static_cast<double>(local + remote) : 0.0;
   }
   json wl = results.value("workload", json::object());
   if (!wl.is_object()) wl = json::object();
@@ -282,10 +288,11 @@ std::vector<SweepPoint> expand_points(const json& grid, const json& points, cons
     if (seeds.is_number_integer()) n_seeds = static_cast<double>(seeds.get<int64_t>());
     if (seeds.is_array()) n_seeds = static_cast<double>(seeds.size());
     if (n_combos * n_seeds > static_cast<double>(kMaxSweepPoints))
-      throw InputError(file, n_seeds > static_cast<double>(kMaxSweepPoints) ? "seeds" : (grid.is_null() ? "points" : "grid"),
-                       fmt::format("{:.0f} parameter combinations x {:.0f} seeds = {:.0f} runs, more than the {} a sweep "
-                                   "may have; split it into several sweeps",
-                                   n_combos, n_seeds, n_combos * n_seeds, kMaxSweepPoints));
+      throw InputError(
+          file, n_seeds > static_cast<double>(kMaxSweepPoints) ? "seeds" : (grid.is_null() ? "points" : "grid"),
+          fmt::format("{:.0f} parameter combinations x {:.0f} seeds = {:.0f} runs, more than the {} a sweep "
+                      "may have; split it into several sweeps",
+                      n_combos, n_seeds, n_combos * n_seeds, kMaxSweepPoints));
   }
   std::vector<json> combos;
   if (!points.is_null()) {
@@ -371,8 +378,8 @@ void check_paths(const SweepSpec& spec, const std::string& section) {
       resolve_scenario(point_config(spec.base, p), spec.base_file, spec.base_dir);
     } catch (const InputError& e) {
       const std::string what = e.what();
-      const bool unknown = what.find("unknown key") != std::string::npos ||
-                           what.find("unknown section") != std::string::npos;
+      const bool unknown =
+          what.find("unknown key") != std::string::npos || what.find("unknown section") != std::string::npos;
       // The error is about this path itself (or a step of it), not about the value given to it.
       if (unknown && !e.where().empty() && (path + ".").rfind(e.where() + ".", 0) == 0)
         throw InputError(spec.file, where, fmt::format("this path matches no config field: {}", what));
@@ -448,7 +455,7 @@ SweepFolder::SweepFolder(std::string dir, const SweepSpec& spec) : dir_(std::mov
                               {"base", spec.base},
                               {"metrics", spec.metrics},
                               {"points", points}}
-                             .dump(2) +
+                                 .dump(2) +
                              "\n");
   std::istringstream in(read_text(fs::path(dir_) / "points.jsonl"));
   std::string line;
@@ -463,7 +470,9 @@ bool SweepFolder::done(const std::string& id) const {
   return it != records_.end() && it->second.value("ok", false);
 }
 
-std::string SweepFolder::run_dir(const std::string& id) const { return (fs::path(dir_) / "runs" / id).string(); }
+std::string SweepFolder::run_dir(const std::string& id) const {
+  return (fs::path(dir_) / "runs" / id).string();
+}
 
 void SweepFolder::append(const json& record) {
   {
@@ -484,8 +493,12 @@ json SweepFolder::table(const SweepSpec& spec) const {
 }
 
 json point_record(const SweepSpec& spec, const SweepPoint& p, const RunOutcome& r) {
-  json rec = {{"id", p.id}, {"params", p.params}, {"seed", p.seed ? json(*p.seed) : json()}, {"ok", r.ok},
-              {"error", r.ok ? json() : json(r.message)}, {"error_kind", r.ok ? json() : json(r.kind)},
+  json rec = {{"id", p.id},
+              {"params", p.params},
+              {"seed", p.seed ? json(*p.seed) : json()},
+              {"ok", r.ok},
+              {"error", r.ok ? json() : json(r.message)},
+              {"error_kind", r.ok ? json() : json(r.kind)},
               {"run_dir", "runs/" + p.id}};
   json metrics = json::object();
   if (r.ok) {
@@ -580,8 +593,9 @@ json run_sweep(const SweepSpec& spec, const std::string& out, int jobs,
   size_t finished = total - todo.size();
   std::vector<BatchItem> items;
   for (const SweepPoint* p : todo)
-    items.push_back({[&spec, p] { return resolve_scenario(point_config(spec.base, *p), spec.base_file, spec.base_dir); },
-                     folder.run_dir(p->id)});
+    items.push_back(
+        {[&spec, p] { return resolve_scenario(point_config(spec.base, *p), spec.base_file, spec.base_dir); },
+         folder.run_dir(p->id)});
   run_batch(items, jobs, [&](size_t i, const RunOutcome& r) {
     json rec = point_record(spec, *todo[i], r);
     folder.append(rec);
@@ -715,7 +729,8 @@ json check_expectations(const std::string& path, bool update, int jobs, const st
       if (std::find(case_keys.begin(), case_keys.end(), it.key()) == case_keys.end())
         throw InputError(path, join_path(cpath, it.key()),
                          fmt::format("unknown key '{}', {}", it.key(), one_of(it.key(), case_keys)));
-    if (!c.contains("name") || !c["name"].is_string()) throw InputError(path, join_path(cpath, "name"), "expected a name");
+    if (!c.contains("name") || !c["name"].is_string())
+      throw InputError(path, join_path(cpath, "name"), "expected a name");
     if (!names.insert(c["name"].get<std::string>()).second)
       throw InputError(path, join_path(cpath, "name"), "this name is used by another case");
     if (!c.contains("config") || !c["config"].is_string())
@@ -765,7 +780,8 @@ json check_expectations(const std::string& path, bool update, int jobs, const st
   for (size_t i = 0; i < cases.size(); ++i) {
     ojson& c = cases[i];
     const RunOutcome& r = outcomes[i];
-    json rc = {{"name", c["name"]}, {"ok", r.ok}, {"error", r.ok ? json() : json(r.message)}, {"checks", json::array()}};
+    json rc = {
+        {"name", c["name"]}, {"ok", r.ok}, {"error", r.ok ? json() : json(r.message)}, {"checks", json::array()}};
     json tidy = r.ok ? tidy_metrics(r.results) : json::object();
     for (auto it = c["metrics"].begin(); it != c["metrics"].end(); ++it) {
       ojson& m = it.value();
@@ -825,9 +841,9 @@ std::string check_report_text(const json& report) {
     for (const auto& k : c["checks"]) {
       const double a = k["abs_tol"], r = k["rel_tol"];
       std::string tol = (a == 0 && r == 0) || !k["expected"].is_number() ? "exact"
-                        : r == 0          ? fmt::format("±{:.3g}", a)
-                        : a == 0          ? fmt::format("±{:.3g}%", 100 * r)
-                                          : fmt::format("±{:.3g} + {:.3g}%", a, 100 * r);
+                        : r == 0                                         ? fmt::format("±{:.3g}", a)
+                        : a == 0                                         ? fmt::format("±{:.3g}%", 100 * r)
+                                 : fmt::format("±{:.3g} + {:.3g}%", a, 100 * r);
       const bool pass = k["pass"];
       (pass ? passed : failed) += 1;
       std::string result = pass ? "pass" : "FAIL";
@@ -848,9 +864,9 @@ std::string check_report_text(const json& report) {
     out += fmt::format("{:<{}}  {:<{}}  {:>{}}  {:>{}}  {:<{}}  {}\n", l.c, w[0], l.metric, w[1], l.measured, w[2],
                        l.expected, w[3], l.tol, w[4], l.result);
   out += errors;
-  out += fmt::format("{}: {} checks, {} passed, {} failed{}\n", report["file"].get<std::string>(), passed + failed,
-                     passed, failed,
-                     updated ? " (before the update; expected values rewritten from the measured ones)" : "");
+  out +=
+      fmt::format("{}: {} checks, {} passed, {} failed{}\n", report["file"].get<std::string>(), passed + failed, passed,
+                  failed, updated ? " (before the update; expected values rewritten from the measured ones)" : "");
   return out;
 }
 

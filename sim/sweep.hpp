@@ -6,12 +6,13 @@
 // started by one can be resumed by the other.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 #include "sim/config.hpp"
@@ -22,9 +23,9 @@ namespace mksim {
 
 struct RunOutcome {
   bool ok = false;
-  json results;          // results.json, when ok
-  std::string kind;      // on failure: "input" (bad config), "internal", "signal" (the child died), "lost"
-  std::string message;   // on failure: mksim's message
+  json results;             // results.json, when ok
+  std::string kind;         // on failure: "input" (bad config), "internal", "signal" (the child died), "lost"
+  std::string message;      // on failure: mksim's message
   std::string file, where;  // on an input error: where it is
 };
 
@@ -64,8 +65,8 @@ struct SweepPoint {
 };
 
 struct SweepSpec {
-  std::string file;     // the sweep file, for messages
-  json base;            // the base config with the sweep's fixed `set` overrides applied
+  std::string file;                 // the sweep file, for messages
+  json base;                        // the base config with the sweep's fixed `set` overrides applied
   std::string base_file, base_dir;  // where the base config came from and where its relative paths resolve
   std::vector<SweepPoint> points;
   std::vector<std::string> metrics;  // columns to keep; empty: every tidy metric

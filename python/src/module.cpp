@@ -26,8 +26,8 @@ struct SimulationFailure : std::runtime_error {
 json params_json(const Schema& s) {
   json out = json::array();
   for (const auto& f : s.fields) {
-    json field = {{"name", f.name}, {"type", type_name(f.type)}, {"unit", f.unit}, {"default", f.default_value},
-                  {"doc", f.doc}};
+    json field = {
+        {"name", f.name}, {"type", type_name(f.type)}, {"unit", f.unit}, {"default", f.default_value}, {"doc", f.doc}};
     if (std::isfinite(f.min)) field["min"] = f.min;
     if (std::isfinite(f.max)) field["max"] = f.max;
     if (!f.choices.empty()) field["choices"] = f.choices;
@@ -52,8 +52,9 @@ Scenario scenario_from(const std::string& config, bool is_path, const std::strin
 }  // namespace
 
 PYBIND11_MODULE(_mksim, m) {
-  m.doc() = "mksim's native core: config checking, component lists, machine summaries, and simulations run in child "
-            "processes. Use the `mksim` package, not this module, directly.";
+  m.doc() =
+      "mksim's native core: config checking, component lists, machine summaries, and simulations run in child "
+      "processes. Use the `mksim` package, not this module, directly.";
   m.attr("__version__") = MKSIM_VERSION;
 
   static py::exception<InputError> input_error(m, "InputError", PyExc_ValueError);
@@ -78,8 +79,8 @@ PYBIND11_MODULE(_mksim, m) {
         if (setup) validate_scenario(sc);
         return sc.resolved.dump();
       },
-      py::arg("config"), py::arg("is_path"), py::arg("base_dir") = ".", py::arg("overrides") = std::vector<std::string>{},
-      py::arg("setup") = true,
+      py::arg("config"), py::arg("is_path"), py::arg("base_dir") = ".",
+      py::arg("overrides") = std::vector<std::string>{}, py::arg("setup") = true,
       "Check a config (a file path when is_path, else JSON text whose relative paths resolve against base_dir), apply "
       "the dotted.path=value overrides, and return the fully resolved config as JSON text. With setup, also build the "
       "models and set the workloads up without simulating (`mksim validate`), so that what they reject is found too. "
@@ -91,20 +92,24 @@ PYBIND11_MODULE(_mksim, m) {
          const std::vector<std::string>& overrides) {
         return machine_summary_json(scenario_from(config, is_path, base_dir, overrides).machine).dump();
       },
-      py::arg("config"), py::arg("is_path"), py::arg("base_dir") = ".", py::arg("overrides") = std::vector<std::string>{},
+      py::arg("config"), py::arg("is_path"), py::arg("base_dir") = ".",
+      py::arg("overrides") = std::vector<std::string>{},
       "The summary (JSON text) of the machine a config describes: packages, NUMA nodes, cores, caches, distances.");
 
   m.def(
       "machine", [](const std::string& what) { return machine_summary_json(machine_from_argument(what)).dump(); },
       py::arg("what"),
-      "The summary (JSON text) of a machine given as a preset name, a hwloc XML file, a config file, or '--this-host'.");
+      "The summary (JSON text) of a machine given as a preset name, a hwloc XML file, a config file, or "
+      "'--this-host'.");
 
   m.def(
       "components",
       [] {
         json out = json::array();
         for (const auto* c : all_components())
-          out.push_back({{"slot", c->slot}, {"name", c->name}, {"description", c->description},
+          out.push_back({{"slot", c->slot},
+                         {"name", c->name},
+                         {"description", c->description},
                          {"params", params_json(*c->params)}});
         return out.dump();
       },
@@ -155,7 +160,10 @@ PYBIND11_MODULE(_mksim, m) {
         json points = json::array();
         for (const auto& p : s.points)
           points.push_back({{"id", p.id}, {"params", p.params}, {"seed", p.seed ? json(*p.seed) : json()}});
-        return json{{"base", s.base}, {"base_file", s.base_file}, {"base_dir", s.base_dir}, {"points", points},
+        return json{{"base", s.base},
+                    {"base_file", s.base_file},
+                    {"base_dir", s.base_dir},
+                    {"points", points},
                     {"metrics", s.metrics}}
             .dump();
       },
@@ -172,8 +180,8 @@ PYBIND11_MODULE(_mksim, m) {
         for (const auto& p : s.points)
           points.push_back({{"id", p.id}, {"params", p.params}, {"seed", p.seed ? json(*p.seed) : json()}});
         for (const auto& [id, rec] : folder.records()) records.push_back(rec);
-        return json{{"base", s.base}, {"base_file", s.base_file}, {"base_dir", s.base_dir}, {"points", points},
-                    {"metrics", s.metrics}, {"records", records}}
+        return json{{"base", s.base},   {"base_file", s.base_file}, {"base_dir", s.base_dir},
+                    {"points", points}, {"metrics", s.metrics},     {"records", records}}
             .dump();
       },
       py::arg("spec"), py::arg("file"), py::arg("dir"), py::arg("out"),
