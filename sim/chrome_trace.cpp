@@ -131,10 +131,10 @@ class ChromeTrace final : public Observer {
     int core = to_core >= 0 ? to_core : from_core;
     std::string args = fmt::format(R"({{"thread":{},"from_core":{},"to_core":{},"latency_us":{}}})", quoted(t.name),
                                    from_core, to_core, us(to_ns(at_s) - to_ns(sent_s)));
-    if (core < 0) {  // a thread started before any core ran: a global instant
+    if (core < 0) {  // a thread started before any core ran: a global instant (drawn across every track)
       add(to_ns(at_s), 3, 0,
-          fmt::format(R"({{"name":"wake-up","cat":"wakeup","ph":"i","s":"g","ts":{},"pid":0,"tid":0,"args":{}}})",
-                      us(to_ns(at_s)), args));
+          fmt::format(R"({{"name":"wake-up","cat":"wakeup","ph":"i","s":"g","ts":{},"pid":{},"args":{}}})",
+                      us(to_ns(at_s)), pid_of_node(0), args));
       return;
     }
     add(to_ns(at_s), 3, 0,
