@@ -395,7 +395,7 @@ void EngineImpl::make_runnable(Thread& t, int from_core, EnqueueReason why, doub
   }
   // Any idle core that may run it.
   for (auto& c : cores_)
-    if (c->waiting && c->idle_wait && t.may_run_on(c->id)) {
+    if (c->waiting && c->idle_wait && !c->notified && t.may_run_on(c->id)) {
       if (delay_s > 0 || now > sg4::Engine::get_clock())
         add_timer_notify(c->id, now + delay_s);
       else
@@ -468,7 +468,8 @@ void EngineImpl::timer_main() {
 
 void EngineImpl::idle(CoreRt& c) {
   c.flush();
-  if (finished_) return;
+  // The flush let other cores run: work may have been queued here meanwhile (its notification found us not waiting).
+  if (finished_ || sched_->has_waiting(c.id)) return;
   const double start = sg4::Engine::get_clock();
   c.waiting = true;
   c.idle_wait = true;

@@ -261,3 +261,24 @@ TEST_CASE("engine: bad input met during the run ends it with that error, not an 
   CHECK_THROWS_WITH(run_isolated(resolve_scenario(doc, "test", ".")),
                     Catch::Contains("trace.txt: line 7: found garbage"));
 }
+
+TEST_CASE("engine: interleave spreads traffic over the memory controllers while first-touch concentrates it") {
+  auto traffic = [](const char* policy) {
+    json m = json::parse(R"({"sockets": 4, "cores_per_socket": 4, "freq_ghz": 2.0})");
+    json doc = {{"machine", m},
+                {"kernel", {{"memory_policy", policy}}},
+                {"workload",
+                 {{"kind", "stream"}, {"threads", 4}, {"cores", {0, 1, 2, 3}}, {"bytes_per_thread", 4e6},
+                  {"chunk_bytes", 1e6}}}};
+    json r = run_doc(doc);
+    std::vector<double> bytes;
+    for (const auto& n : r["memory"]) bytes.push_back(n["read_bytes"].get<double>());
+    return std::make_pair(bytes, r["workload"]["metrics"]["bandwidth_gb_s"].get<double>());
+  };
+  auto [ft, ft_bw] = traffic("first-touch");
+  auto [il, il_bw] = traffic("interleave");
+  CHECK(ft == std::vector<double>{16e6, 0, 0, 0});  // all on the node of the touching cores
+  for (double b : il) CHECK(b == Approx(4e6));      // a quarter on each node
+  (void)ft_bw;
+  (void)il_bw;
+}
