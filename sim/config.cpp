@@ -162,14 +162,17 @@ json resolve_kernel(const json& given, const std::string& file, Scenario& sc) {
               {"shootdown", sc.shootdown}};
   // Parameter blocks: keyed by component name. Blocks of components that are not selected are still checked, so a
   // sweep that switches architecture finds their mistakes too.
+  auto is_kernel_slot = [](const ComponentInfo* c) {
+    return c->slot == "architecture" || c->slot == "scheduler" || c->slot == "memory_policy" || c->slot == "allocator";
+  };
   std::vector<std::string> known = kernel_slots_schema().names();
   for (const auto* c : all_components())
-    if (c->slot != "workload") known.push_back(c->name);
+    if (is_kernel_slot(c)) known.push_back(c->name);
   for (auto it = kernel.begin(); it != kernel.end(); ++it) {
     if (kernel_slots_schema().find(it.key())) continue;
     const ComponentInfo* info = nullptr;
     for (const auto* c : all_components())
-      if (c->slot != "workload" && c->name == it.key()) info = c;
+      if (is_kernel_slot(c) && c->name == it.key()) info = c;
     if (!info)
       throw InputError(file, join_path("kernel", it.key()),
                        fmt::format("unknown key '{}', {}", it.key(), one_of(it.key(), known)));
