@@ -27,7 +27,7 @@ MKSIM = (BUILD if BUILD.is_absolute() else ROOT / BUILD) / "mksim"
 # Signs of a crash, an escaped exception or an engine abort rather than a handled input error.
 FORBIDDEN = ("internal error", "terminate", "Assertion", "Backtrace", "Segmentation", "core dumped", "AddressSanitizer",
              "runtime error:", "xbt_die", "Aborted")
-KINDS = {"config", "override", "hwloc", "machine", "cli", "trace", "genode", "sweep"}
+KINDS = {"config", "override", "hwloc", "machine", "cli", "trace", "ops", "genode", "sweep"}
 
 
 def load_catalogue():
@@ -65,11 +65,13 @@ def test_catalogue_is_well_formed():
                 used.add(a[1:])
                 # A case about a missing file says so; every other file it names is in the catalogue.
                 assert (FILES / a[1:]).exists() or c.get("missing_file"), f"{c['name']}: no file {a[1:]}"
-    # Every input file is used by a case, or is a helper a config names (an hwloc file, the good base).
-    helpers = {"good.json", "hwloc_minimal.xml"}
+    # Every input file is used by a case, is named by a file a case uses (an hwloc file, a trace), or is the valid
+    # file its bad variants were made from (NAME_good.*, good.json, hwloc_minimal.xml).
+    named = "".join((FILES / u).read_text(errors="replace") for u in used if (FILES / u).is_file()
+                    and (FILES / u).stat().st_size < 100000)
     for f in FILES.iterdir():
-        assert f.name in used or f.name in helpers or any(f.name in json.dumps(c) for c in CASES), \
-            f"{f.name} is used by no case"
+        ok = f.name in used or f.name in named or "good" in f.name or f.name == "hwloc_minimal.xml"
+        assert ok, f"{f.name} is used by no case"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
