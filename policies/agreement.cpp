@@ -34,11 +34,17 @@ class Protocol {
   double line(int from, int to) const { return line_transfer_ns(m_, from, to); }
   double cycles_ns(int core, double cycles) const { return cycles / m_.cores[core].freq_ghz; }
 
-  // `from` polls every ack channel and sees each acknowledgement as it becomes ready, one line transfer each.
+  // A line that `to` polls and `from` writes: the write's ownership request first invalidates the poller's copy, then
+  // the poller's next read misses and fetches the new value, so the poller sees it two transfers after the write
+  // (the cache-line ping-pong of a URPC channel; Baumann et al., section 4.6).
+  double polled(int from, int to, double written) const { return written + 2 * line(from, to); }
+
+  // `from` polls every ack channel in turn: each acknowledgement, once its write has invalidated `from`'s copy, costs
+  // one miss to fetch, and the misses of one polling core do not overlap.
   double collect(int from, std::vector<std::pair<double, int>> ready, double start) const {
     std::sort(ready.begin(), ready.end());
     double seen = start;
-    for (auto [r, c] : ready) seen = std::max(seen, r) + line(c, from);
+    for (auto [r, c] : ready) seen = std::max(seen, r + line(c, from)) + line(c, from);
     return seen;
   }
 
@@ -55,14 +61,18 @@ class Protocol {
     std::vector<std::pair<double, int>> ready;
     for (int c : to) {
       t += cycles_ns(from, k_.send_cycles);
-      ready.emplace_back(handle(c, t + line(from, c)), c);
+      ready.emplace_back(handle(c, polled(from, c, t)), c);
     }
     return collect(from, ready, t);
   }
 
-  // One shared request line that every target reads: the owner serves the reads one after another.
+  // One shared request line that every target polls: the write invalidates every copy at once (the farthest answers
+  // last), then the owner serves the targets' read misses one after another.
   double broadcast(int from, const std::vector<int>& to, double start) {
     double served = start + cycles_ns(from, k_.send_cycles);
+    double invalidated = 0;
+    for (int c : to) invalidated = std::max(invalidated, line(from, c));
+    served += invalidated;
     std::vector<std::pair<double, int>> ready;
     for (int c : to) {
       served += line(from, c);
@@ -71,8 +81,12 @@ class Protocol {
     return collect(from, ready, start);
   }
 
-  // Linux-style shootdown: one IPI per target, then every target clears its bit in one shared mask line, which
-  // bounces between the acknowledging cores; the initiator spins until the mask is empty.
+  // Linux-style shootdown (flush_tlb_others, Linux 2.6 x86-64): the initiator writes the request (mm, address) into
+  // a per-sender line and sends one IPI per target in turn (physical destination mode: each ICR write waits for the
+  // previous IPI to leave; `send_cycles`); each target's handler reads the request line and clears its bit in the
+  // shared cpumask with a locked instruction, while the initiator spins reading that mask until it is empty. So
+  // every acknowledgement takes the mask line from the spinning initiator and gives it back to the initiator's next
+  // read: two transfers per target, one after another, whatever order the targets finish in.
   double ipi_broadcast(int from, const std::vector<int>& to, double start) {
     double t = start;
     std::vector<std::pair<double, int>> ready;
@@ -81,17 +95,14 @@ class Protocol {
       ready.emplace_back(handle(c, t + line(from, c)), c);
     }
     std::sort(ready.begin(), ready.end());
-    int holder = from;
-    double mask_free = t;
-    for (auto [r, c] : ready) {
-      mask_free = std::max(mask_free, r) + line(holder, c);
-      holder = c;
-    }
-    return mask_free + line(holder, from);
+    double seen = t;
+    for (auto [r, c] : ready) seen = std::max(seen, r) + line(from, c) + line(c, from);
+    return seen;
   }
 
-  // Hierarchical: one request per group leader (a core of each package), which forwards it to the rest of its group
-  // by unicast and aggregates their acks before acking the initiator.
+  // Hierarchical: one request per group leader (a core of each other package), which forwards it to the rest of its
+  // group by unicast and aggregates their acks before acking the initiator; the initiator is the leader of its own
+  // package and serves those cores itself.
   double multicast(int from, std::vector<Group> groups, double start, bool farthest_first) {
     if (farthest_first)
       std::stable_sort(groups.begin(), groups.end(), [&](const Group& a, const Group& b) {
@@ -101,7 +112,7 @@ class Protocol {
     std::vector<std::pair<double, int>> ready;
     for (const auto& g : groups) {
       t += cycles_ns(from, k_.send_cycles);
-      double seen = t + line(from, g.leader);
+      double seen = polled(from, g.leader, t);
       double leader_done = handle(g.leader, seen);
       std::vector<int> rest(g.members.begin() + 1, g.members.end());
       double group_done = rest.empty() ? leader_done : unicast(g.leader, rest, leader_done);
@@ -112,12 +123,16 @@ class Protocol {
 
   std::vector<Group> groups_by_package(int from, const std::vector<int>& to) const {
     std::map<int, Group> by_pkg;
+    std::vector<Group> out;
     for (int c : to) {
+      if (m_.cores[c].package == m_.cores[from].package) {
+        out.push_back({c, {c}});  // a core of the initiator's own package: served directly
+        continue;
+      }
       auto& g = by_pkg[m_.cores[c].package];
       if (g.members.empty()) g.leader = c;
       g.members.push_back(c);
     }
-    std::vector<Group> out;
     for (auto& [pkg, g] : by_pkg) out.push_back(g);
     return out;
   }

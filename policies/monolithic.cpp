@@ -20,6 +20,7 @@ class Monolithic final : public KernelArchitecture {
         context_switch_cycles_(p.number("context_switch_cycles")),
         copy_bytes_per_cycle_(p.number("copy_bytes_per_cycle")),
         page_table_cycles_per_page_(p.number("page_table_cycles_per_page")),
+        vma_cycles_(p.number("vma_cycles")),
         ipi_(p) {
     const char* names[] = {"null", "vfs", "mm", "tasks", "net"};
     for (size_t i = 0; i < locks_.size(); ++i) locks_[i].name = names[i];
@@ -58,11 +59,11 @@ class Monolithic final : public KernelArchitecture {
   double wakeup(Cpu& cpu, int target_core) override { return ipi_.wake(cpu, target_core); }
 
   void map(Cpu& cpu, Thread& t, uint64_t bytes) override {
-    syscall(cpu, t, SyscallClass::Memory, pages_of(bytes) * page_table_cycles_per_page_);
+    syscall(cpu, t, SyscallClass::Memory, vma_cycles_ + pages_of(bytes) * page_table_cycles_per_page_);
   }
 
   void unmap(Cpu& cpu, Thread& t, uint64_t bytes, const std::vector<int>& tlb_cores) override {
-    syscall(cpu, t, SyscallClass::Memory, pages_of(bytes) * page_table_cycles_per_page_);
+    syscall(cpu, t, SyscallClass::Memory, vma_cycles_ + pages_of(bytes) * page_table_cycles_per_page_);
     auto protocol = shootdown_protocol(options_.shootdown, Agreement::IpiBroadcast);
     cpu.spend_s(run_agreement(cpu, protocol, tlb_cores, ipi_.as_agreement()), Work::Kernel);
     cpu.count("tlb_shootdown");
@@ -70,7 +71,7 @@ class Monolithic final : public KernelArchitecture {
 
  private:
   double trap_cycles_, shared_state_cycles_, context_switch_cycles_, copy_bytes_per_cycle_;
-  double page_table_cycles_per_page_;
+  double page_table_cycles_per_page_, vma_cycles_;
   InterruptCosts ipi_;
   std::array<SpinLock, static_cast<size_t>(SyscallClass::Count)> locks_;
 };
@@ -85,6 +86,10 @@ ArchitectureRegistry::Add reg(
              Field::number("context_switch_cycles", 1500, "cycles", "direct cost of a context switch").at_least(0),
              Field::number("copy_bytes_per_cycle", 8, "bytes/cycle", "kernel copy speed for IPC").above(0),
              Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
+             Field::number("vma_cycles", 2300, "cycles",
+                           "address-space bookkeeping of one map or unmap call (find, split or merge and free the "
+                           "VMA, gather and flush), besides the per-page work")
+                 .at_least(0),
          },
          InterruptCosts::fields()),
     [](const Params& p) { return std::make_unique<Monolithic>(p); });

@@ -1,0 +1,136 @@
+// The mechanisms the validation against published measurements rests on (docs/validation.md), each checked to the
+// nanosecond on a small machine whose line transfers are known: 2 sockets x 4 cores at 2 GHz, a 40-cycle shared L3
+// per socket (20 ns between cores of a socket) and 150 ns between the sockets.
+#include <catch2/catch.hpp>
+#include <map>
+
+#include "policies/agreement.hpp"
+#include "sim/config.hpp"
+#include "sim/engine.hpp"
+#include "sim/machine_config.hpp"
+
+using namespace mksim;
+
+namespace {
+
+json two_socket_doc() {
+  return json::parse(R"({"sockets": 2, "cores_per_socket": 4, "freq_ghz": 2.0,
+      "caches": {"l3": {"shared_by": "socket", "latency_cycles": 40}},
+      "interconnect": {"latency_ns": [[100, 150], [150, 100]]}})");
+}
+
+// A Cpu that keeps accounts only, to run a protocol without a simulation.
+class LedgerCpu final : public Cpu {
+ public:
+  LedgerCpu(const Machine& m, int core) : m_(m), core_(core) {}
+  int core() const override { return core_; }
+  const Machine& machine() const override { return m_; }
+  double now_s() const override { return 0; }
+  void spend_cycles(double, Work) override {}
+  void spend_s(double, Work) override {}
+  void lock(SpinLock&) override {}
+  void unlock(SpinLock&) override {}
+  void interrupt(int target, double cycles) override { interrupted[target] += cycles; }
+  void count(const char*, uint64_t) override {}
+  void sync() override {}
+  void block_until(double, const char*) override {}
+  bool is_idle(int) const override { return false; }
+  std::map<int, double> interrupted;
+
+ private:
+  const Machine& m_;
+  int core_;
+};
+
+double protocol_ns(Agreement a, std::vector<int> targets, AgreementCosts k) {
+  Machine m = build_machine(two_socket_doc(), "machine", "test", ".");
+  LedgerCpu cpu(m, 0);
+  return run_agreement(cpu, a, targets, k) * 1e9;
+}
+
+json run_metrics(const json& kernel, const json& workload) {
+  json doc = {{"machine", two_socket_doc()}, {"kernel", kernel}, {"workload", workload}, {"run", {{"seed", 1}}}};
+  json r = run_isolated(resolve_scenario(doc, "test", ".")).doc;
+  REQUIRE(r["summary"]["status"] == "completed");
+  return r["workload"]["metrics"];
+}
+
+double one_way_cycles(const json& kernel, const json& placement) {
+  return run_metrics(kernel, {{"kind", "ipc-pingpong"}, {"placement", placement}, {"round_trips", 50}})
+      .at("one_way_cycles")
+      .get<double>();
+}
+
+double unmap_cycles(const json& kernel, int cores) {
+  return run_metrics(kernel, {{"kind", "unmap"}, {"cores", cores}, {"iterations", 10}})
+      .at("latency_cycles")
+      .get<double>();
+}
+
+}  // namespace
+
+TEST_CASE("agreement: IPI broadcast pays two mask-line transfers per acknowledgement (the initiator spins on it)") {
+  const AgreementCosts ipi{300, 1000, 500};  // 150 ns per send, 500 ns per handler at 2 GHz
+  // Send (150) + request line (150) + delivery (500) + handler (500) = 1300 ns, then the target takes the mask line
+  // from the spinning initiator (150) and the initiator reads it back (150).
+  CHECK(protocol_ns(Agreement::IpiBroadcast, {4}, ipi) == Approx(1600));
+  // A second target on the other socket: ready 150 ns later, acknowledged two transfers after the first.
+  CHECK(protocol_ns(Agreement::IpiBroadcast, {4, 5}, ipi) - protocol_ns(Agreement::IpiBroadcast, {4}, ipi) ==
+        Approx(300));
+  // Inside a socket the line moves through the shared L3: 2 x 20 ns.
+  CHECK(protocol_ns(Agreement::IpiBroadcast, {1}, ipi) == Approx(150 + 20 + 500 + 500 + 40));
+}
+
+TEST_CASE("agreement: a message on a polled line is seen two transfers after it is written") {
+  const AgreementCosts urpc{60, 860, 0};  // 30 ns to send, 430 ns to handle
+  // Send (30), invalidate + fetch (2 x 150), handle (430); the initiator's copy of the ack line is invalidated (150)
+  // and its next poll fetches it (150).
+  CHECK(protocol_ns(Agreement::Unicast, {4}, urpc) == Approx(30 + 300 + 430 + 300));
+  CHECK(protocol_ns(Agreement::Unicast, {1}, urpc) == Approx(30 + 40 + 430 + 40));
+}
+
+TEST_CASE("agreement: NUMA-aware multicast serves the initiator's own package directly, others through a leader") {
+  const AgreementCosts urpc{60, 860, 0};
+  CHECK(protocol_ns(Agreement::NumaMulticast, {1, 2, 3}, urpc) ==
+        Approx(protocol_ns(Agreement::Unicast, {1, 2, 3}, urpc)));
+  // The other socket's four cores: one message across to core 4 (30 + 300 ns), handled (430), forwarded to 5, 6, 7
+  // through their shared L3 (sends at 790, 820, 850; each handled 20 + 430 ns later; core 4 collects them by 1360),
+  // then core 4's aggregated ack crosses back (150 + 150).
+  CHECK(protocol_ns(Agreement::NumaMulticast, {4, 5, 6, 7}, urpc) == Approx(1660));
+  Machine m = build_machine(two_socket_doc(), "machine", "test", ".");
+  LedgerCpu cpu(m, 0);
+  run_agreement(cpu, Agreement::NumaMulticast, {0, 1, 2, 3, 4, 5, 6, 7}, urpc);
+  CHECK(cpu.interrupted.size() == 7);  // every other core handled the request once
+}
+
+TEST_CASE("microkernel: a same-core IPC switches to the receiver inside the fast path, with no scheduler switch") {
+  json k = {{"architecture", "microkernel"}, {"microkernel", {{"context_switch_cycles", 5000}}}};
+  // fast path 200 + address-space switch 100 + refill 0 (defaults: seL4 on Haswell, 301 cycles).
+  CHECK(one_way_cycles(k, "same-core") == Approx(300).epsilon(0.001));
+  k["microkernel"]["tlb_refill_cycles"] = 120;
+  CHECK(one_way_cycles(k, "same-core") == Approx(420).epsilon(0.001));
+}
+
+TEST_CASE("multikernel: same-core messages are LRPCs (trap + dispatch), cross-core ones URPC over polled lines") {
+  json k = {{"architecture", "multikernel"}, {"multikernel", {{"trap_cycles", 100}, {"context_switch_cycles", 700}}}};
+  CHECK(one_way_cycles(k, "same-core") == Approx(800).epsilon(0.001));
+  // send 60 + 2 transfers + receive 60: through the shared L3 (2 x 40 cycles), across the sockets (2 x 300 cycles).
+  CHECK(one_way_cycles(k, json::array({0, 1})) == Approx(60 + 80 + 60).epsilon(0.001));
+  CHECK(one_way_cycles(k, json::array({0, 4})) == Approx(60 + 600 + 60).epsilon(0.001));
+}
+
+TEST_CASE("multikernel: an unmap is an LRPC to the monitor and back around the monitor's work and the agreement") {
+  json k = {{"architecture", "multikernel"}, {"multikernel", {{"trap_cycles", 100}, {"context_switch_cycles", 1000}}}};
+  // 2 LRPCs (2 x 1100) + monitor 6000 + local invalidation (trap 100 + 1 page x 50) + unicast to core 1 through the
+  // shared L3: send 60, 2 x 40, handler 860, 2 x 40 = 1080 cycles.
+  CHECK(unmap_cycles(k, 2) == Approx(2200 + 6000 + 150 + 1080).epsilon(0.001));
+  k["multikernel"]["monitor_request_cycles"] = 0;
+  CHECK(unmap_cycles(k, 2) == Approx(2200 + 150 + 1080).epsilon(0.001));
+}
+
+TEST_CASE("monolithic: munmap pays its VMA bookkeeping besides the per-page work and the shootdown") {
+  json k = {{"architecture", "monolithic"}};
+  double with = unmap_cycles(k, 2);
+  k["monolithic"] = {{"vma_cycles", 0}};
+  CHECK(with - unmap_cycles(k, 2) == Approx(2300).epsilon(0.001));
+}
