@@ -48,6 +48,116 @@ const std::vector<Preset>& machine_presets() {
         "memory": {"node_size_gib": 32, "controller_bandwidth_gb_s": 35, "local_latency_ns": 70,
                    "core_bandwidth_gb_s": 16, "core_mlp": 12}
       })"},
+      // The four machines of Baumann et al., "The Multikernel", SOSP 2009, section 2 / Figure 2 and the evaluation
+      // (the ETH machines nos, sbrinz and gruyere of the Barrelfish test harness, tools/harness/machines/
+      // eth_machinedata.py: 4 cores at 2.8 GHz, 16 at 2.5 GHz, 32 at 2.0 GHz). Cache sizes and latencies: AMD
+      // Opteron product data sheets and Software Optimization Guides for family 0Fh (K8) and 10h (K10); Intel ARK and
+      // Optimization Reference Manual (Core microarchitecture). The AMD machines have no probe filter: a home node
+      // completes a memory access only once every node has answered its broadcast probe (Conway & Hughes, "The AMD
+      // Opteron Northbridge Architecture", IEEE Micro 27(2), 2007), so local latency grows with the machine's
+      // diameter: estimated as 60 ns of DRAM plus 35 ns per hop of probe round trip to the farthest node, and 35 ns
+      // per hop to remote memory (AMD 40555, "Performance Guidelines for AMD Athlon 64 and AMD Opteron ccNUMA
+      // Multiprocessor Systems", 2006, Figures 4-5: reads 1 hop away take 8-9% and 2 hops 30% longer on a 4P K8).
+      // HyperTransport at 1 GHz (2 GT/s x 16 bit = 4 GB/s each direction per link).
+
+      // 2x2-core AMD: Tyan Thunder n6650W, 2x dual-core Opteron 2220 (K8 rev F, 90 nm) at 2.8 GHz, joined by two HT
+      // links; L1d 64 KiB (3 cycles), private 1 MiB L2 per core (12 cycles), no L3; DDR2-667, 2 channels per socket
+      // (10.7 GB/s peak, ~6.4 GB/s sustained); local ~65 ns, remote ~100 ns (estimates, see above).
+      {"amd-2x2-2009", "Multikernel paper 2x2-core AMD: 2x Opteron 2220 (K8) at 2.8 GHz, 4 cores, 2 NUMA nodes", R"({
+        "name": "amd-2x2-2009", "sockets": 2, "cores_per_socket": 2, "freq_ghz": 2.8,
+        "caches": {"l1": {"size_kib": 64, "latency_cycles": 3}, "l2": {"size_kib": 1024, "latency_cycles": 12},
+                   "l3": {"size_kib": 0}},
+        "memory": {"node_size_gib": 4, "controller_bandwidth_gb_s": 6.4, "local_latency_ns": 65,
+                   "core_bandwidth_gb_s": 4, "core_mlp": 8},
+        "interconnect": {"link_bandwidth_gb_s": 8, "links": [[0, 1]], "hop_latency_ns": 35}
+      })"},
+      // 4x4-core AMD: Supermicro H8QM3-2, 4x quad-core Opteron 8380 (Shanghai, K10, 45 nm) at 2.5 GHz in a square,
+      // each socket linked to 2 neighbours (2 hops across); L1d 64 KiB (3 cycles), private 512 KiB L2 (15 cycles),
+      // 6 MiB L3 per socket (48 cycles); DDR2-800, 2 channels (12.8 GB/s peak, ~8 GB/s sustained); local ~80 ns.
+      {"amd-4x4-2009", "Multikernel paper 4x4-core AMD: 4x Opteron 8380 (K10) at 2.5 GHz, 16 cores, square HT", R"({
+        "name": "amd-4x4-2009", "sockets": 4, "cores_per_socket": 4, "freq_ghz": 2.5,
+        "caches": {"l1": {"size_kib": 64, "latency_cycles": 3}, "l2": {"size_kib": 512, "latency_cycles": 15},
+                   "l3": {"size_kib": 6144, "latency_cycles": 48, "shared_by": "socket"}},
+        "memory": {"node_size_gib": 4, "controller_bandwidth_gb_s": 8, "local_latency_ns": 80,
+                   "core_bandwidth_gb_s": 5, "core_mlp": 8},
+        "interconnect": {"link_bandwidth_gb_s": 4, "links": [[0, 1], [1, 3], [3, 2], [2, 0]], "hop_latency_ns": 35}
+      })"},
+      // 8x4-core AMD: Tyan Thunder S4985 with M4985 daughter card, 8x quad-core Opteron 8350 (Barcelona, K10, 65 nm)
+      // at 2.0 GHz; HT links as the paper's Figure 2: a twisted ladder, at most 3 hops, 1.8 on average (Conway &
+      // Hughes 2007 give the same 8-socket topology); L1d 64 KiB (3 cycles), private 512 KiB L2 (15 cycles), 2 MiB L3
+      // per socket (48 cycles); DDR2-667, 2 channels (10.7 GB/s peak, ~6.4 GB/s sustained); local ~105 ns.
+      {"amd-8x4-2009", "Multikernel paper 8x4-core AMD: 8x Opteron 8350 (K10) at 2.0 GHz, 32 cores, HT twisted ladder",
+       R"({
+        "name": "amd-8x4-2009", "sockets": 8, "cores_per_socket": 4, "freq_ghz": 2.0,
+        "caches": {"l1": {"size_kib": 64, "latency_cycles": 3}, "l2": {"size_kib": 512, "latency_cycles": 15},
+                   "l3": {"size_kib": 2048, "latency_cycles": 48, "shared_by": "socket"}},
+        "memory": {"node_size_gib": 2, "controller_bandwidth_gb_s": 6.4, "local_latency_ns": 105,
+                   "core_bandwidth_gb_s": 4, "core_mlp": 8},
+        "interconnect": {"link_bandwidth_gb_s": 4, "hop_latency_ns": 35, "links": [
+          [0, 2], [2, 4], [4, 6], [1, 3], [3, 5], [5, 7], [0, 1], [6, 7], [2, 5], [3, 4]]}
+      })"},
+      // 2x4-core Intel: Intel S5000XVN, 2x quad-core Xeon X5355 (Clovertown, Core microarchitecture, 65 nm) at
+      // 2.66 GHz; each package holds 2 dies of 2 cores sharing a 4 MiB L2 (14 cycles); L1d 32 KiB (3 cycles); one
+      // external memory controller (5000X) behind the front-side bus, 1333 MT/s = 10.7 GB/s per bus, FB-DIMM DDR2-667
+      // (~105 ns load latency, estimate). The memory is uniform; mksim gives each socket a node with the same latency
+      // everywhere (a UMA machine) and half the sustained bandwidth (~4 GB/s per bus).
+      {"intel-2x4-2009", "Multikernel paper 2x4-core Intel: 2x Xeon X5355 at 2.66 GHz, 8 cores, front-side bus (UMA)",
+       R"({
+        "name": "intel-2x4-2009", "sockets": 2, "cores_per_socket": 4, "dies_per_socket": 2, "freq_ghz": 2.66,
+        "caches": {"l1": {"size_kib": 32, "latency_cycles": 3},
+                   "l2": {"size_kib": 4096, "latency_cycles": 14, "shared_by": "die"}, "l3": {"size_kib": 0}},
+        "memory": {"node_size_gib": 4, "controller_bandwidth_gb_s": 4, "local_latency_ns": 105,
+                   "core_bandwidth_gb_s": 3, "core_mlp": 8},
+        "interconnect": {"link_bandwidth_gb_s": 10.7, "latency_ns": [[105, 105], [105, 105]]}
+      })"},
+      // Core i7-4770 (Haswell) at 3.4 GHz, the seL4 IPC measurement machine (trustworthy.systems, seL4 comparative
+      // performance): 4 cores / 8 threads, L1d 32 KiB (4 cycles), L2 256 KiB (12 cycles), 8 MiB L3 (36 cycles)
+      // (Intel Optimization Reference Manual, Haswell; 7-cpu.com Haswell); dual-channel DDR3-1600 = 25.6 GB/s peak,
+      // ~20 GB/s sustained; ~65 ns load latency.
+      {"haswell-i7-4770", "Core i7-4770 (Haswell) at 3.4 GHz, 4 cores, 1 NUMA node", R"({
+        "name": "haswell-i7-4770", "sockets": 1, "cores_per_socket": 4, "threads_per_core": 2, "freq_ghz": 3.4,
+        "caches": {"l1": {"size_kib": 32, "latency_cycles": 4}, "l2": {"size_kib": 256, "latency_cycles": 12},
+                   "l3": {"size_kib": 8192, "latency_cycles": 36, "shared_by": "socket"}},
+        "memory": {"node_size_gib": 16, "controller_bandwidth_gb_s": 20, "local_latency_ns": 65,
+                   "core_bandwidth_gb_s": 12, "core_mlp": 10}
+      })"},
+      // Core i7-920 (Nehalem/Bloomfield) at 2.66 GHz, the NOVA IPC measurement machine (Steinberg & Kauer, "NOVA: A
+      // Microhypervisor-Based Secure Virtualization Architecture", EuroSys 2010): 4 cores / 8 threads, L1d 32 KiB
+      // (4 cycles), L2 256 KiB (10 cycles), 8 MiB L3 (38 cycles) (Intel Optimization Reference Manual, Nehalem);
+      // triple-channel DDR3-1066 = 25.6 GB/s peak, ~15 GB/s sustained; ~65 ns load latency.
+      {"nehalem-i7-920", "Core i7-920 (Nehalem) at 2.66 GHz, 4 cores, 1 NUMA node", R"({
+        "name": "nehalem-i7-920", "sockets": 1, "cores_per_socket": 4, "threads_per_core": 2, "freq_ghz": 2.66,
+        "caches": {"l1": {"size_kib": 32, "latency_cycles": 4}, "l2": {"size_kib": 256, "latency_cycles": 10},
+                   "l3": {"size_kib": 8192, "latency_cycles": 38, "shared_by": "socket"}},
+        "memory": {"node_size_gib": 6, "controller_bandwidth_gb_s": 15, "local_latency_ns": 65,
+                   "core_bandwidth_gb_s": 10, "core_mlp": 10}
+      })"},
+      // A 2-socket Xeon measured with Intel MLC (`mlc --latency_matrix`, idle latencies): ~81 ns local, ~131 ns
+      // remote. Structure of a 2-socket Cascade Lake (2x Xeon Gold 6230: 20 cores/socket at 2.1 GHz, L1d 32 KiB,
+      // L2 1 MiB, 27.5 MiB L3 per socket; Intel ARK), 6 channels DDR4-2933 per socket (~100 GB/s sustained), 3 UPI
+      // links at 10.4 GT/s. A 2-socket Skylake-SP (Xeon Platinum 8180) measured with MLC 3.5 shows the same local
+      // figure (81.1 ns) and 140-145 ns remote (FD.io CSIT, "Xeon Skylake HW Calibration").
+      {"xeon-2s-mlc", "2-socket Xeon with the Intel MLC idle latencies 81 ns local / 131 ns remote, 40 cores", R"({
+        "name": "xeon-2s-mlc", "sockets": 2, "cores_per_socket": 20, "threads_per_core": 2, "freq_ghz": 2.1,
+        "caches": {"l1": {"size_kib": 32, "latency_cycles": 5}, "l2": {"size_kib": 1024, "latency_cycles": 14},
+                   "l3": {"size_kib": 28160, "latency_cycles": 60, "shared_by": "socket"}},
+        "memory": {"node_size_gib": 96, "controller_bandwidth_gb_s": 100, "local_latency_ns": 81,
+                   "core_bandwidth_gb_s": 14, "core_mlp": 12},
+        "interconnect": {"link_bandwidth_gb_s": 62.4, "latency_ns": [[81, 131], [131, 81]]}
+      })"},
+      // Sun Enterprise 5000 with 14 UltraSPARC-II processors at 400 MHz, the machine of the Hoard measurements (Berger,
+      // McKinley, Blumofe, Wilson, ASPLOS 2000, section 5): a bus-based SMP (Gigaplane, 83 MHz, ~2.6 GB/s; Singhal et
+      // al., "Gigaplane: A High Performance Bus for Large SMPs", Hot Interconnects 1996), uniform memory; per processor
+      // 16 KiB L1d (2 cycles) and a 4 MiB external L2 (E-cache, ~10 cycles) (Sun UltraSPARC-II User's Manual); ~300 ns
+      // load latency and cache-to-cache transfer over the bus (estimate); one processor keeps ~3 misses in flight.
+      {"sun-e5000-14", "Sun Enterprise 5000: 14x UltraSPARC-II at 400 MHz on one bus (UMA), the Hoard paper's machine",
+       R"({
+        "name": "sun-e5000-14", "sockets": 1, "cores_per_socket": 14, "freq_ghz": 0.4,
+        "caches": {"l1": {"size_kib": 16, "latency_cycles": 2}, "l2": {"size_kib": 4096, "latency_cycles": 10},
+                   "l3": {"size_kib": 0}},
+        "memory": {"node_size_gib": 2, "controller_bandwidth_gb_s": 1.6, "local_latency_ns": 300,
+                   "core_bandwidth_gb_s": 0.6, "core_mlp": 3}
+      })"},
   };
   return presets;
 }
