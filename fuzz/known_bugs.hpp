@@ -71,14 +71,19 @@ inline bool known_crash(const nlohmann::json& doc) {
 // An hwloc XML text that crashes libhwloc 2.9 itself (reported with the catalogue case named).
 inline bool known_hwloc_crash(const std::string& xml) {
   if (!masks_on()) return false;
-  // hwloc-missing-complete-cpuset: an <object> with a cpuset but no complete_cpuset makes hwloc_topology_load
-  // dereference a null bitmap (hwloc_bitmap_compare_first); models/hwloc_import.cpp passes it on to hwloc.
+  // hwloc-missing-complete-cpuset, hwloc-memcache-missing-complete-nodeset: an <object> with a cpuset but no
+  // complete_cpuset, or a nodeset but no complete_nodeset, makes hwloc_topology_load dereference a null bitmap
+  // (hwloc_bitmap_compare_first, hwloc_bitmap_or); models/hwloc_import.cpp passes such files on to hwloc.
+  auto has_attr = [](const std::string& tag, const std::string& name) {
+    for (const char* before : {" ", "\t", "\n", "\r"})
+      if (tag.find(before + name + "=") != std::string::npos) return true;
+    return false;
+  };
   for (size_t at = xml.find("<object"); at != std::string::npos; at = xml.find("<object", at + 1)) {
     const size_t end = xml.find('>', at);
     const std::string tag = xml.substr(at, end == std::string::npos ? std::string::npos : end - at);
-    const bool cpuset = tag.find(" cpuset=") != std::string::npos || tag.find("\tcpuset=") != std::string::npos ||
-                        tag.find("\ncpuset=") != std::string::npos || tag.find("\rcpuset=") != std::string::npos;
-    if (cpuset && tag.find("complete_cpuset=") == std::string::npos) return true;
+    if (has_attr(tag, "cpuset") && !has_attr(tag, "complete_cpuset")) return true;
+    if (has_attr(tag, "nodeset") && !has_attr(tag, "complete_nodeset")) return true;
   }
   return false;
 }
