@@ -79,11 +79,32 @@ inline bool known_hwloc_crash(const std::string& xml) {
       if (tag.find(before + name + "=") != std::string::npos) return true;
     return false;
   };
+  // hwloc-memcache-bad-nodeset-value: the same crash when a set's value is not a bitmap ("0x0000000&1"): any set
+  // attribute whose value is not comma-separated 0x-prefixed hex words is stepped around.
+  auto bad_bitmap = [](const std::string& tag) {
+    for (size_t at = tag.find("set=\""); at != std::string::npos; at = tag.find("set=\"", at + 1)) {
+      const size_t b = at + 5, e = tag.find('"', b);
+      const std::string v = tag.substr(b, e == std::string::npos ? std::string::npos : e - b);
+      for (size_t i = 0; i < v.size();) {
+        if (v[i] == ',') {
+          ++i;
+          continue;
+        }
+        if (v.compare(i, 2, "0x") != 0) return true;
+        size_t j = i + 2;
+        while (j < v.size() && std::isxdigit(static_cast<unsigned char>(v[j]))) ++j;
+        if (j == i + 2 || j - i - 2 > 8 || (j < v.size() && v[j] != ',')) return true;
+        i = j;
+      }
+    }
+    return false;
+  };
   for (size_t at = xml.find("<object"); at != std::string::npos; at = xml.find("<object", at + 1)) {
     const size_t end = xml.find('>', at);
     const std::string tag = xml.substr(at, end == std::string::npos ? std::string::npos : end - at);
     if (has_attr(tag, "cpuset") && !has_attr(tag, "complete_cpuset")) return true;
     if (has_attr(tag, "nodeset") && !has_attr(tag, "complete_nodeset")) return true;
+    if (bad_bitmap(tag)) return true;
   }
   return false;
 }
