@@ -1,9 +1,10 @@
 // The `trace` output (`mksim run --trace`, run.outputs.trace): a timeline in the Chrome Trace Event format
 // (https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU), which Perfetto UI and
 // chrome://tracing open. Layout: one process per NUMA node, one thread track per core carrying the thread run slices,
-// kernel work (system calls, map/unmap, spawn) and memory operations nested inside them, and idle slices; instant
-// events for wake-ups; flow arrows from each message send to its receive; counters for run-queue lengths (per core)
-// and memory bandwidth (per node). Times are written in microseconds with nanosecond resolution from integer
+// kernel work (system calls, map/unmap, spawn, and interrupt handlers) and memory operations nested inside them,
+// context switches between them, and idle slices; instant events for wake-ups and inter-processor interrupts (on the
+// sender when sent, on the target when handled); flow arrows from each message send to its receive and from each IPI
+// to its handler; counters for run-queue lengths (per core) and memory bandwidth (per node). Times are written in microseconds with nanosecond resolution from integer
 // nanoseconds, so slices nest exactly and the same config and seed give a byte-identical file.
 #include <fmt/format.h>
 
@@ -137,9 +138,22 @@ class ChromeTrace final : public Observer {
                       us(to_ns(at_s)), pid_of_node(0), args));
       return;
     }
-    add(to_ns(at_s), 3, 0,
-        fmt::format(R"({{"name":"wake-up","cat":"wakeup","ph":"i","s":"t","ts":{},"pid":{},"tid":{},"args":{}}})",
-                    us(to_ns(at_s)), pid_of_core(core), tid_of_core(core), args));
+    instant(core, "wake-up", "wakeup", at_s, args);
+  }
+
+  void on_kernel(int core, const char* what, double start_s, double end_s) override {
+    if (end_s > start_s) slice(core, what, "kernel", start_s, end_s, "{}");
+  }
+
+  void on_ipi(int from_core, int to_core, double handler_cycles, double sent_s, double handled_s) override {
+    if (from_core < 0 || to_core < 0 || !m_) return;
+    instant(from_core, "IPI sent", "ipi", sent_s,
+            fmt::format(R"({{"to_core":{},"handler_cycles":{}}})", to_core, handler_cycles));
+    if (handled_s < 0) return;  // never handled: the target idled to the end of the run
+    instant(to_core, "IPI", "ipi", handled_s,
+            fmt::format(R"({{"from_core":{},"handler_cycles":{},"latency_us":{}}})", from_core, handler_cycles,
+                        us(to_ns(handled_s) - to_ns(sent_s))));
+    ipis_.push_back({{from_core, to_ns(sent_s)}, {to_core, to_ns(handled_s)}});
   }
 
   void on_run_queue(int core, size_t length, double at_s) override {
@@ -200,6 +214,12 @@ class ChromeTrace final : public Observer {
                 : fmt::format(R"({{"name":"{}","ph":"M","pid":{},"tid":{},"args":{}}})", name, pid, tid, args));
   }
 
+  void instant(int core, const char* name, const char* cat, double at_s, const std::string& args) {
+    add(to_ns(at_s), 3, 0,
+        fmt::format(R"({{"name":"{}","cat":"{}","ph":"i","s":"t","ts":{},"pid":{},"tid":{},"args":{}}})", name, cat,
+                    us(to_ns(at_s)), pid_of_core(core), tid_of_core(core), args));
+  }
+
   void slice(int core, const std::string& name, const char* cat, double start_s, double end_s,
              const std::string& args) {
     if (core < 0 || !m_) return;
@@ -224,26 +244,26 @@ class ChromeTrace final : public Observer {
     }
   }
 
+  // Flow arrows, numbered across messages and IPIs so that every arrow has its own id.
   void add_flows() {
     uint64_t id = 0;
     for (const auto& [channel, sends] : sends_) {
       auto it = recvs_.find(channel);
       if (it == recvs_.end()) continue;
       const auto& recvs = it->second;
-      for (size_t k = 0; k < std::min(sends.size(), recvs.size()); ++k) {
-        ++id;
-        const Flow& s = sends[k];
-        const Flow& r = recvs[k];
-        add(s.ts_ns, 4, 0,
-            fmt::format(
-                R"({{"name":"message","cat":"ipc","ph":"s","id":{},"ts":{},"pid":{},"tid":{},"args":{{"channel":{}}}}})",
-                id, us(s.ts_ns), pid_of_core(s.core), tid_of_core(s.core), channel));
-        add(r.ts_ns, 4, 0,
-            fmt::format(
-                R"({{"name":"message","cat":"ipc","ph":"f","bp":"e","id":{},"ts":{},"pid":{},"tid":{},"args":{{"channel":{}}}}})",
-                id, us(r.ts_ns), pid_of_core(r.core), tid_of_core(r.core), channel));
-      }
+      const std::string args = fmt::format(R"({{"channel":{}}})", channel);
+      for (size_t k = 0; k < std::min(sends.size(), recvs.size()); ++k) flow(++id, "message", "ipc", sends[k], recvs[k], args);
     }
+    for (const auto& [from, to] : ipis_) flow(++id, "IPI", "ipi", from, to, "{}");
+  }
+
+  void flow(uint64_t id, const char* name, const char* cat, const Flow& from, const Flow& to, const std::string& args) {
+    add(from.ts_ns, 4, 0,
+        fmt::format(R"({{"name":"{}","cat":"{}","ph":"s","id":{},"ts":{},"pid":{},"tid":{},"args":{}}})", name, cat,
+                    id, us(from.ts_ns), pid_of_core(from.core), tid_of_core(from.core), args));
+    add(to.ts_ns, 4, 0,
+        fmt::format(R"({{"name":"{}","cat":"{}","ph":"f","bp":"e","id":{},"ts":{},"pid":{},"tid":{},"args":{}}})",
+                    name, cat, id, us(to.ts_ns), pid_of_core(to.core), tid_of_core(to.core), args));
   }
 
   const Scenario& sc_;
@@ -253,6 +273,7 @@ class ChromeTrace final : public Observer {
   uint64_t seq_ = 0;
   std::map<int, std::map<int64_t, double>> bandwidth_;
   std::map<uint32_t, std::vector<Flow>> sends_, recvs_;
+  std::vector<std::pair<Flow, Flow>> ipis_;  // sent, handled
 };
 
 OutputRegistry::Add reg("output", "trace",

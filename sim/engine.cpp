@@ -86,6 +86,11 @@ class CoreRt final : public Cpu {
   double hz = 1e9;
   double pending_s = 0;       // private work not yet handed to SimGrid
   double stolen_cycles = 0;   // interrupt work other cores asked of this one
+  struct PendingIpi {
+    int from;
+    double cycles, sent_s;
+  };
+  std::vector<PendingIpi> ipis;  // the IPIs behind stolen_cycles, kept only for observers
   Thread* current = nullptr;
   const Thread* prev = nullptr;
   sg4::SemaphorePtr sem;
@@ -219,6 +224,7 @@ class EngineImpl final : public WorkloadEnv {
   }
   bool finished() const { return finished_; }
   std::vector<std::unique_ptr<CoreRt>>& cores() { return cores_; }
+  bool observed() const { return !obs_.empty(); }
   void add_timer_notify(int core, double at_s) { add_timer({at_s, seq_++, nullptr, core}); }
 
  private:
@@ -305,7 +311,9 @@ void CoreRt::spend_s(double s, Work w) {
 void CoreRt::count(const char* kind, uint64_t n) { e->count(kind, n); }
 
 void CoreRt::interrupt(int target, double handler_cycles) {
-  e->cores()[target]->stolen_cycles += handler_cycles;
+  CoreRt& t = *e->cores()[target];
+  t.stolen_cycles += handler_cycles;
+  if (e->observed()) t.ipis.push_back({id, handler_cycles, now_s()});
   e->count("interrupt", 1);
 }
 
@@ -515,6 +523,7 @@ void EngineImpl::run_thread(CoreRt& c, Thread& t) {
     ++t.stats.context_switches;
     count("context_switch", 1);
     refill_working_set(c, t);
+    for (auto* o : obs_) o->on_kernel(c.id, "context switch", now, c.now_s());
   }
   t.last_core = c.id;
   processes_[t.process].ran_on[c.id] = true;
@@ -524,9 +533,16 @@ void EngineImpl::run_thread(CoreRt& c, Thread& t) {
   Step step = Step::Continue;
   while (step == Step::Continue && !finished_) {
     if (c.stolen_cycles > 0) {
+      const double handled = c.now_s();
       c.spend_cycles(c.stolen_cycles, Work::Kernel);
       ++c.interrupts;
       c.stolen_cycles = 0;
+      if (!obs_.empty()) {
+        for (const auto& i : c.ipis)
+          for (auto* o : obs_) o->on_ipi(i.from, c.id, i.cycles, i.sent_s, handled);
+        c.ipis.clear();
+        for (auto* o : obs_) o->on_kernel(c.id, "interrupt", handled, c.now_s());
+      }
     }
     if (!t.has_op) {
       if (!t.source->next(t.last_result, t.op)) {
@@ -968,6 +984,9 @@ RunResults EngineImpl::run() {
   engine.run();
   if (error_) std::rethrow_exception(error_);
   const double sim_wall_s = std::chrono::duration<double>(Clock::now() - wall_start_).count() - setup_s;
+  for (auto& c : cores_)  // IPIs still waiting for their target when the run ended (it stayed idle)
+    for (const auto& i : c->ipis)
+      for (auto* o : obs_) o->on_ipi(i.from, c->id, i.cycles, i.sent_s, -1);
   for (auto* o : obs_) o->on_end(sg4::Engine::get_clock());
   RunResults res;
   res.doc = build_results(setup_s, sim_wall_s);

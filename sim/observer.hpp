@@ -22,6 +22,13 @@ class Observer {
   virtual void on_op(int core, const Thread& t, const Op& op, double start_s, double end_s) {}
   // `from` made `t` runnable (a wake-up, message delivery or IPI), visible on `to_core` at `at_s`.
   virtual void on_wakeup(int from_core, int to_core, const Thread& t, double sent_s, double at_s) {}
+  // `core` did kernel work outside any operation of a thread: `what` is "context switch" (the kernel's switch path
+  // plus refilling the incoming thread's working set) or "interrupt" (handlers other cores' IPIs asked of it).
+  // `what` is a string literal.
+  virtual void on_kernel(int core, const char* what, double start_s, double end_s) {}
+  // `from_core` sent an inter-processor interrupt to `to_core` at `sent_s` asking `handler_cycles` of work; the target
+  // ran the handler at `handled_s`, or handled_s < 0 when the run ended first (it was idle from then on).
+  virtual void on_ipi(int from_core, int to_core, double handler_cycles, double sent_s, double handled_s) {}
   virtual void on_run_queue(int core, size_t length, double at_s) {}
   virtual void on_memory(int core, int node, uint64_t bytes, double start_s, double end_s) {}
   virtual void on_end(double sim_time_s) {}

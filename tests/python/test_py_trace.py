@@ -98,12 +98,18 @@ def test_trace_tracks_slices_counters_and_names(tmp_path):
         core = core_of[(e["pid"], e["tid"])]
         assert core in ((0, 1) if e["name"].startswith("compute") else (2, 3))
         assert e["ts"] + e["dur"] <= end_us + 1e-3
-    # the run slices of a core add up to about its busy time (context switches fall between slices)
+    # context switches are kernel slices between the run slices: one per switch, none inside a run slice
+    switches = [e for e in x if e["cat"] == "kernel" and e["name"] == "context switch"]
+    assert len(switches) == res.cores["context_switches"].sum() > 6
+    # the run slices and context switches of a core add up to its busy time, to the nanoseconds of the file
     for core in range(4):
-        total = sum(e["dur"] for e in run_slices if core_of[(e["pid"], e["tid"])] == core) * 1e-6
-        busy = res.cores.loc[core, "busy_s"]
-        assert total == pytest.approx(busy, rel=0.05)
-    kernel = [e for e in x if e["cat"] == "kernel"]
+        mine = [e for e in run_slices + switches if core_of[(e["pid"], e["tid"])] == core]
+        total = sum(e["dur"] for e in mine) * 1e-6
+        assert total == pytest.approx(res.cores.loc[core, "busy_s"], rel=1e-6, abs=1e-9 * (len(mine) + 1))
+    for sw in switches:
+        track = (sw["pid"], sw["tid"])
+        assert not any(e["ts"] < sw["ts"] < e["ts"] + e["dur"] for e in run_slices if (e["pid"], e["tid"]) == track)
+    kernel = [e for e in x if e["cat"] == "kernel" and e["name"] != "context switch"]
     assert len(kernel) == res.tidy["events.syscall"] and {e["name"] for e in kernel} == {"syscall file"}
     assert any(e["cat"] == "idle" for e in x)
     assert len([e for e in x if e["cat"] == "memory"]) == 2 * 8
@@ -142,6 +148,41 @@ def test_trace_message_flows_join_sends_to_receives(tmp_path):
     ipc = [e for e in doc["traceEvents"] if e["ph"] == "X" and e["cat"] == "ipc"]
     assert {e["name"].split()[0] for e in ipc} == {"send", "recv"}
     assert_nested(doc)
+
+
+def test_trace_ipis_are_instants_and_flows_to_the_interrupt_handler(tmp_path):
+    # A TLB shootdown on 4 cores: the unmapping core interrupts the other three, each runs the handler (an
+    # "interrupt" kernel slice) inside the thread slice it interrupts.
+    config = {"machine": dict(SMALL_MACHINE, freq_ghz=2.0), "kernel": {"architecture": "monolithic"},
+              "workload": {"kind": "unmap", "cores": 4, "iterations": 5}}
+    res = mksim.run(config, out=tmp_path, trace=True)
+    doc = load_checked(res.trace_path)
+    events = doc["traceEvents"]
+    _, threads = tracks(doc)
+    core_of = {key: int(name.split()[1]) for key, name in threads.items()}
+    sent = [e for e in events if e["ph"] == "i" and e["name"] == "IPI sent"]
+    handled = [e for e in events if e["ph"] == "i" and e["name"] == "IPI"]
+    assert len(sent) == res.tidy["events.interrupt"] >= 3 * 5
+    assert len(handled) == len(sent)  # every target ran its handlers before the end (each thread waits on the unmap)
+    assert all(core_of[(e["pid"], e["tid"])] == 0 for e in sent)
+    assert {e["args"]["to_core"] for e in sent} == {1, 2, 3}
+    starts = {e["id"]: e for e in events if e["ph"] == "s" and e["cat"] == "ipi"}
+    ends = {e["id"]: e for e in events if e["ph"] == "f" and e["cat"] == "ipi"}
+    assert len(starts) == len(sent) and set(starts) == set(ends)
+    assert not {e["id"] for e in events if e["ph"] in ("s", "f") and e["cat"] == "ipc"} & set(starts)
+    handlers = [e for e in events if e["ph"] == "X" and e["cat"] == "kernel" and e["name"] == "interrupt"]
+    assert handlers
+    for i, s in starts.items():
+        f = ends[i]
+        assert f["ts"] >= s["ts"]
+        src, dst = core_of[(s["pid"], s["tid"])], core_of[(f["pid"], f["tid"])]
+        assert src == 0 and dst in (1, 2, 3)
+        # the arrow ends where the target's handler starts
+        assert any(core_of[(h["pid"], h["tid"])] == dst and h["ts"] == f["ts"] for h in handlers)
+    # handlers run inside the interrupted thread's run slice, and take the handler cycles the IPIs asked for
+    assert_nested(doc)
+    total_cycles = sum(e["args"]["handler_cycles"] for e in sent)
+    assert sum(h["dur"] for h in handlers) * 1e-6 == pytest.approx(total_cycles / 2.0e9, rel=1e-6, abs=1e-9 * len(handlers))
 
 
 def test_cli_trace_is_byte_identical_for_the_same_config_and_seed(tmp_path, stream_config):
