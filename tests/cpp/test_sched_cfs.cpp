@@ -204,7 +204,7 @@ TEST_CASE("scheduler: cfs balances an unbalanced load across cores earlier than 
          {{"kind", "compute"}, {"threads", 6}, {"pin", false}, {"cycles_per_thread", 5e7}, {"chunk_cycles", 1e7}}}};
     json r = run_doc(doc);
     REQUIRE(r["summary"]["status"] == "completed");
-    return metric(r, "makespan_s");
+    return workload_metric(r, "makespan_s");
   };
   const double rr = makespan("round-robin"), cfs = makespan("cfs");
   CHECK(rr == Approx(40e-3).epsilon(0.02));

@@ -140,5 +140,5 @@ TEST_CASE("scheduler: numa-aware keeps unpinned streaming threads on the node of
   for (const auto& t : numa["threads"]) CHECK(t["last_core"].get<int>() >= 4);
   // Round-robin fills the least loaded cores from core 0: all four on node 0, every byte remote.
   CHECK(rr["memory"][1]["remote_bytes"].get<double>() == total);
-  CHECK(metric(numa, "makespan_s") < metric(rr, "makespan_s"));
+  CHECK(workload_metric(numa, "makespan_s") < workload_metric(rr, "makespan_s"));
 }

@@ -144,8 +144,11 @@ inline json run_doc(const json& doc) {
   return run_isolated(resolve_scenario(doc, "test", ".")).doc;
 }
 
-inline double metric(const json& r, const char* name) {
-  return r["workload"]["metrics"][name].get<double>();
+// A workload metric of a results document. (Not `metric`: test_workload_support.hpp has a `metric` of a metrics
+// object with the same signature; two inline functions of one name in one namespace are an ODR violation, and a
+// Debug build linked the wrong one into every test.)
+inline double workload_metric(const json& r, const char* name) {
+  return r.at("workload").at("metrics").at(name).get<double>();
 }
 
 // A test-only workload: each thread allocates an object, works `work_cycles`, frees it, `iterations` times; pinned to
@@ -198,7 +201,7 @@ inline double alloc_ops_per_s(const std::string& allocator, int threads) {
                 {"iterations", 400},
                 {"work_cycles", 1000},
                 {"cores", {0, 8, 1, 9, 2, 10, 3, 11}}}}};
-  return metric(run_doc(doc), "ops_per_s");
+  return workload_metric(run_doc(doc), "ops_per_s");
 }
 
 }  // namespace mksim::test

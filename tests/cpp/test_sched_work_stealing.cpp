@@ -94,7 +94,7 @@ TEST_CASE("scheduler: work-stealing finishes an unbalanced load earlier than rou
          {{"kind", "compute"}, {"threads", 6}, {"pin", false}, {"cycles_per_thread", 5e7}, {"chunk_cycles", 1e7}}}};
     json r = run_doc(doc);
     REQUIRE(r["summary"]["status"] == "completed");
-    return metric(r, "makespan_s");
+    return workload_metric(r, "makespan_s");
   };
   const double rr = makespan("round-robin"), ws = makespan("work-stealing");
   CHECK(rr == Approx(40e-3).epsilon(0.02));
