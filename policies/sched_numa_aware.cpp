@@ -8,32 +8,21 @@
 // work from the cores of its own node, nearest first; then any waiting thread that prefers its node; and from other
 // nodes only a queue that holds at least `remote_steal_threshold` waiting threads (0: never).
 #include <algorithm>
-#include <deque>
 #include <limits>
 
-#include "models/costs.hpp"
-#include "policies/sched_domains.hpp"
-#include "policies/scheduler.hpp"
+#include "policies/sched_per_core.hpp"
 
 namespace mksim {
 
 namespace {
 
-class NumaAware final : public Scheduler {
+class NumaAware final : public PerCoreQueueScheduler {
  public:
   explicit NumaAware(const Params& p)
-      : slice_s_(p.number("time_slice_us") * 1e-6),
-        queue_op_cycles_(p.number("queue_op_cycles")),
-        steal_cycles_(p.number("steal_cycles")),
-        remote_threshold_(static_cast<size_t>(p.integer("remote_steal_threshold"))) {}
+      : PerCoreQueueScheduler(p), remote_threshold_(static_cast<size_t>(p.integer("remote_steal_threshold"))) {}
 
   void init(const Machine& m) override {
-    Scheduler::init(m);
-    queues_ = std::vector<RunQueue>(m.num_cores());
-    for (int c = 0; c < m.num_cores(); ++c) queues_[c].lock.name = "runqueue" + std::to_string(c);
-    orders_ = core_orders(m);
-    running_.assign(m.num_cores(), 0);
-    idle_.assign(m.num_cores(), 0);
+    PerCoreQueueScheduler::init(m);
     node_cores_.assign(m.num_nodes(), {});
     for (const auto& c : m.cores) node_cores_[c.node].push_back(c.id);
     nodes_by_distance_.assign(m.num_nodes(), {});
@@ -46,72 +35,18 @@ class NumaAware final : public Scheduler {
     }
   }
 
+  // Wake its core if that idles, else the nearest idle core of its node, which will take it; an idle core of another
+  // node only when the queue is long enough for a remote steal.
   int enqueue(Thread& t, Cpu* from, EnqueueReason why) override {
     const int target = place(t, from, why);
-    RunQueue& q = queues_[target];
-    if (from) {
-      from->lock(q.lock);
-      from->spend_cycles(queue_op_cycles_, Work::Kernel);
-    }
-    q.threads.push_back(&t);
-    if (from) from->unlock(q.lock);
-    // Wake its core if that idles, else the nearest idle core of its node, which will take it; an idle core of another
-    // node only when the queue is long enough for a remote steal. A woken core no longer counts as idle, so that a
-    // burst of new threads wakes as many cores.
-    const bool remote_ok = remote_threshold_ > 0 && q.threads.size() >= remote_threshold_;
     const int node = machine_->cores[target].node;
-    for (int c : orders_[target].cores)
-      if (idle_[c] && t.may_run_on(c) && (remote_ok || machine_->cores[c].node == node)) {
-        idle_[c] = 0;
-        return c;
-      }
-    return target;
+    return push(t, from, target, [&](int c) {  // called once the thread is in the queue
+      const bool remote_ok = remote_threshold_ > 0 && queues_[target].threads.size() >= remote_threshold_;
+      return remote_ok || machine_->cores[c].node == node;
+    });
   }
-
-  Thread* pick_next(Cpu& cpu) override {
-    const int core = cpu.core();
-    RunQueue& own = queues_[core];
-    for (;;) {
-      // Look at the queues at this core's own time; a core that finds nothing then idles with no work pending.
-      if (own.threads.empty()) cpu.sync();
-      if (!own.threads.empty()) {
-        cpu.lock(own.lock);
-        cpu.spend_cycles(queue_op_cycles_, Work::Kernel);
-        Thread* t = nullptr;
-        if (!own.threads.empty()) {
-          t = own.threads.front();
-          own.threads.pop_front();
-        }
-        cpu.unlock(own.lock);
-        if (t) return running(core, t);
-        continue;
-      }
-      bool lost_race = false;
-      if (Thread* t = steal(cpu, lost_race)) return running(core, t);
-      if (!lost_race) break;
-    }
-    idle_[core] = 1;
-    return nullptr;
-  }
-
-  void ran(Thread& t, int core, double ran_s) override { running_[core] = 0; }
-  bool has_waiting(int core) const override { return !queues_[core].threads.empty(); }
-  size_t queue_length(int core) const override { return queues_[core].threads.size(); }
-  double time_slice_s(int core, const Thread& t) const override { return slice_s_; }
 
  private:
-  struct RunQueue {
-    std::deque<Thread*> threads;
-    SpinLock lock;
-  };
-
-  Thread* running(int core, Thread* t) {
-    running_[core] = 1;
-    idle_[core] = 0;
-    return t;
-  }
-  size_t load(int core) const { return queues_[core].threads.size() + running_[core]; }
-
   int preferred_node(const Thread& t, const Cpu* from) const {
     const Machine& m = *machine_;
     if (t.home_node >= 0 && t.home_node < m.num_nodes()) return t.home_node;
@@ -153,7 +88,7 @@ class NumaAware final : public Scheduler {
   }
 
   // An idle core's search, charged (probes of busy queues' lines, the victim's lock) only when it finds work.
-  Thread* steal(Cpu& cpu, bool& lost_race) {
+  Thread* steal(Cpu& cpu, bool& lost_race) override {
     const Machine& m = *machine_;
     const int core = cpu.core();
     const int node = m.cores[core].node;
@@ -174,15 +109,7 @@ class NumaAware final : public Scheduler {
           return t->may_run_on(core) && (pass != 2 || preferred_node(*t, nullptr) == node);
         };
         if (std::find_if(q.threads.begin(), q.threads.end(), wanted) == q.threads.end()) continue;
-        cpu.spend_s(probe_ns * 1e-9, Work::Kernel);
-        cpu.lock(q.lock);
-        cpu.spend_cycles(steal_cycles_, Work::Kernel);
-        Thread* t = nullptr;
-        if (auto it = std::find_if(q.threads.begin(), q.threads.end(), wanted); it != q.threads.end()) {
-          t = *it;
-          q.threads.erase(it);
-        }
-        cpu.unlock(q.lock);
+        Thread* t = take(cpu, v, probe_ns, wanted);
         if (t) cpu.count(local ? "steal" : "remote_steal");
         lost_race = !t;
         return t;
@@ -191,11 +118,7 @@ class NumaAware final : public Scheduler {
     return nullptr;
   }
 
-  double slice_s_, queue_op_cycles_, steal_cycles_;
   size_t remote_threshold_;
-  std::vector<RunQueue> queues_;
-  std::vector<CoreOrder> orders_;
-  std::vector<char> running_, idle_;
   std::vector<std::vector<int>> node_cores_, nodes_by_distance_;
 };
 
@@ -203,15 +126,15 @@ SchedulerRegistry::Add reg(
     "scheduler", "numa-aware",
     "per-core queues; a thread runs on the node of its memory (home node, else its last core's node); idle cores "
     "take work from their own node first",
-    Schema{Field::number("time_slice_us", 4000, "us", "time slice").above(0),
-           Field::number("queue_op_cycles", 100, "cycles", "work under a run-queue lock per enqueue or local pick")
-               .at_least(0),
-           Field::number("steal_cycles", 300, "cycles", "work under the victim queue's lock to take a thread from it")
-               .at_least(0),
-           Field::integer("remote_steal_threshold", 2, "threads",
-                          "an idle core takes work from another node's queue only when it holds this many waiting "
-                          "threads (0: never)")
-               .at_least(0)},
+    [] {
+      Schema s;
+      s.fields = PerCoreQueueScheduler::common_fields();
+      s.fields.push_back(Field::integer("remote_steal_threshold", 2, "threads",
+                                        "an idle core takes work from another node's queue only when it holds this "
+                                        "many waiting threads (0: never)")
+                             .at_least(0));
+      return s;
+    }(),
     [](const Params& p) { return std::make_unique<NumaAware>(p); });
 
 }  // namespace
