@@ -8,7 +8,9 @@
 # anything but InputError. The input that did it is left in build-fuzz/artifacts/TARGET/; make it a regression:
 # copy it into fuzz/regressions/TARGET/ (replayed by every run of this script) and, where the CLI can reach it, into
 # tests/bad_inputs/ with a catalogue case (see docs/reliability.md). Environment: MKSIM_FUZZ_BUILD_DIR (build-fuzz),
-# MKSIM_SHARED_DIR (../shared: the real topologies and traces used as seeds), MKSIM_JOBS (build jobs, 2).
+# MKSIM_SHARED_DIR (../shared: the real topologies and traces used as seeds), MKSIM_JOBS (build jobs, 2),
+# MKSIM_FUZZ_SEED (libFuzzer's -seed: CI fixes it, so that a fresh clone explores the same inputs every time and a
+# red run points at a change, not at luck; unset, every run explores new ones).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -97,7 +99,9 @@ for t in "${TARGETS[@]}"; do
   [ "$t" = fuzz_trace ] && max_len=65536
   [ "$t" = fuzz_ops ] && max_len=65536
   echo "fuzz: $t for ${SECONDS_PER_TARGET}s (corpus $BUILD/corpus/$t, seeds $seeds)"
-  if "$bin" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -max_len=$max_len \
+  seed_opt=()
+  [ -n "${MKSIM_FUZZ_SEED:-}" ] && seed_opt=(-seed="$MKSIM_FUZZ_SEED")
+  if "$bin" "${seed_opt[@]}" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -max_len=$max_len \
       -dict="$(dict_for "$t")" -artifact_prefix="$BUILD/artifacts/$t/" -print_final_stats=1 \
       "$BUILD/corpus/$t" "$seeds" >"$log" 2>&1; then
     grep -E '^stat::number_of_executed_units|^#[0-9]+.*DONE' "$log" | tail -2 | sed "s/^/fuzz: $t: /"
