@@ -938,11 +938,12 @@ void EngineImpl::prepare() {
 RunResults EngineImpl::run() {
   wall_start_ = Clock::now();
   prepare();
-  // ucontext is the tested default; SimGrid's `raw` factory is 20-30% faster on big runs (docs/performance.md) and
-  // opt-in until the suite has run on it. Sanitizer builds ask for `thread`.
+  // SimGrid's `raw` context factory (its own default): 1.5-2x faster than `ucontext`, whose swapcontext also makes wall
+  // time grow faster than the number of cores (docs/performance.md); results are identical with either. Sanitizer
+  // builds ask for `thread` (ASan follows neither raw nor ucontext stack switches), anyone may ask for another.
   const char* factory = std::getenv("MKSIM_CONTEXT_FACTORY");
   std::vector<std::string> args = {"mksim", "--log=root.thres:critical",
-                                   std::string("--cfg=contexts/factory:") + (factory ? factory : "ucontext")};
+                                   std::string("--cfg=contexts/factory:") + (factory ? factory : "raw")};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   int argc = static_cast<int>(argv.size());
