@@ -1,13 +1,16 @@
 // The cache-coherence model of small shared data (models/coherence.hpp), to the nanosecond on a machine whose costs
 // are known: 2 sockets x 4 cores at 2 GHz, a 4-cycle L1 (2 ns), a 40-cycle L3 shared per socket (20 ns between cores
-// of a socket), 100 ns local memory and 150 ns between the sockets.
+// of a socket), 100 ns local memory and 150 ns between the sockets; and through the engine, with the shared-update
+// workload.
 #include <catch2/catch.hpp>
 #include <map>
 
 #include "models/coherence.hpp"
 #include "sim/machine_config.hpp"
+#include "test_workload_support.hpp"
 
 using namespace mksim;
+using namespace mksim::test;
 
 namespace {
 
@@ -95,4 +98,43 @@ TEST_CASE("coherence: k cores writing one line take turns, so their combined rat
   CHECK(rate[2] == Approx(1e3 / 20).epsilon(0.01));
   CHECK(rate[4] <= rate[2] * 1.01);
   CHECK(rate[8] < rate[4]);  // half the hand-overs now cross the interconnect
+}
+
+// --- through the engine: the shared-update workload without a lock ---
+
+namespace {
+
+json shared_update(int cores, json extra = json::object()) {
+  json w = {{"kind", "shared-update"}, {"mode", "shared-memory"}, {"sync", "none"}, {"cores", cores},
+            {"lines", 8},          {"update_cycles", 0},          {"updates_per_core", 200}};
+  w.update(extra);
+  return {{"machine", two_socket_doc()}, {"workload", w}, {"run", {{"seed", 1}}}};
+}
+
+}  // namespace
+
+TEST_CASE("coherence: one core updating its own structure pays L1 hits, not memory writes") {
+  const double alone = metric(run_metrics(shared_update(1)), "cycles_per_update");
+  // 8 independent hits of 4 cycles overlap; the first touch (100 ns from memory) spreads over 200 updates.
+  CHECK(alone == Approx(4 + 200.0 / 200).epsilon(0.05));
+  // With the coherence path off, every update writes its 8 lines to memory again.
+  json streamed = shared_update(1);
+  streamed["machine"]["memory"]["coherent_region_max_kib"] = 0;
+  CHECK(metric(run_metrics(streamed), "cycles_per_update") > 20 * alone);
+}
+
+TEST_CASE("coherence: cores updating one structure without a lock wait for its lines in turn") {
+  // Two cores of one socket: each update waits for the other's hand-over of the 8 lines (20 ns each, overlapped).
+  json same = shared_update(2);
+  const double near = metric(run_metrics(same), "cycles_per_update");
+  CHECK(near == Approx(2 * 20 * 2.0).epsilon(0.1));
+  // One core on each socket: 150 ns a hand-over.
+  json across = shared_update(2, {{"first_core", 3}});
+  const double far = metric(run_metrics(across), "cycles_per_update");
+  CHECK(far == Approx(2 * 150 * 2.0).epsilon(0.1));
+  // More cores: every update waits for the k - 1 others', and the rate does not grow.
+  json four = run_metrics(shared_update(4)), eight = run_metrics(shared_update(8));
+  CHECK(metric(four, "cycles_per_update") == Approx(4 * 20 * 2.0).epsilon(0.1));
+  CHECK(metric(eight, "cycles_per_update") > 2 * metric(four, "cycles_per_update"));
+  CHECK(metric(eight, "updates_per_s") <= metric(four, "updates_per_s"));
 }
