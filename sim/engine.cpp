@@ -878,7 +878,8 @@ Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
 // thread is that thread's alone: its accesses are private work and create no SimGrid activity. Any other thread may
 // take a line away or want it at any time, so an access to a region of a process with several threads first brings
 // the core's clock to SimGrid's (as taking a lock does): the lines then move between cores in the order of simulated
-// time, and a core cannot count hits on lines that another core, earlier in simulated time, has taken.
+// time, and a core cannot count hits on lines that another core, earlier in simulated time, has taken. (A thread of
+// another process touching the region of a single-threaded one is ordered after what that thread had done by then.)
 Step EngineImpl::coherent_access(CoreRt& c, Thread& t, const Region& r, double line_bytes) {
   const Op& op = t.op;
   if (processes_[r.process].threads > 1 || t.process != r.process) c.flush();

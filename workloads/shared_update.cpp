@@ -56,7 +56,7 @@ class SharedUpdate final : public Workload {
       const uint32_t lock = u.locked ? env.create_lock("shared-structure") : 0;
       for (int i = 0; i < k; ++i)
         env.create_thread(proc, {fmt::format("shared-update.client{}", i), {cores[i]}, m.cores[cores[i]].node},
-                          boxed(locking_client(st_, i, lock, data, u)));
+                          boxed(shared_memory_client(st_, i, lock, data, u)));
       return;
     }
     const uint32_t requests = env.create_channel("updates");
@@ -101,7 +101,7 @@ class SharedUpdate final : public Workload {
     return llc ? llc->line_bytes : 64;
   }
 
-  static Program locking_client(std::shared_ptr<State> st, int me, uint32_t lock, uint32_t data, Update u) {
+  static Program shared_memory_client(std::shared_ptr<State> st, int me, uint32_t lock, uint32_t data, Update u) {
     OpResult r = co_await Op::compute(0);  // a time stamp
     st->begin_s[me] = r.time_s;
     for (uint64_t i = 0; i < u.count; ++i) {
