@@ -59,6 +59,9 @@ struct Machine {
   Interconnect interconnect;
   double core_bandwidth_gb_s = 12;  // most one core can stream (bounded by its outstanding misses)
   double core_mlp = 10;             // outstanding cache misses per core (memory-level parallelism)
+  // Regions up to this size are small data that stays in the caches: the engine tracks them line by line
+  // (models/coherence.hpp) instead of streaming them from memory. 0: every region streams.
+  uint64_t coherent_region_max_bytes = 4096;
 
   int num_cores() const { return static_cast<int>(cores.size()); }
   int num_nodes() const { return static_cast<int>(nodes.size()); }

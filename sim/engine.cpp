@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "mksim_version.hpp"
+#include "models/coherence.hpp"
 #include "models/costs.hpp"
 #include "models/platform.hpp"
 #include "policies/kernel.hpp"
@@ -61,6 +62,7 @@ struct Process {
   std::string name;
   std::vector<int> cores;
   std::vector<bool> ran_on;  // by core: may its TLB hold the process's translations?
+  uint32_t threads = 0;      // created so far
 };
 
 struct Template {
@@ -174,6 +176,7 @@ class EngineImpl final : public WorkloadEnv {
     t->home_node = spec.home_node;
     t->working_set_bytes = spec.working_set_bytes;
     t->source = std::move(source);
+    ++processes_.at(process).threads;
     threads_.push_back(std::move(t));
     ++live_threads_;
     if (started_) start_thread(*threads_.back(), current_core_);
@@ -234,6 +237,7 @@ class EngineImpl final : public WorkloadEnv {
   void run_thread(CoreRt& c, Thread& t);
   Step execute(CoreRt& c, Thread& t, double slice_end_s);
   Step memory_access(CoreRt& c, Thread& t);
+  Step coherent_access(CoreRt& c, Thread& t, const Region& r, double line_bytes);
   void complete(CoreRt& c, Thread& t, double started_s, uint64_t value = 0);
   Step block(CoreRt& c, Thread& t, const char* on, const std::string* object = nullptr);
   Step block_for_reply(CoreRt& c, Thread& t);
@@ -268,6 +272,7 @@ class EngineImpl final : public WorkloadEnv {
   std::deque<UserLock> locks_;
   std::vector<Template> templates_;
   std::vector<NodeTraffic> traffic_;
+  std::unordered_map<uint32_t, std::vector<CacheLine>> region_lines_;  // of small regions, by region id
 
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   sg4::SemaphorePtr timer_sem_;
@@ -817,6 +822,7 @@ Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
   }
   const Cache* llc = m_.last_level_cache(c.id);
   const double line = llc ? llc->line_bytes : 64.0;
+  if (r.bytes <= m_.coherent_region_max_bytes) return coherent_access(c, t, r, line);
   const int my_node = m_.cores[c.id].node;
   for (int n = 0; n < m_.num_nodes(); ++n) {
     if (r.node_share[n] <= 0) continue;
@@ -860,6 +866,38 @@ Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
     for (int n = 0; n < m_.num_nodes(); ++n)
       if (r.node_share[n] > 0)
         for (auto* o : obs_) o->on_memory(c.id, n, static_cast<uint64_t>(op.bytes * r.node_share[n]), start, end);
+  }
+  complete(c, t, t0);
+  return Step::Continue;
+}
+
+// Small data stays in the caches (machine.memory.coherent_region_max_kib): its lines are tracked one by one, and an
+// access costs hits in the core's own cache, transfers from the cores that hold the lines, invalidations of their
+// copies, and for lines no cache holds yet a fetch from the home node's memory (models/coherence.hpp). The access
+// touches the region's first lines (all of them when it is at least as large). The region of a process with one
+// thread is that thread's alone: its accesses are private work and create no SimGrid activity. Any other thread may
+// take a line away or want it at any time, so an access to a region of a process with several threads first brings
+// the core's clock to SimGrid's (as taking a lock does): the lines then move between cores in the order of simulated
+// time, and a core cannot count hits on lines that another core, earlier in simulated time, has taken. (A thread of
+// another process touching the region of a single-threaded one is ordered after what that thread had done by then.)
+Step EngineImpl::coherent_access(CoreRt& c, Thread& t, const Region& r, double line_bytes) {
+  const Op& op = t.op;
+  if (processes_[r.process].threads > 1 || t.process != r.process) c.flush();
+  const double t0 = c.now_s();
+  auto& lines = region_lines_[r.id];
+  if (lines.empty()) lines.resize(std::max<size_t>(1, static_cast<size_t>(std::ceil(r.bytes / line_bytes))));
+  const size_t n = std::clamp<size_t>(static_cast<size_t>(std::ceil(op.bytes / line_bytes)), 1, lines.size());
+  const int home = static_cast<int>(std::max_element(r.node_share.begin(), r.node_share.end()) - r.node_share.begin());
+  const LineAccessCost cost = access_lines(m_, std::span(lines).first(n), c.id, op.access == AccessKind::Write,
+                                           op.pattern == AccessPattern::Chase, home, t0);
+  c.spend_s(cost.done_s - t0, Work::User);
+  t.stats.bytes_accessed += op.bytes;
+  c.fill_bytes += static_cast<uint64_t>((cost.transfers + cost.from_memory) * line_bytes);
+  if (cost.from_memory > 0) {  // only the lines no cache held reach the memory controller
+    const auto b = static_cast<uint64_t>(cost.from_memory * line_bytes);
+    traffic_[home].read_bytes += b;
+    (home == m_.cores[c.id].node ? traffic_[home].local_bytes : traffic_[home].remote_bytes) += b;
+    for (auto* o : obs_) o->on_memory(c.id, home, b, t0, cost.done_s);
   }
   complete(c, t, t0);
   return Step::Continue;

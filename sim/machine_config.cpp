@@ -40,6 +40,10 @@ const Schema& machine_schema() {
         Field::number("core_bandwidth_gb_s", 12, "GB/s", "most one core can stream (its miss buffers)").above(0),
         Field::number("core_mlp", 10, "misses", "cache misses one core keeps in flight (memory-level parallelism)")
             .above(0),
+        Field::number("coherent_region_max_kib", 4, "KiB",
+                      "regions up to this size stay in the caches, tracked line by line by the coherence model "
+                      "(hits, cache-to-cache transfers, invalidations); larger ones stream from memory (0: all stream)")
+            .at_least(0),
     });
     auto interconnect = std::make_shared<const Schema>(Schema{
         Field::number("link_bandwidth_gb_s", 12, "GB/s", "bandwidth of one interconnect link, each direction").above(0),
@@ -180,6 +184,7 @@ void apply_memory(Machine& m, const Params& mem, bool override_size) {
   }
   m.core_bandwidth_gb_s = mem.number("core_bandwidth_gb_s");
   m.core_mlp = mem.number("core_mlp");
+  m.coherent_region_max_bytes = static_cast<uint64_t>(std::llround(mem.number("coherent_region_max_kib") * 1024.0));
 }
 
 Machine uniform_machine(const Params& p) {

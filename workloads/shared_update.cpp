@@ -1,9 +1,11 @@
 // Updating one shared data structure from k cores, by shared memory or by messages to a server (Baumann et al., "The
-// Multikernel", SOSP 2009, Section 2.4 and Figure 3: SHMn, MSGn and Server). With shared memory every update takes
-// one lock, does a little work and writes `lines` cache lines of the structure, so lock and lines bounce between the
-// updating cores and each update waits for the others'. With a server, clients send update requests to one thread on
-// a core of its own that applies them in turn (the structure stays in that core's cache), and wait for each reply or
-// not. Reports the cycles one update costs its client and the update rate.
+// Multikernel", SOSP 2009, Section 2.4 and Figure 3: SHMn, MSGn and Server). With shared memory every update does a
+// little work and writes `lines` cache lines of the structure in place: in the paper's experiment without a lock
+// (`sync: none`), the cache-coherence protocol moving the lines between the updating cores; or under one blocking
+// lock (`sync: mutex`), so that each update also waits for the others' to finish. Either way the lines bounce between
+// the cores (sim/engine.cpp's coherence path for small regions). With a server, clients send update requests to one
+// thread on a core of its own that applies them in turn (the structure stays in that core's cache), and wait for each
+// reply or not. Reports the cycles one update costs its client and the update rate.
 #include <memory>
 
 #include "workloads/synthetic.hpp"
@@ -41,7 +43,8 @@ class SharedUpdate final : public Workload {
       }
     }
     Update u{static_cast<uint64_t>(p_.integer("updates_per_core")), p_.number("update_cycles"),
-             static_cast<uint64_t>(p_.integer("lines")) * line_bytes(m, cores[0]), p_.boolean("wait_for_reply")};
+             static_cast<uint64_t>(p_.integer("lines")) * line_bytes(m, cores[0]), p_.boolean("wait_for_reply"),
+             p_.text("sync") == "mutex"};
     st_ = std::make_shared<State>();
     st_->begin_s.assign(k, 0);
     st_->end_s.assign(k, 0);
@@ -50,10 +53,10 @@ class SharedUpdate final : public Workload {
     updates_ = u.count * k;
     for (int c : cores) hz_.push_back(m.cores[c].freq_ghz * 1e9);
     if (!server_mode) {
-      const uint32_t lock = env.create_lock("shared-structure");
+      const uint32_t lock = u.locked ? env.create_lock("shared-structure") : 0;
       for (int i = 0; i < k; ++i)
         env.create_thread(proc, {fmt::format("shared-update.client{}", i), {cores[i]}, m.cores[cores[i]].node},
-                          boxed(locking_client(st_, i, lock, data, u)));
+                          boxed(shared_memory_client(st_, i, lock, data, u)));
       return;
     }
     const uint32_t requests = env.create_channel("updates");
@@ -86,6 +89,7 @@ class SharedUpdate final : public Workload {
     double cycles;
     uint64_t bytes;  // of the structure written by one update
     bool wait_for_reply;
+    bool locked;  // shared memory: under one lock, or in place without one
   };
   struct State {
     std::vector<double> begin_s, end_s;  // per client: its first and last update
@@ -97,14 +101,14 @@ class SharedUpdate final : public Workload {
     return llc ? llc->line_bytes : 64;
   }
 
-  static Program locking_client(std::shared_ptr<State> st, int me, uint32_t lock, uint32_t data, Update u) {
+  static Program shared_memory_client(std::shared_ptr<State> st, int me, uint32_t lock, uint32_t data, Update u) {
     OpResult r = co_await Op::compute(0);  // a time stamp
     st->begin_s[me] = r.time_s;
     for (uint64_t i = 0; i < u.count; ++i) {
-      co_await Op::lock(lock);
+      if (u.locked) co_await Op::lock(lock);
       co_await Op::compute(u.cycles);
-      co_await Op::mem(data, u.bytes, AccessPattern::Random, AccessKind::Write);
-      r = co_await Op::unlock(lock);
+      r = co_await Op::mem(data, u.bytes, AccessPattern::Random, AccessKind::Write);
+      if (u.locked) r = co_await Op::unlock(lock);
     }
     st->end_s[me] = r.time_s;
   }
@@ -140,10 +144,14 @@ class SharedUpdate final : public Workload {
 
 WorkloadRegistry::Add reg(
     "workload", "shared-update",
-    "k cores update one shared structure: under a lock in shared memory, or by messages to a server core",
+    "k cores update one shared structure: in shared memory (under a lock or without one), or by messages to a "
+    "server core",
     Schema{
         Field::choice("mode", "shared-memory", {"shared-memory", "message-server"},
-                      "update in place under one lock, or send each update to a server thread"),
+                      "update the structure in place, or send each update to a server thread"),
+        Field::choice("sync", "mutex", {"mutex", "none"},
+                      "shared-memory: each update under one blocking lock, or without a lock (the paper's SHMn: "
+                      "only the cache-coherence protocol orders the writes)"),
         Field::integer("cores", 4, "", "number of updating cores (k), one client thread on each")
             .at_least(1)
             .at_most(65536),
@@ -153,7 +161,8 @@ WorkloadRegistry::Add reg(
             .at_least(-1),
         Field::integer("updates_per_core", 1000, "", "updates each client makes").at_least(1).at_most(1000000000),
         Field::number("update_cycles", 20, "cycles", "work of one update besides writing the lines").at_least(0),
-        Field::integer("lines", 1, "cache lines", "lines of the structure one update writes (SHM1..SHM8)")
+        Field::integer("lines", 1, "cache lines", "lines of the structure one update writes (SHM1..SHM8); a structure larger than "
+                       "machine.memory.coherent_region_max_kib streams from memory instead of moving between caches")
             .at_least(1)
             .at_most(1024),
         Field::boolean("wait_for_reply", true, "message-server: clients wait for each update's reply"),

@@ -1,5 +1,7 @@
 // shared-update: with shared memory and one lock, each update waits for the other cores' updates, so its cost grows
-// with the number of cores; the message-server mode runs, and its server must have a core of its own.
+// with the number of cores; without a lock no thread ever sleeps, the lines alone move between the cores; the
+// message-server mode runs, and its server must have a core of its own. (The costs of the lines themselves are
+// checked in test_coherence.cpp.)
 #include "test_workload_support.hpp"
 
 using namespace mksim;
@@ -25,6 +27,29 @@ TEST_CASE("shared-update: cycles per update grow with k in shared-memory mode") 
   CHECK(cycles(8) > 3 * cycles(2));
   // The lock serialises updates: more cores never update faster than one alone.
   CHECK(metric(r[8], "updates_per_s") <= metric(r[1], "updates_per_s"));
+}
+
+TEST_CASE("shared-update: without a lock no update sleeps, and contention costs less than under the mutex") {
+  auto run = [](const char* sync) {
+    json doc = shared_update("shared-memory", 8);
+    doc["workload"]["sync"] = sync;
+    json r = run_isolated(resolve_scenario(doc, "test", ".")).doc;
+    REQUIRE(r["summary"]["status"] == "completed");
+    return r;
+  };
+  json none = run("none"), mutex = run("mutex");
+  const auto& events = none["summary"]["events_by_kind"];
+  CHECK(!events.contains("lock"));
+  CHECK(!events.contains("syscall"));
+  CHECK(events.at("mem_access") == 8 * 300);
+  for (const auto& t : none["threads"]) CHECK(t["blocked_s"].get<double>() == 0);
+  // Under the mutex a contended update sleeps in the kernel and is woken by the releaser.
+  CHECK(mutex["summary"]["events_by_kind"].at("lock").get<int>() == 8 * 300);
+  double blocked = 0;
+  for (const auto& t : mutex["threads"]) blocked += t["blocked_s"].get<double>();
+  CHECK(blocked > 0);
+  CHECK(metric(none["workload"]["metrics"], "cycles_per_update") <
+        metric(mutex["workload"]["metrics"], "cycles_per_update") / 2);
 }
 
 TEST_CASE("shared-update: message-server mode and its errors") {

@@ -1,0 +1,73 @@
+#include "models/coherence.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "models/costs.hpp"
+
+namespace mksim {
+
+namespace {
+
+// A hit: the load-to-use latency of the core's own first-level cache.
+double hit_ns(const Machine& m, int core) {
+  const auto& cs = m.cores[core].caches;
+  return cs.empty() ? 0.0 : m.caches[cs.front()].hit_latency_cycles / m.cores[core].freq_ghz;
+}
+
+// One line: what the access costs from `start_s`, and the line's new state.
+double access_line(const Machine& m, CacheLine& l, int core, bool write, int home_node, double start_s,
+                   LineAccessCost& cost) {
+  const bool sharer = std::find(l.sharers.begin(), l.sharers.end(), core) != l.sharers.end();
+  double ns;
+  if (l.owner == core || (sharer && !write) || (sharer && l.sharers.size() == 1)) {
+    ns = hit_ns(m, core);  // a sole sharer's write upgrades silently, as from Exclusive
+    ++cost.hits;
+  } else if (l.owner >= 0) {
+    ns = line_transfer_ns(m, l.owner, core);  // the owner forwards the line (and, for a write, drops its copy)
+    ++cost.transfers;
+  } else if (!l.sharers.empty()) {
+    // A read takes the nearest copy; a write also invalidates every copy and waits for the farthest acknowledgement.
+    ns = write ? 0.0 : INFINITY;
+    for (int s : l.sharers)
+      if (s != core) ns = write ? std::max(ns, line_transfer_ns(m, s, core)) : std::min(ns, line_transfer_ns(m, s, core));
+    ++cost.transfers;
+  } else {
+    ns = memory_latency_ns(m, core, home_node);
+    ++cost.from_memory;
+  }
+  // The line is in one place at a time: this access starts once the previous one on the line has completed.
+  const double done = std::max(start_s, l.busy_until_s) + ns * 1e-9;
+  l.busy_until_s = done;
+  if (write || (l.owner < 0 && l.sharers.empty())) {  // a write, or a read nobody else holds (Exclusive)
+    l.owner = core;
+    l.sharers.clear();
+  } else if (l.owner >= 0 && l.owner != core) {  // a read of an owned line: both keep a read-only copy
+    l.sharers = {l.owner, core};
+    l.owner = -1;
+  } else if (!sharer && l.owner != core) {
+    l.sharers.push_back(core);
+  }
+  return done;
+}
+
+}  // namespace
+
+LineAccessCost access_lines(const Machine& m, std::span<CacheLine> lines, int core, bool write, bool dependent,
+                            int home_node, double start_s) {
+  LineAccessCost cost;
+  cost.done_s = start_s;
+  // Independent lines: the (i + in_flight)-th is issued when the i-th completes.
+  const size_t in_flight = dependent ? 1 : std::max<size_t>(1, static_cast<size_t>(std::floor(m.core_mlp)));
+  std::vector<double> done;  // completion of each line, kept only when some wait for an earlier one
+  if (lines.size() > in_flight) done.resize(lines.size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const double issue = i < in_flight ? start_s : done[i - in_flight];
+    const double d = access_line(m, lines[i], core, write, home_node, issue, cost);
+    if (!done.empty()) done[i] = d;
+    cost.done_s = std::max(cost.done_s, d);
+  }
+  return cost;
+}
+
+}  // namespace mksim

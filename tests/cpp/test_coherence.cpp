@@ -1,0 +1,140 @@
+// The cache-coherence model of small shared data (models/coherence.hpp), to the nanosecond on a machine whose costs
+// are known: 2 sockets x 4 cores at 2 GHz, a 4-cycle L1 (2 ns), a 40-cycle L3 shared per socket (20 ns between cores
+// of a socket), 100 ns local memory and 150 ns between the sockets; and through the engine, with the shared-update
+// workload.
+#include <catch2/catch.hpp>
+#include <map>
+
+#include "models/coherence.hpp"
+#include "sim/machine_config.hpp"
+#include "test_workload_support.hpp"
+
+using namespace mksim;
+using namespace mksim::test;
+
+namespace {
+
+json two_socket_doc() {
+  return json::parse(R"({"sockets": 2, "cores_per_socket": 4, "freq_ghz": 2.0,
+      "caches": {"l1": {"latency_cycles": 4}, "l3": {"shared_by": "socket", "latency_cycles": 40}},
+      "interconnect": {"latency_ns": [[100, 150], [150, 100]]}})");
+}
+
+Machine two_socket() { return build_machine(two_socket_doc(), "machine", "test", "."); }
+
+// Core `core` writes (or reads) `lines` at `at_s`; returns how long it took, in ns.
+double access_ns(const Machine& m, std::vector<CacheLine>& lines, int core, bool write, double at_s = 0,
+                 LineAccessCost* out = nullptr) {
+  LineAccessCost c = access_lines(m, lines, core, write, false, 0, at_s);
+  if (out) *out = c;
+  return (c.done_s - at_s) * 1e9;
+}
+
+}  // namespace
+
+TEST_CASE("coherence: a core re-accessing lines it holds hits in its own L1") {
+  Machine m = two_socket();
+  std::vector<CacheLine> lines(8);
+  LineAccessCost c;
+  // First touch: no cache holds them; the 8 misses overlap (core_mlp 10 in flight).
+  CHECK(access_ns(m, lines, 0, true, 0, &c) == Approx(100));
+  CHECK(c.from_memory == 8);
+  CHECK(access_ns(m, lines, 0, true, 1e-6, &c) == Approx(2));
+  CHECK(c.hits == 8);
+  CHECK(access_ns(m, lines, 0, false, 2e-6, &c) == Approx(2));
+  CHECK(c.hits == 8);
+  // Dependent accesses do not overlap: 8 hits one after the other.
+  LineAccessCost d = access_lines(m, lines, 0, true, true, 0, 3e-6);
+  CHECK((d.done_s - 3e-6) * 1e9 == Approx(16));
+}
+
+TEST_CASE("coherence: a line written by another core costs the transfer between them, more across sockets") {
+  Machine m = two_socket();
+  std::vector<CacheLine> line(1);
+  access_ns(m, line, 0, true);
+  LineAccessCost c;
+  CHECK(access_ns(m, line, 1, true, 1e-6, &c) == Approx(20));  // same socket: through the shared L3
+  CHECK(c.transfers == 1);
+  CHECK(access_ns(m, line, 5, true, 2e-6, &c) == Approx(150));  // the other socket: across the interconnect
+  CHECK(c.transfers == 1);
+  CHECK(line[0].owner == 5);
+  CHECK(access_ns(m, line, 5, true, 3e-6) == Approx(2));  // and now it is core 5's own
+}
+
+TEST_CASE("coherence: readers share a line; a write invalidates every copy and waits for the farthest") {
+  Machine m = two_socket();
+  std::vector<CacheLine> line(1);
+  access_ns(m, line, 0, true);
+  CHECK(access_ns(m, line, 1, false, 1e-6) == Approx(20));   // from the owner, which keeps a read-only copy
+  CHECK(access_ns(m, line, 4, false, 2e-6) == Approx(150));  // from the nearest copy: the other socket either way
+  CHECK(line[0].owner == -1);
+  CHECK(line[0].sharers.size() == 3);
+  CHECK(access_ns(m, line, 0, false, 3e-6) == Approx(2));  // a reader hits its copy
+  // Core 1 writes: core 0's copy is 20 ns away, core 4's 150 ns: the write completes with the farthest acknowledgement.
+  CHECK(access_ns(m, line, 1, true, 4e-6) == Approx(150));
+  CHECK(line[0].owner == 1);
+  CHECK(line[0].sharers.empty());
+  CHECK(access_ns(m, line, 0, false, 5e-6) == Approx(20));
+}
+
+TEST_CASE("coherence: k cores writing one line take turns, so their combined rate does not grow with k") {
+  Machine m = two_socket();
+  auto writes_per_us = [&](int k) {
+    // Each core writes the line again as soon as its previous write completed; the earliest ready core goes next.
+    std::vector<CacheLine> line(1);
+    std::vector<double> ready(k, 0.0);
+    const int writes = 200 * k;
+    for (int i = 0; i < writes; ++i) {
+      int core = static_cast<int>(std::min_element(ready.begin(), ready.end()) - ready.begin());
+      ready[core] = access_lines(m, line, core, true, false, 0, ready[core]).done_s;
+    }
+    return writes / (*std::max_element(ready.begin(), ready.end()) * 1e6);
+  };
+  std::map<int, double> rate;
+  for (int k : {1, 2, 4, 8}) rate[k] = writes_per_us(k);
+  INFO("writes per us with 1, 2, 4, 8 cores: " << rate[1] << ", " << rate[2] << ", " << rate[4] << ", " << rate[8]);
+  CHECK(rate[1] > 5 * rate[2]);  // alone, a core hits its own L1
+  // Two cores of a socket pass the line through their L3 (20 ns a write); eight, over both sockets, at most that.
+  CHECK(rate[2] == Approx(1e3 / 20).epsilon(0.01));
+  CHECK(rate[4] <= rate[2] * 1.01);
+  CHECK(rate[8] < rate[4]);  // half the hand-overs now cross the interconnect
+}
+
+// --- through the engine: the shared-update workload without a lock ---
+
+namespace {
+
+json shared_update(int cores, json extra = json::object()) {
+  json w = {{"kind", "shared-update"}, {"mode", "shared-memory"}, {"sync", "none"}, {"cores", cores},
+            {"lines", 8},          {"update_cycles", 0},          {"updates_per_core", 200}};
+  w.update(extra);
+  return {{"machine", two_socket_doc()}, {"workload", w}, {"run", {{"seed", 1}}}};
+}
+
+}  // namespace
+
+TEST_CASE("coherence: one core updating its own structure pays L1 hits, not memory writes") {
+  const double alone = metric(run_metrics(shared_update(1)), "cycles_per_update");
+  // 8 independent hits of 4 cycles overlap; the first touch (100 ns from memory) spreads over 200 updates.
+  CHECK(alone == Approx(4 + 200.0 / 200).epsilon(0.05));
+  // With the coherence path off, every update writes its 8 lines to memory again.
+  json streamed = shared_update(1);
+  streamed["machine"]["memory"]["coherent_region_max_kib"] = 0;
+  CHECK(metric(run_metrics(streamed), "cycles_per_update") > 20 * alone);
+}
+
+TEST_CASE("coherence: cores updating one structure without a lock wait for its lines in turn") {
+  // Two cores of one socket: each update waits for the other's hand-over of the 8 lines (20 ns each, overlapped).
+  json same = shared_update(2);
+  const double near = metric(run_metrics(same), "cycles_per_update");
+  CHECK(near == Approx(2 * 20 * 2.0).epsilon(0.1));
+  // One core on each socket: 150 ns a hand-over.
+  json across = shared_update(2, {{"first_core", 3}});
+  const double far = metric(run_metrics(across), "cycles_per_update");
+  CHECK(far == Approx(2 * 150 * 2.0).epsilon(0.1));
+  // More cores: every update waits for the k - 1 others', and the rate does not grow.
+  json four = run_metrics(shared_update(4)), eight = run_metrics(shared_update(8));
+  CHECK(metric(four, "cycles_per_update") == Approx(4 * 20 * 2.0).epsilon(0.1));
+  CHECK(metric(eight, "cycles_per_update") > 2 * metric(four, "cycles_per_update"));
+  CHECK(metric(eight, "updates_per_s") <= metric(four, "updates_per_s"));
+}
