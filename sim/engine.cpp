@@ -1,6 +1,8 @@
 #include "sim/engine.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cassert>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -34,6 +36,17 @@ namespace mksim {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// SimGrid's clock, kept here: sg4::Engine::get_clock() is an out-of-line call through Engine::get_instance(), made
+// several times per operation (a tenth of mksim's own instructions on runs of tiny activities). The clock moves only
+// in SimGrid's maestro, which then fires Engine::on_time_advance; actors read it between their blocking calls. Debug
+// builds (the sanitizer suite runs one) check every read against SimGrid.
+double g_clock_s = 0;
+
+double sim_clock() {
+  assert(g_clock_s == sg4::Engine::get_clock());
+  return g_clock_s;
+}
 
 struct Message {
   uint64_t bytes;
@@ -107,7 +120,7 @@ class CoreRt final : public Cpu {
 
   int core() const override { return id; }
   const Machine& machine() const override;
-  double now_s() const override { return sg4::Engine::get_clock() + pending_s; }
+  double now_s() const override { return sim_clock() + pending_s; }
   void spend_cycles(double cycles, Work w) override { spend_s(cycles / hz, w); }
   void spend_s(double s, Work w) override;
   void lock(SpinLock& l) override;
@@ -218,6 +231,13 @@ class EngineImpl final : public WorkloadEnv {
     *it->second += n;
     total_events_ += n;
   }
+  // The count of one completed operation: an array slot per kind, no lookup.
+  void count_op(OpKind k) {
+    uint64_t*& slot = op_slots_[static_cast<size_t>(k)];
+    if (!slot) slot = &events_[std::string(to_string(k))];
+    ++*slot;
+    ++total_events_;
+  }
   void notify(CoreRt& c) {
     if (c.waiting && !c.notified) {
       c.notified = true;
@@ -282,6 +302,7 @@ class EngineImpl final : public WorkloadEnv {
 
   std::map<std::string, uint64_t> events_;
   std::unordered_map<const char*, uint64_t*> event_slots_;
+  std::array<uint64_t*, static_cast<size_t>(OpKind::Count)> op_slots_{};
   uint64_t total_events_ = 0;
   int live_threads_ = 0;
   int active_ = 0;
@@ -325,7 +346,7 @@ void CoreRt::interrupt(int target, double handler_cycles) {
 void CoreRt::lock(SpinLock& l) {
   // Acquisitions are ordered by SimGrid's clock: synchronise first.
   flush();
-  const double now = sg4::Engine::get_clock();
+  const double now = sim_clock();
   ++l.acquisitions;
   e->count("lock_acquire", 1);
   if (!l.held) {
@@ -349,7 +370,7 @@ void CoreRt::lock(SpinLock& l) {
   idle_wait = false;
   while (grant_s < 0 && !e->finished()) sem->acquire();
   waiting = notified = false;
-  const double woke = sg4::Engine::get_clock();
+  const double woke = sim_clock();
   double spin = std::max(0.0, grant_s - woke) + (woke - now);
   l.wait_s += spin;
   spin_s += spin;
@@ -391,7 +412,7 @@ void EngineImpl::add_timer(Timer t) {
 }
 
 void EngineImpl::make_runnable(Thread& t, int from_core, EnqueueReason why, double delay_s) {
-  double now = from_core >= 0 ? cores_[from_core]->now_s() : sg4::Engine::get_clock();
+  double now = from_core >= 0 ? cores_[from_core]->now_s() : sim_clock();
   set_state(t, ThreadState::Runnable, now + delay_s);
   int target = sched_->enqueue(t, from_core >= 0 ? cores_[from_core].get() : nullptr, why);
   t.queued_core = target;
@@ -400,7 +421,7 @@ void EngineImpl::make_runnable(Thread& t, int from_core, EnqueueReason why, doub
   for (auto* o : obs_) o->on_wakeup(from_core, target, t, now, now + delay_s);
   if (target >= 0) {
     if (target == from_core) return;
-    if (delay_s > 0 || now > sg4::Engine::get_clock())
+    if (delay_s > 0 || now > sim_clock())
       add_timer_notify(target, now + delay_s);
     else
       notify(*cores_[target]);
@@ -409,7 +430,7 @@ void EngineImpl::make_runnable(Thread& t, int from_core, EnqueueReason why, doub
   // Any idle core that may run it.
   for (auto& c : cores_)
     if (c->waiting && c->idle_wait && !c->notified && t.may_run_on(c->id)) {
-      if (delay_s > 0 || now > sg4::Engine::get_clock())
+      if (delay_s > 0 || now > sim_clock())
         add_timer_notify(c->id, now + delay_s);
       else
         notify(*c);
@@ -418,7 +439,7 @@ void EngineImpl::make_runnable(Thread& t, int from_core, EnqueueReason why, doub
 }
 
 void EngineImpl::start_thread(Thread& t, int from_core) {
-  double now = from_core >= 0 ? cores_[from_core]->now_s() : sg4::Engine::get_clock();
+  double now = from_core >= 0 ? cores_[from_core]->now_s() : sim_clock();
   t.stats.start_s = now;
   t.state_since_s = now;
   make_runnable(t, from_core, EnqueueReason::Spawned, 0);
@@ -450,7 +471,7 @@ void EngineImpl::timer_main() {
       continue;
     }
     Timer t = timers_.top();
-    double now = sg4::Engine::get_clock();
+    double now = sim_clock();
     if (t.at_s > now) {
       timer_waiting_ = true;
       timer_wait_until_ = t.at_s;
@@ -483,7 +504,7 @@ void EngineImpl::idle(CoreRt& c) {
   c.flush();
   // The flush let other cores run: work may have been queued here meanwhile (its notification found us not waiting).
   if (finished_ || sched_->has_waiting(c.id)) return;
-  const double start = sg4::Engine::get_clock();
+  const double start = sim_clock();
   c.waiting = true;
   c.idle_wait = true;
   --active_;
@@ -496,7 +517,7 @@ void EngineImpl::idle(CoreRt& c) {
   }
   c.sem->acquire();
   c.waiting = c.notified = c.idle_wait = false;
-  const double end = sg4::Engine::get_clock();
+  const double end = sim_clock();
   c.idle_s += end - start;
   for (auto* o : obs_) o->on_idle(c.id, start, end);
 }
@@ -513,7 +534,7 @@ void EngineImpl::core_main(CoreRt& c) {
     run_thread(c, *t);
   }
   c.flush();
-  c.end_s = sg4::Engine::get_clock();
+  c.end_s = sim_clock();
 }
 
 void EngineImpl::run_thread(CoreRt& c, Thread& t) {
@@ -592,7 +613,7 @@ void EngineImpl::complete(CoreRt& c, Thread& t, double started_s, uint64_t value
   t.last_result = {c.now_s(), value};
   ++t.stats.ops;
   ++c.ops;
-  count(to_string(t.op.kind).data(), 1);
+  count_op(t.op.kind);
   for (auto* o : obs_) o->on_op(c.id, t, t.op, started_s, t.last_result.time_s);
 }
 
@@ -848,7 +869,7 @@ Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
         first = std::max(first, memory_latency_ns(m_, c.id, n) * 1e-9 - route_latency_s(m_, my_node, n));
     c.spend_s(first, Work::User);
     c.flush();
-    const double start = sg4::Engine::get_clock();
+    const double start = sim_clock();
     std::vector<sg4::CommPtr> comms;
     for (int n = 0; n < m_.num_nodes(); ++n) {
       if (r.node_share[n] <= 0) continue;
@@ -859,7 +880,7 @@ Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
       comms.push_back(sg4::Comm::sendto_async(from, to, b));
     }
     if (!comms.empty()) sg4::Comm::wait_all(comms);
-    const double end = sg4::Engine::get_clock();
+    const double end = sim_clock();
     // The core stalled on memory: busy time that SimGrid's clock already holds.
     c.busy_s += end - start;
     t.stats.run_s += end - start;
@@ -986,6 +1007,12 @@ RunResults EngineImpl::run() {
   for (auto& a : args) argv.push_back(a.data());
   int argc = static_cast<int>(argv.size());
   sg4::Engine engine(&argc, argv.data());
+  g_clock_s = sg4::Engine::get_clock();
+  static bool clock_hooked = false;  // one engine per process, but connect once whatever happens
+  if (!clock_hooked) {
+    sg4::Engine::on_time_advance_cb([](double) { g_clock_s = sg4::Engine::get_clock(); });
+    clock_hooked = true;
+  }
   configure_simgrid(m_);
   platform_ = build_platform(m_);
 
@@ -1026,14 +1053,14 @@ RunResults EngineImpl::run() {
   for (auto& c : cores_)  // IPIs still waiting for their target when the run ended (it stayed idle)
     for (const auto& i : c->ipis)
       for (auto* o : obs_) o->on_ipi(i.from, c->id, i.cycles, i.sent_s, -1);
-  for (auto* o : obs_) o->on_end(sg4::Engine::get_clock());
+  for (auto* o : obs_) o->on_end(sim_clock());
   RunResults res;
   res.doc = build_results(setup_s, sim_wall_s);
   return res;
 }
 
 json EngineImpl::build_results(double wall_setup_s, double wall_sim_s) {
-  const double T = sg4::Engine::get_clock();
+  const double T = sim_clock();
   json doc;
   doc["mksim_version"] = MKSIM_VERSION;
   doc["simgrid_version"] = fmt::format("{}.{}", SIMGRID_VERSION_MAJOR, SIMGRID_VERSION_MINOR);
