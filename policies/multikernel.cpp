@@ -28,6 +28,7 @@ class Multikernel final : public KernelArchitecture {
         notify_(p.text("notification")),
         replicas_(p.text("service_replicas")),
         page_table_cycles_per_page_(p.number("page_table_cycles_per_page")),
+        as_(p),
         ipi_(p) {}
 
   void init(const Machine& m, const KernelOptions& o) override {
@@ -42,7 +43,7 @@ class Multikernel final : public KernelArchitecture {
   }
 
   void syscall(Cpu& cpu, Thread& t, SyscallClass c, double work_cycles) override {
-    cpu.spend_cycles(trap_cycles_, Work::Kernel);  // into the local CPU driver
+    cpu.spend_cycles(trap_cycles(cpu, trap_cycles_), Work::Kernel);  // into the local CPU driver
     cpu.count("syscall_trap");
     if (c == SyscallClass::Null || c == SyscallClass::Memory) {
       // Local state only: the core's own CPU driver and memory-server partition.
@@ -74,14 +75,15 @@ class Multikernel final : public KernelArchitecture {
   }
 
   void context_switch(Cpu& cpu, const Thread* prev, const Thread& next) override {
-    cpu.spend_cycles(context_switch_cycles_, Work::Kernel);
+    // The CPU driver dispatches the next dispatcher; another domain's also needs its address space.
+    cpu.spend_cycles(as_.context_switch(cpu, prev, next, context_switch_cycles_), Work::Kernel);
   }
 
   double message_send(Cpu& cpu, Thread& t, uint64_t bytes, int receiver_core) override {
     if (receiver_core == cpu.core()) {
       // Same core: LRPC through the CPU driver, which carries the payload in registers and dispatches the receiver
       // (Baumann et al., section 4.3 and Table 1); the dispatch is the context switch the core then makes.
-      cpu.spend_cycles(trap_cycles_, Work::Kernel);
+      cpu.spend_cycles(trap_cycles(cpu, trap_cycles_), Work::Kernel);
       cpu.count("lrpc");
       return 0;
     }
@@ -109,15 +111,17 @@ class Multikernel final : public KernelArchitecture {
 
   void map(Cpu& cpu, Thread& t, uint64_t bytes) override {
     // Mapping memory the core already holds capabilities for is local to its CPU driver.
-    cpu.spend_cycles(trap_cycles_ + pages_of(bytes) * page_table_cycles_per_page_, Work::Kernel);
+    cpu.spend_cycles(trap_cycles(cpu, trap_cycles_) + pages_of(bytes) * page_table_cycles_per_page_, Work::Kernel);
   }
 
   void unmap(Cpu& cpu, Thread& t, uint64_t bytes, const std::vector<int>& tlb_cores) override {
     // The domain asks its core's monitor by LRPC; the monitor checks the capability, has its CPU driver change the
     // page table and invalidate the local TLB, runs the agreement with the monitors of the other cores that may
     // cache the mapping, and answers by LRPC (Baumann et al., section 5.1 and Figure 7).
-    const double lrpc = trap_cycles_ + context_switch_cycles_;
-    cpu.spend_cycles(lrpc + monitor_request_cycles_ + trap_cycles_ + pages_of(bytes) * page_table_cycles_per_page_,
+    // Each LRPC: a trap into the CPU driver and the dispatch of the other domain, in its own address space.
+    const double lrpc = trap_cycles(cpu, trap_cycles_) + context_switch_cycles_ + as_.cycles(cpu);
+    cpu.spend_cycles(lrpc + monitor_request_cycles_ + trap_cycles(cpu, trap_cycles_) +
+                         pages_of(bytes) * page_table_cycles_per_page_,
                      Work::Kernel);
     auto protocol = shootdown_protocol(options_.shootdown, Agreement::NumaMulticast);
     cpu.spend_s(run_agreement(cpu, protocol, tlb_cores, agreement_costs()), Work::Kernel);
@@ -156,6 +160,7 @@ class Multikernel final : public KernelArchitecture {
   double poll_delay_ns_;
   std::string notify_, replicas_;
   double page_table_cycles_per_page_;
+  AddressSpaceSwitch as_;
   InterruptCosts ipi_;
   std::vector<int> replica_of_core_;
   std::vector<ServerQueue> servers_;
@@ -165,8 +170,15 @@ ArchitectureRegistry::Add reg(
     "architecture", "multikernel",
     "Barrelfish style: a kernel per core, replicated state, agreement by URPC messages between monitors",
     with(Schema{
-             Field::number("trap_cycles", 100, "cycles", "entry + exit of the local CPU driver").at_least(0),
-             Field::number("context_switch_cycles", 1000, "cycles", "direct cost of a dispatch").at_least(0),
+             Field::number("trap_cycles", 40, "cycles",
+                           "the local CPU driver's own entry and exit path, besides the CPU's crossing "
+                           "(machine.cpu.kernel_entry_exit_cycles)")
+                 .at_least(0),
+             Field::number("context_switch_cycles", 437, "cycles",
+                           "the CPU driver's dispatch of another dispatcher and that dispatcher's upcall (software); "
+                           "another domain's dispatch adds the address-space switch of machine.cpu")
+                 .at_least(0),
+             AddressSpaceSwitch::field(),
              Field::number("urpc_send_cycles", 60, "cycles", "writing one cache-line message into a channel")
                  .at_least(0),
              Field::number("urpc_receive_cycles", 60, "cycles", "polling and reading one cache-line message")

@@ -25,12 +25,16 @@ class IpcPingPong final : public Workload {
     const int warmup = static_cast<int>(p_.integer("warmup_round_trips"));
     rounds_ = rounds;
     const auto bytes = static_cast<uint64_t>(p_.integer("message_bytes"));
-    uint32_t proc = env.create_process("ipc-pingpong", {});
+    // Both threads in one process (threads of one program), or each in its own (two address spaces, as in the L4,
+    // seL4 and Barrelfish LRPC benchmarks): a switch between them then switches address spaces.
+    const bool separate = p_.text("address_spaces") == "separate";
+    uint32_t proc_a = env.create_process(separate ? "ipc-pingpong.ping" : "ipc-pingpong", {});
+    uint32_t proc_b = separate ? env.create_process("ipc-pingpong.pong", {}) : proc_a;
     uint32_t to_b = env.create_channel("ping"), to_a = env.create_channel("pong");
     times_ = std::make_shared<Times>();
-    env.create_thread(proc, {"ipc-pingpong.ping", {a}, m.cores[a].node},
+    env.create_thread(proc_a, {"ipc-pingpong.ping", {a}, m.cores[a].node},
                       boxed(ping(times_, to_b, to_a, bytes, warmup, rounds)));
-    env.create_thread(proc, {"ipc-pingpong.pong", {b}, m.cores[b].node},
+    env.create_thread(proc_b, {"ipc-pingpong.pong", {b}, m.cores[b].node},
                       boxed(pong(to_b, to_a, bytes, warmup + rounds)));
   }
 
@@ -150,6 +154,9 @@ WorkloadRegistry::Add reg(
         Field::integer("round_trips", 1000, "", "measured round trips").at_least(1).at_most(1000000000),
         Field::integer("warmup_round_trips", 10, "", "round trips before measuring").at_least(0).at_most(1000000000),
         Field::integer("message_bytes", 64, "bytes", "size of each message").at_least(0),
+        Field::choice("address_spaces", "shared", {"shared", "separate"},
+                      "both threads in one process, or each in its own (a switch between them then switches "
+                      "address spaces)"),
     },
     [](const Params& p) { return std::make_unique<IpcPingPong>(p); });
 

@@ -1,10 +1,11 @@
 // The machine's hardware costs of privileged operations (machine.cpu: kernel entry and exit, address-space switch,
 // tagged TLB, page walk): read from a config onto every core, defaults where a description, a hwloc import or a preset
-// gives none, and clear errors naming the JSON path for bad values.
+// gives none, presets' own values, and clear errors naming the JSON path for bad values.
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 
+#include "models/presets.hpp"
 #include "sim/config.hpp"
 #include "sim/machine_config.hpp"
 
@@ -77,6 +78,26 @@ TEST_CASE("machine.cpu: a hwloc import gets the defaults, and a config may set t
   for (const Core& c : m.cores) CHECK(c.costs.address_space_switch_cycles == CpuCosts{}.address_space_switch_cycles);
   const Machine u = machine_of({{"hwloc", xml.string()}, {"cpu", {{"tagged_tlb", false}}}});
   for (const Core& c : u.cores) CHECK_FALSE(c.costs.tagged_tlb);
+}
+
+TEST_CASE("machine.cpu: presets carry their CPUs' costs, and a config overrides one field of a preset") {
+  // The Multikernel paper's machines have untagged TLBs (K8, K10, Core); K10 and Core walks differ from K8's.
+  for (const char* name : {"amd-2x2-2009", "amd-4x4-2009", "amd-8x4-2009", "intel-2x4-2009"}) {
+    INFO(name);
+    CHECK_FALSE(machine_of({{"preset", name}}).cores[0].costs.tagged_tlb);
+  }
+  const Machine k8 = machine_of({{"preset", "amd-2x2-2009"}});
+  const Machine k10 = machine_of({{"preset", "amd-4x4-2009"}});
+  CHECK(k10.cores[0].costs.page_walk_cycles > k8.cores[0].costs.page_walk_cycles);
+  // The two K10 machines share their CPU costs.
+  const Machine k10b = machine_of({{"preset", "amd-8x4-2009"}});
+  CHECK(k10b.cores[31].costs.page_walk_cycles == k10.cores[0].costs.page_walk_cycles);
+  // A current x86 preset keeps the defaults.
+  CHECK(machine_of({{"preset", "haswell-i7-4770"}}).cores[0].costs.tagged_tlb);
+  // An override merges into the preset's section.
+  const Machine o = machine_of({{"preset", "amd-4x4-2009"}, {"cpu", {{"page_walk_cycles", 10}}}});
+  CHECK(o.cores[0].costs.page_walk_cycles == 10);
+  CHECK_FALSE(o.cores[0].costs.tagged_tlb);
 }
 
 TEST_CASE("machine.cpu: bad values are errors that name the file, the JSON path and what was expected") {
