@@ -39,6 +39,11 @@ std::string Machine::check() const {
     if (!(c.freq_ghz > 0) || !std::isfinite(c.freq_ghz)) return fmt::format("core {} has clock {} GHz", i, c.freq_ghz);
     for (int ci : c.caches)
       if (ci < 0 || ci >= static_cast<int>(caches.size())) return fmt::format("core {} names cache {}", i, ci);
+    const CpuCosts& k = c.costs;
+    for (auto [name, v] : {std::pair{"kernel entry and exit", k.kernel_entry_exit_cycles},
+                           std::pair{"address-space switch", k.address_space_switch_cycles},
+                           std::pair{"page walk", k.page_walk_cycles}})
+      if (!(v >= 0) || !std::isfinite(v)) return fmt::format("core {} has a {} of {} cycles, expected >= 0", i, name, v);
   }
   for (const auto& nd : nodes) {
     if (!(nd.controller_bandwidth_gb_s > 0))

@@ -1,5 +1,7 @@
 // Machine presets, each a machine section in the config's own form. Sources of the numbers are given per preset and
-// collected in docs/calibration.md.
+// collected in docs/calibration.md. A preset without a `cpu` section has the default hardware costs of privileged
+// operations (a current x86 core with a tagged TLB: kernel entry + exit 60 cycles, address-space switch 100, page walk
+// 30; estimates, docs/calibration.md).
 #include "models/presets.hpp"
 
 namespace mksim {
@@ -25,7 +27,8 @@ const std::vector<Preset>& machine_presets() {
       // and 6 MiB of L3; 2.1 GHz; L1d 16 KiB (4 cycles), L2 2 MiB per 2-core module (20 cycles; modelled per core
       // as 1 MiB); SLIT 10/16/22 from the machine's firmware (../shared/realdata/numa_distances/
       // dell-r815-4xopteron6272.distance.txt); local latency ~95 ns; HyperTransport 3 links, 6.4 GT/s x 16 bit =
-      // 12.8 GB/s each direction.
+      // 12.8 GB/s each direction. Family 15h has no PCID (AMD added it with Zen 3), and its ASIDs tag only SVM guests:
+      // an address-space switch flushes the TLB (AMD64 Architecture Programmer's Manual, vol. 2, 5.5 and 15.16).
       {"opteron-4s-64c", "4-socket 64-core Opteron-class NUMA box: 4x Opteron 6272, 8 NUMA nodes", R"({
         "name": "opteron-4s-64c", "sockets": 4, "cores_per_socket": 16, "nodes_per_socket": 2, "dies_per_socket": 2,
         "freq_ghz": 2.1,
@@ -33,6 +36,7 @@ const std::vector<Preset>& machine_presets() {
                    "l3": {"size_kib": 6144, "latency_cycles": 55, "shared_by": "die"}},
         "memory": {"node_size_gib": 32, "controller_bandwidth_gb_s": 12, "local_latency_ns": 95,
                    "core_bandwidth_gb_s": 5, "core_mlp": 8},
+        "cpu": {"tagged_tlb": false},
         "interconnect": {"link_bandwidth_gb_s": 12.8, "distances": [
           [10, 16, 16, 22, 16, 22, 16, 22], [16, 10, 22, 16, 16, 22, 22, 16], [16, 22, 10, 16, 16, 16, 16, 16],
           [22, 16, 16, 10, 16, 16, 22, 22], [16, 16, 16, 16, 10, 16, 16, 22], [22, 22, 16, 16, 16, 10, 22, 16],
@@ -59,33 +63,46 @@ const std::vector<Preset>& machine_presets() {
       // per hop to remote memory (AMD 40555, "Performance Guidelines for AMD Athlon 64 and AMD Opteron ccNUMA
       // Multiprocessor Systems", 2006, Figures 4-5: reads 1 hop away take 8-9% and 2 hops 30% longer on a 4P K8).
       // HyperTransport at 1 GHz (2 GT/s x 16 bit = 4 GB/s each direction per link).
+      // Privileged operations: none of the three microarchitectures (K8, K10, Core) tags TLB entries with an address
+      // space for native code (ASIDs on AMD and VPIDs on Intel tag virtual-machine guests only; PCID came with
+      // Westmere), so an address-space switch flushes the TLB and each page touched afterwards costs a page walk.
+      // Kernel entry + exit and the page-table root load keep the defaults (estimates: no measurement of them on
+      // these CPUs was found). K8's page walk is an estimate (four dependent loads without a page-walk cache, the
+      // page-table entries in the L1/L2: ~30 cycles); K10's and Core 2's walks are fitted to the same-core LRPC of
+      // Baumann et al., Table 1 (the 4x4-core row for K10, the 2x4-core row for Core 2), whose software part (the
+      // Barrelfish CPU driver's dispatch, multikernel.context_switch_cycles) is fitted to the 2x2-core (K8) row.
 
       // 2x2-core AMD: Tyan Thunder n6650W, 2x dual-core Opteron 2220 (K8 rev F, 90 nm) at 2.8 GHz, joined by two HT
       // links; L1d 64 KiB (3 cycles), private 1 MiB L2 per core (12 cycles), no L3; DDR2-667, 2 channels per socket
-      // (10.7 GB/s peak, ~6.4 GB/s sustained); local ~65 ns, remote ~100 ns (estimates, see above).
+      // (10.7 GB/s peak, ~6.4 GB/s sustained); local ~65 ns, remote ~100 ns (estimates, see above). K8: untagged TLB,
+      // page walk ~30 cycles (estimate, see above).
       {"amd-2x2-2009", "Multikernel paper 2x2-core AMD: 2x Opteron 2220 (K8) at 2.8 GHz, 4 cores, 2 NUMA nodes", R"({
         "name": "amd-2x2-2009", "sockets": 2, "cores_per_socket": 2, "freq_ghz": 2.8,
         "caches": {"l1": {"size_kib": 64, "latency_cycles": 3}, "l2": {"size_kib": 1024, "latency_cycles": 12},
                    "l3": {"size_kib": 0}},
         "memory": {"node_size_gib": 4, "controller_bandwidth_gb_s": 6.4, "local_latency_ns": 65,
                    "core_bandwidth_gb_s": 4, "core_mlp": 8},
+        "cpu": {"tagged_tlb": false, "page_walk_cycles": 30},
         "interconnect": {"link_bandwidth_gb_s": 8, "links": [[0, 1]], "hop_latency_ns": 35}
       })"},
       // 4x4-core AMD: Supermicro H8QM3-2, 4x quad-core Opteron 8380 (Shanghai, K10, 45 nm) at 2.5 GHz in a square,
       // each socket linked to 2 neighbours (2 hops across); L1d 64 KiB (3 cycles), private 512 KiB L2 (15 cycles),
       // 6 MiB L3 per socket (48 cycles); DDR2-800, 2 channels (12.8 GB/s peak, ~8 GB/s sustained); local ~80 ns.
+      // K10: untagged TLB; page walk 206.5 cycles fitted to Table 1's 4x4-core row (1,463 cycles).
       {"amd-4x4-2009", "Multikernel paper 4x4-core AMD: 4x Opteron 8380 (K10) at 2.5 GHz, 16 cores, square HT", R"({
         "name": "amd-4x4-2009", "sockets": 4, "cores_per_socket": 4, "freq_ghz": 2.5,
         "caches": {"l1": {"size_kib": 64, "latency_cycles": 3}, "l2": {"size_kib": 512, "latency_cycles": 15},
                    "l3": {"size_kib": 6144, "latency_cycles": 48, "shared_by": "socket"}},
         "memory": {"node_size_gib": 4, "controller_bandwidth_gb_s": 8, "local_latency_ns": 80,
                    "core_bandwidth_gb_s": 5, "core_mlp": 8},
+        "cpu": {"tagged_tlb": false, "page_walk_cycles": 206.5},
         "interconnect": {"link_bandwidth_gb_s": 4, "links": [[0, 1], [1, 3], [3, 2], [2, 0]], "hop_latency_ns": 35}
       })"},
       // 8x4-core AMD: Tyan Thunder S4985 with M4985 daughter card, 8x quad-core Opteron 8350 (Barcelona, K10, 65 nm)
       // at 2.0 GHz; HT links as the paper's Figure 2: a twisted ladder, at most 3 hops, 1.8 on average (Conway &
       // Hughes 2007 give the same 8-socket topology); L1d 64 KiB (3 cycles), private 512 KiB L2 (15 cycles), 2 MiB L3
       // per socket (48 cycles); DDR2-667, 2 channels (10.7 GB/s peak, ~6.4 GB/s sustained); local ~105 ns.
+      // K10 CPU costs as the 4x4-core AMD's (fitted there), so Table 1's 8x4-core row is a prediction.
       {"amd-8x4-2009", "Multikernel paper 8x4-core AMD: 8x Opteron 8350 (K10) at 2.0 GHz, 32 cores, HT twisted ladder",
        R"({
         "name": "amd-8x4-2009", "sockets": 8, "cores_per_socket": 4, "freq_ghz": 2.0,
@@ -93,6 +110,7 @@ const std::vector<Preset>& machine_presets() {
                    "l3": {"size_kib": 2048, "latency_cycles": 48, "shared_by": "socket"}},
         "memory": {"node_size_gib": 2, "controller_bandwidth_gb_s": 6.4, "local_latency_ns": 105,
                    "core_bandwidth_gb_s": 4, "core_mlp": 8},
+        "cpu": {"tagged_tlb": false, "page_walk_cycles": 206.5},
         "interconnect": {"link_bandwidth_gb_s": 4, "hop_latency_ns": 35, "links": [
           [0, 2], [2, 4], [4, 6], [1, 3], [3, 5], [5, 7], [0, 1], [6, 7], [2, 5], [3, 4]]}
       })"},
@@ -100,7 +118,8 @@ const std::vector<Preset>& machine_presets() {
       // 2.66 GHz; each package holds 2 dies of 2 cores sharing a 4 MiB L2 (14 cycles); L1d 32 KiB (3 cycles); one
       // external memory controller (5000X) behind the front-side bus, 1333 MT/s = 10.7 GB/s per bus, FB-DIMM DDR2-667
       // (~105 ns load latency, estimate). The memory is uniform; mksim gives each socket a node with the same latency
-      // everywhere (a UMA machine) and half the sustained bandwidth (~4 GB/s per bus).
+      // everywhere (a UMA machine) and half the sustained bandwidth (~4 GB/s per bus). Core: untagged TLB; page walk
+      // 52 cycles fitted to Table 1's 2x4-core row (845 cycles).
       {"intel-2x4-2009", "Multikernel paper 2x4-core Intel: 2x Xeon X5355 at 2.66 GHz, 8 cores, front-side bus (UMA)",
        R"({
         "name": "intel-2x4-2009", "sockets": 2, "cores_per_socket": 4, "dies_per_socket": 2, "freq_ghz": 2.66,
@@ -108,6 +127,7 @@ const std::vector<Preset>& machine_presets() {
                    "l2": {"size_kib": 4096, "latency_cycles": 14, "shared_by": "die"}, "l3": {"size_kib": 0}},
         "memory": {"node_size_gib": 4, "controller_bandwidth_gb_s": 4, "local_latency_ns": 105,
                    "core_bandwidth_gb_s": 3, "core_mlp": 8},
+        "cpu": {"tagged_tlb": false, "page_walk_cycles": 52},
         "interconnect": {"link_bandwidth_gb_s": 10.7, "latency_ns": [[105, 105], [105, 105]]}
       })"},
       // Core i7-4770 (Haswell) at 3.4 GHz, the seL4 IPC measurement machine (trustworthy.systems, seL4 comparative

@@ -23,6 +23,7 @@ class Exokernel final : public KernelArchitecture {
         shared_cycles_(p.number("shared_state_cycles")),
         context_switch_cycles_(p.number("context_switch_cycles")),
         page_table_cycles_per_page_(p.number("page_table_cycles_per_page")),
+        as_(p),
         ipi_(p) {
     const char* names[] = {"null", "fs-shared", "mem-shared", "proc-shared", "net-shared"};
     for (size_t i = 0; i < locks_.size(); ++i) locks_[i].name = names[i];
@@ -39,7 +40,7 @@ class Exokernel final : public KernelArchitecture {
     cpu.spend_cycles(libos_call_cycles_ + work_cycles, Work::User);
     if (c == SyscallClass::Memory || c == SyscallClass::Net || c == SyscallClass::Process) {
       // Touching a hardware resource: a protected control transfer into the kernel to check the secure binding.
-      cpu.spend_cycles(protected_call_cycles_ + binding_check_cycles_, Work::Kernel);
+      cpu.spend_cycles(protected_call(cpu) + binding_check_cycles_, Work::Kernel);
       cpu.count("protected_call");
     }
     if (c != SyscallClass::Null && shared_every_ > 0 && ++calls_[cpu.core()] % shared_every_ == 0) {
@@ -52,7 +53,7 @@ class Exokernel final : public KernelArchitecture {
   }
 
   void context_switch(Cpu& cpu, const Thread* prev, const Thread& next) override {
-    cpu.spend_cycles(context_switch_cycles_, Work::Kernel);
+    cpu.spend_cycles(as_.context_switch(cpu, prev, next, context_switch_cycles_), Work::Kernel);
   }
 
   double message_send(Cpu& cpu, Thread& t, uint64_t bytes, int receiver_core) override {
@@ -69,27 +70,31 @@ class Exokernel final : public KernelArchitecture {
 
   double wakeup(Cpu& cpu, int target_core) override {
     if (target_core < 0 || target_core == cpu.core()) return 0;
-    cpu.spend_cycles(protected_call_cycles_, Work::Kernel);
+    cpu.spend_cycles(protected_call(cpu), Work::Kernel);
     return ipi_.wake(cpu, target_core);
   }
 
   void map(Cpu& cpu, Thread& t, uint64_t bytes) override {
     // The library OS builds the mapping; the kernel checks each page's binding as it installs it.
-    cpu.spend_cycles(protected_call_cycles_ + pages_of(bytes) * (page_table_cycles_per_page_ + binding_check_cycles_),
+    cpu.spend_cycles(protected_call(cpu) + pages_of(bytes) * (page_table_cycles_per_page_ + binding_check_cycles_),
                      Work::Kernel);
   }
 
   void unmap(Cpu& cpu, Thread& t, uint64_t bytes, const std::vector<int>& tlb_cores) override {
-    cpu.spend_cycles(protected_call_cycles_ + pages_of(bytes) * page_table_cycles_per_page_, Work::Kernel);
+    cpu.spend_cycles(protected_call(cpu) + pages_of(bytes) * page_table_cycles_per_page_, Work::Kernel);
     auto protocol = shootdown_protocol(options_.shootdown, Agreement::IpiBroadcast);
     cpu.spend_s(run_agreement(cpu, protocol, tlb_cores, ipi_.as_agreement()), Work::Kernel);
     cpu.count("tlb_shootdown");
   }
 
  private:
+  // A protected control transfer into the kernel and back: the CPU's crossing plus the kernel's own path.
+  double protected_call(const Cpu& cpu) const { return trap_cycles(cpu, protected_call_cycles_); }
+
   double libos_call_cycles_, protected_call_cycles_, binding_check_cycles_;
   int64_t shared_every_;
   double shared_cycles_, context_switch_cycles_, page_table_cycles_per_page_;
+  AddressSpaceSwitch as_;
   InterruptCosts ipi_;
   std::array<SpinLock, static_cast<size_t>(SyscallClass::Count)> locks_;
   std::vector<int64_t> calls_;
@@ -101,14 +106,20 @@ ArchitectureRegistry::Add reg(
     with(Schema{
              Field::number("libos_call_cycles", 20, "cycles", "a call into the library OS (a procedure call)")
                  .at_least(0),
-             Field::number("protected_call_cycles", 60, "cycles", "protected control transfer into the kernel and back")
+             Field::number("protected_call_cycles", 0, "cycles",
+                           "the kernel's own path of a protected control transfer, besides the CPU's entry and exit "
+                           "(machine.cpu.kernel_entry_exit_cycles)")
                  .at_least(0),
              Field::number("binding_check_cycles", 30, "cycles", "checking a secure binding").at_least(0),
              Field::integer("shared_state_every", 10, "calls",
                             "one call in this many touches state shared with other library OSes (0: never)")
                  .at_least(0),
              Field::number("shared_state_cycles", 200, "cycles", "work under the shared lock").at_least(0),
-             Field::number("context_switch_cycles", 500, "cycles", "direct cost of a context switch").at_least(0),
+             Field::number("context_switch_cycles", 500, "cycles",
+                           "the kernel's own part of a context switch; a switch to another process adds the "
+                           "address-space switch of machine.cpu")
+                 .at_least(0),
+             AddressSpaceSwitch::field(),
              Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
          },
          InterruptCosts::fields()),

@@ -1,6 +1,8 @@
-// Cost parameters several kernel architectures share (interrupts, traps, page tables), declared once with their
-// defaults, and the mechanisms built from them: waking a thread on another core and shooting down TLB entries.
-// Sources of the defaults: docs/calibration.md.
+// Cost parameters several kernel architectures share (interrupts, traps, address-space switches, page tables),
+// declared once with their defaults, and the mechanisms built from them: entering the kernel, switching address spaces,
+// waking a thread on another core and shooting down TLB entries. The hardware part of each comes from the machine
+// (machine.cpu, models/machine.hpp: CpuCosts); kernels add their own software path lengths, which are the same on
+// every machine. Sources of the defaults: docs/calibration.md.
 #pragma once
 
 #include <vector>
@@ -8,9 +10,52 @@
 #include "models/costs.hpp"
 #include "policies/agreement.hpp"
 #include "policies/cpu.hpp"
+#include "policies/thread.hpp"
 #include "sim/params.hpp"
 
 namespace mksim {
+
+inline const CpuCosts& cpu_costs(const Machine& m, int core) { return m.cores[core].costs; }
+inline const CpuCosts& cpu_costs(const Cpu& cpu) { return cpu_costs(cpu.machine(), cpu.core()); }
+
+// One kernel entry and exit on `core`: the CPU's crossing (machine.cpu.kernel_entry_exit_cycles) plus the kernel's own
+// `software_cycles` on that path.
+inline double trap_cycles(const Machine& m, int core, double software_cycles) {
+  return cpu_costs(m, core).kernel_entry_exit_cycles + software_cycles;
+}
+inline double trap_cycles(const Cpu& cpu, double software_cycles) {
+  return trap_cycles(cpu.machine(), cpu.core(), software_cycles);
+}
+
+// Switching a core to another address space: the CPU loads the new page-table root; on a CPU whose TLB is untagged
+// that flushes the TLB, and every page the kernel's switch path and the code it resumes touch again costs a page walk.
+// How many pages that is belongs to the software (`switch_pages`); what a load and a walk cost belongs to the CPU.
+struct AddressSpaceSwitch {
+  double pages;
+
+  static Field field(double pages = 4) {
+    return Field::number("switch_pages", pages, "pages",
+                         "pages whose translations are touched again right after an address-space switch (the "
+                         "switch path's and the resumed code's code, stack, message and data pages); each costs a "
+                         "page walk on a CPU without a tagged TLB (machine.cpu)")
+        .at_least(0)
+        .at_most(1e6);
+  }
+  explicit AddressSpaceSwitch(const Params& p) : pages(p.number("switch_pages")) {}
+
+  double cycles(const Machine& m, int core) const {
+    const CpuCosts& k = cpu_costs(m, core);
+    return k.address_space_switch_cycles + (k.tagged_tlb ? 0.0 : pages * k.page_walk_cycles);
+  }
+  double cycles(const Cpu& cpu) const { return cycles(cpu.machine(), cpu.core()); }
+
+  // A context switch from `prev` to `next`: the kernel's own `software_cycles` (scheduler, register state), plus the
+  // address-space switch when `next` belongs to another process than the thread the core ran before. Threads of one
+  // process share their page tables, so switching between them keeps the TLB.
+  double context_switch(const Cpu& cpu, const Thread* prev, const Thread& next, double software_cycles) const {
+    return software_cycles + (prev && prev->process != next.process ? cycles(cpu) : 0.0);
+  }
+};
 
 struct InterruptCosts {
   double send_cycles;     // sender's cost of one inter-processor interrupt

@@ -21,12 +21,11 @@ class Microkernel final : public KernelArchitecture {
   explicit Microkernel(const Params& p)
       : trap_cycles_(p.number("trap_cycles")),
         fastpath_cycles_(p.number("ipc_fastpath_cycles")),
-        as_switch_cycles_(p.number("address_space_switch_cycles")),
-        refill_cycles_(p.number("tlb_refill_cycles")),
         payload_bytes_(p.number("register_payload_bytes")),
         copy_bytes_per_cycle_(p.number("copy_bytes_per_cycle")),
         context_switch_cycles_(p.number("context_switch_cycles")),
         page_table_cycles_per_page_(p.number("page_table_cycles_per_page")),
+        as_(p),
         ipi_(p) {
     const int threads = static_cast<int>(p.integer("server_threads"));
     servers_ = {ServerQueue("kernel", -1, 1), ServerQueue("fs", static_cast<int>(p.integer("file_server_core")), threads),
@@ -48,7 +47,7 @@ class Microkernel final : public KernelArchitecture {
 
   void syscall(Cpu& cpu, Thread& t, SyscallClass c, double work_cycles) override {
     if (c == SyscallClass::Null) {  // served by the kernel itself
-      cpu.spend_cycles(trap_cycles_ + work_cycles, Work::Kernel);
+      cpu.spend_cycles(trap_cycles(cpu, trap_cycles_) + work_cycles, Work::Kernel);
       cpu.count("syscall_trap");
       return;
     }
@@ -58,23 +57,23 @@ class Microkernel final : public KernelArchitecture {
   void context_switch(Cpu& cpu, const Thread* prev, const Thread& next) override {
     const Thread* handed_off = std::exchange(direct_[cpu.core()], nullptr);
     // An IPC to a thread waiting on the same core switches to it directly inside the fast path (Liedtke's direct
-    // process switch, SOSP 1993): the scheduler's switch is not paid again; the receive side pays the address space.
-    if (prev && prev == handed_off) return;
-    double cycles = context_switch_cycles_;
-    if (prev && prev->process != next.process) cycles += as_switch_cycles_ + refill_cycles_;
-    cpu.spend_cycles(cycles, Work::Kernel);
+    // process switch, SOSP 1993): the scheduler's switch is not paid again, only the switch into the receiver's
+    // address space (and, on an untagged TLB, the refill) when it is another process.
+    const double software = prev && prev == handed_off ? 0.0 : context_switch_cycles_;
+    cpu.spend_cycles(as_.context_switch(cpu, prev, next, software), Work::Kernel);
   }
 
   double message_send(Cpu& cpu, Thread& t, uint64_t bytes, int receiver_core) override {
-    cpu.spend_cycles(one_way_cycles(bytes), Work::Kernel);
+    cpu.spend_cycles(one_way_cycles(cpu, bytes), Work::Kernel);
     cpu.count("ipc");
     if (receiver_core == cpu.core()) direct_[cpu.core()] = &t;
     return ipi_.wake(cpu, receiver_core);
   }
 
   void message_receive(Cpu& cpu, Thread& t, uint64_t bytes, int sender_core) override {
-    // The receive half of the IPC: the switch into the receiver's address space and the copy of a long message.
-    cpu.spend_cycles(as_switch_cycles_ + refill_cycles_ + copy_cycles(bytes), Work::Kernel);
+    // The receive half of the IPC: the copy of a long message (the address-space switch, if any, happened when the
+    // core switched to the receiver: context_switch).
+    cpu.spend_cycles(copy_cycles(bytes), Work::Kernel);
     if (sender_core != cpu.core())
       cpu.spend_s(line_transfer_ns(cpu.machine(), sender_core, cpu.core()) * 1e-9, Work::Kernel);
   }
@@ -97,14 +96,19 @@ class Microkernel final : public KernelArchitecture {
   double copy_cycles(uint64_t bytes) const {
     return bytes > payload_bytes_ ? (bytes - payload_bytes_) / copy_bytes_per_cycle_ : 0.0;
   }
-  double one_way_cycles(uint64_t bytes) const { return fastpath_cycles_ + copy_cycles(bytes); }
+  // The send half of an IPC: into the kernel, its fast path, and the copy of a long message.
+  double one_way_cycles(const Cpu& cpu, uint64_t bytes) const {
+    return trap_cycles(cpu, fastpath_cycles_) + copy_cycles(bytes);
+  }
 
   // Synchronous call: IPC into the server, its work, IPC back. `kernel_cycles` is kernel work the call causes on the
   // caller's core afterwards (installing a mapping).
   void call_server(Cpu& cpu, ServerQueue& s, double work_cycles, double kernel_cycles) {
     const Machine& m = cpu.machine();
     cpu.count("ipc", 2);
-    const double switch_in = fastpath_cycles_ + as_switch_cycles_ + refill_cycles_;
+    // One IPC into a server (a process of its own) or back: the fast path and the address-space switch.
+    const double ipc = trap_cycles(cpu, fastpath_cycles_);
+    const double switch_in = ipc + as_.cycles(cpu);
     if (s.core < 0 || s.core == cpu.core()) {
       // The server's thread on this core: call and reply are two same-core IPCs with address-space switches.
       cpu.spend_cycles(2 * switch_in + work_cycles + kernel_cycles, Work::Kernel);
@@ -112,19 +116,23 @@ class Microkernel final : public KernelArchitecture {
     }
     // A server on another core: the call wakes it there; requests queue; the reply wakes the caller back.
     cpu.sync();
-    cpu.spend_cycles(fastpath_cycles_, Work::Kernel);
+    cpu.spend_cycles(ipc, Work::Kernel);
     const double arrival = cpu.now_s() + ipi_.wake(cpu, s.core);
-    const double service_s = (switch_in + work_cycles + fastpath_cycles_) / (m.cores[s.core].freq_ghz * 1e9);
+    // On the server's core: its receive (the switch into the server's address space), the work, the reply's IPC.
+    const double server_ipc = trap_cycles(m, s.core, fastpath_cycles_);
+    const double service_s =
+        (server_ipc + as_.cycles(m, s.core) + work_cycles + server_ipc) / (m.cores[s.core].freq_ghz * 1e9);
     const double done = s.admit(arrival, service_s);
     cpu.interrupt(s.core, service_s * m.cores[s.core].freq_ghz * 1e9);
     cpu.count("ipi");
     const double reply = done + (ipi_.latency_ns + line_transfer_ns(m, s.core, cpu.core())) * 1e-9;
-    cpu.spend_cycles(as_switch_cycles_ + refill_cycles_ + kernel_cycles, Work::Kernel);
+    cpu.spend_cycles(as_.cycles(cpu) + kernel_cycles, Work::Kernel);
     cpu.block_until(reply, "a reply from a server");
   }
 
-  double trap_cycles_, fastpath_cycles_, as_switch_cycles_, refill_cycles_, payload_bytes_, copy_bytes_per_cycle_;
+  double trap_cycles_, fastpath_cycles_, payload_bytes_, copy_bytes_per_cycle_;
   double context_switch_cycles_, page_table_cycles_per_page_;
+  AddressSpaceSwitch as_;
   InterruptCosts ipi_;
   std::vector<ServerQueue> servers_;
   std::vector<const Thread*> direct_;  // per core: the thread whose IPC handed the core to its receiver
@@ -135,19 +143,22 @@ ArchitectureRegistry::Add reg(
     "architecture", "microkernel",
     "L4/seL4/NOVA style: OS services in user-level servers reached by synchronous IPC; servers may sit on other cores",
     with(Schema{
-             Field::number("trap_cycles", 100, "cycles", "entry + exit of a call the kernel serves itself").at_least(0),
-             Field::number("ipc_fastpath_cycles", 200, "cycles", "one-way IPC through the kernel's fast path")
+             Field::number("trap_cycles", 40, "cycles",
+                           "the kernel's own path of a call it serves itself, besides the CPU's entry and exit "
+                           "(machine.cpu.kernel_entry_exit_cycles)")
                  .at_least(0),
-             Field::number("address_space_switch_cycles", 100, "cycles", "switching page tables (tagged TLB)")
+             Field::number("ipc_fastpath_cycles", 140, "cycles",
+                           "the kernel's one-way IPC fast path, besides the CPU's entry and exit and the "
+                           "address-space switch (machine.cpu)")
                  .at_least(0),
-             Field::number("tlb_refill_cycles", 0, "cycles",
-                           "TLB refill after an address-space switch (0: tagged TLB; untagged: the pages touched "
-                           "again x a page walk)")
-                 .at_least(0),
+             AddressSpaceSwitch::field(),
              Field::number("register_payload_bytes", 64, "bytes", "message size carried in registers (no copy)")
                  .at_least(0),
              Field::number("copy_bytes_per_cycle", 8, "bytes/cycle", "copy speed for long IPC").above(0),
-             Field::number("context_switch_cycles", 800, "cycles", "direct cost of a thread switch").at_least(0),
+             Field::number("context_switch_cycles", 800, "cycles",
+                           "the kernel's own part of a thread switch by the scheduler; a switch to another process adds "
+                           "the address-space switch of machine.cpu")
+                 .at_least(0),
              Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
              Field::integer("file_server_core", -1, "core", "core of the file-system server (-1: the caller's core)")
                  .at_least(-1),

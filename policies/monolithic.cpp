@@ -21,13 +21,14 @@ class Monolithic final : public KernelArchitecture {
         copy_bytes_per_cycle_(p.number("copy_bytes_per_cycle")),
         page_table_cycles_per_page_(p.number("page_table_cycles_per_page")),
         vma_cycles_(p.number("vma_cycles")),
+        as_(p),
         ipi_(p) {
     const char* names[] = {"null", "vfs", "mm", "tasks", "net"};
     for (size_t i = 0; i < locks_.size(); ++i) locks_[i].name = names[i];
   }
 
   void syscall(Cpu& cpu, Thread& t, SyscallClass c, double work_cycles) override {
-    cpu.spend_cycles(trap_cycles_, Work::Kernel);
+    cpu.spend_cycles(trap_cycles(cpu, trap_cycles_), Work::Kernel);
     if (c != SyscallClass::Null) {
       // The part of the service that updates state every core shares (dentry caches, mm, task lists, sockets).
       SpinLock& l = locks_[static_cast<size_t>(c)];
@@ -40,18 +41,18 @@ class Monolithic final : public KernelArchitecture {
   }
 
   void context_switch(Cpu& cpu, const Thread* prev, const Thread& next) override {
-    cpu.spend_cycles(context_switch_cycles_, Work::Kernel);
+    cpu.spend_cycles(as_.context_switch(cpu, prev, next, context_switch_cycles_), Work::Kernel);
   }
 
   double message_send(Cpu& cpu, Thread& t, uint64_t bytes, int receiver_core) override {
     // A pipe/socket write: trap, copy into a kernel buffer, wake the reader.
-    cpu.spend_cycles(trap_cycles_ + bytes / copy_bytes_per_cycle_, Work::Kernel);
+    cpu.spend_cycles(trap_cycles(cpu, trap_cycles_) + bytes / copy_bytes_per_cycle_, Work::Kernel);
     return ipi_.wake(cpu, receiver_core);
   }
 
   void message_receive(Cpu& cpu, Thread& t, uint64_t bytes, int sender_core) override {
     // Trap, then copy out of the kernel buffer whose lines the sender's core wrote.
-    cpu.spend_cycles(trap_cycles_ + bytes / copy_bytes_per_cycle_, Work::Kernel);
+    cpu.spend_cycles(trap_cycles(cpu, trap_cycles_) + bytes / copy_bytes_per_cycle_, Work::Kernel);
     if (sender_core != cpu.core())
       cpu.spend_s(line_transfer_ns(cpu.machine(), sender_core, cpu.core()) * 1e-9, Work::Kernel);
   }
@@ -72,6 +73,7 @@ class Monolithic final : public KernelArchitecture {
  private:
   double trap_cycles_, shared_state_cycles_, context_switch_cycles_, copy_bytes_per_cycle_;
   double page_table_cycles_per_page_, vma_cycles_;
+  AddressSpaceSwitch as_;
   InterruptCosts ipi_;
   std::array<SpinLock, static_cast<size_t>(SyscallClass::Count)> locks_;
 };
@@ -80,10 +82,17 @@ ArchitectureRegistry::Add reg(
     "architecture", "monolithic",
     "one kernel shared by all cores: traps, shared state behind spin locks, IPI-broadcast TLB shootdown",
     with(Schema{
-             Field::number("trap_cycles", 150, "cycles", "system call entry + exit (mode switch)").at_least(0),
+             Field::number("trap_cycles", 90, "cycles",
+                           "the kernel's own system-call entry and exit path, besides the CPU's crossing "
+                           "(machine.cpu.kernel_entry_exit_cycles)")
+                 .at_least(0),
              Field::number("shared_state_cycles", 200, "cycles", "work under a shared kernel lock per non-null syscall")
                  .at_least(0),
-             Field::number("context_switch_cycles", 1500, "cycles", "direct cost of a context switch").at_least(0),
+             Field::number("context_switch_cycles", 1500, "cycles",
+                           "the kernel's own part of a context switch (scheduler, register state); a switch to "
+                           "another process adds the address-space switch of machine.cpu")
+                 .at_least(0),
+             AddressSpaceSwitch::field(),
              Field::number("copy_bytes_per_cycle", 8, "bytes/cycle", "kernel copy speed for IPC").above(0),
              Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
              Field::number("vma_cycles", 2300, "cycles",

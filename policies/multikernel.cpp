@@ -28,6 +28,7 @@ class Multikernel final : public KernelArchitecture {
         notify_(p.text("notification")),
         replicas_(p.text("service_replicas")),
         page_table_cycles_per_page_(p.number("page_table_cycles_per_page")),
+        as_(p),
         ipi_(p) {}
 
   void init(const Machine& m, const KernelOptions& o) override {
@@ -42,7 +43,7 @@ class Multikernel final : public KernelArchitecture {
   }
 
   void syscall(Cpu& cpu, Thread& t, SyscallClass c, double work_cycles) override {
-    cpu.spend_cycles(trap_cycles_, Work::Kernel);  // into the local CPU driver
+    cpu.spend_cycles(trap_cycles(cpu, trap_cycles_), Work::Kernel);  // into the local CPU driver
     cpu.count("syscall_trap");
     if (c == SyscallClass::Null || c == SyscallClass::Memory) {
       // Local state only: the core's own CPU driver and memory-server partition.
@@ -74,28 +75,34 @@ class Multikernel final : public KernelArchitecture {
   }
 
   void context_switch(Cpu& cpu, const Thread* prev, const Thread& next) override {
-    cpu.spend_cycles(context_switch_cycles_, Work::Kernel);
+    // The CPU driver dispatches the next dispatcher; another domain's also needs its address space.
+    cpu.spend_cycles(as_.context_switch(cpu, prev, next, context_switch_cycles_), Work::Kernel);
   }
 
   double message_send(Cpu& cpu, Thread& t, uint64_t bytes, int receiver_core) override {
     if (receiver_core == cpu.core()) {
       // Same core: LRPC through the CPU driver, which carries the payload in registers and dispatches the receiver
       // (Baumann et al., section 4.3 and Table 1); the dispatch is the context switch the core then makes.
-      cpu.spend_cycles(trap_cycles_, Work::Kernel);
+      cpu.spend_cycles(trap_cycles(cpu, trap_cycles_), Work::Kernel);
       cpu.count("lrpc");
       return 0;
     }
     // User-level URPC: write the message's cache lines into a channel the receiver polls. The first write's
-    // ownership request invalidates the receiver's polled copy; the receiver then misses on each line in turn.
-    const double lines = std::max(1.0, std::ceil(bytes / 64.0));
+    // ownership request invalidates the receiver's polled copy: one transfer until the receiver can notice the
+    // message. The writes retire into the store buffer, so the sender goes on meanwhile (another message can follow
+    // at once); the receiver's reads then miss on each line (message_receive).
+    const double lines = urpc_lines(bytes);
     cpu.spend_cycles(send_cycles_ * lines, Work::User);
     cpu.count("urpc_message");
-    return (lines + 1) * line_transfer_ns(cpu.machine(), cpu.core(), receiver_core) * 1e-9 + poll_delay_ns_ * 1e-9;
+    return line_transfer_ns(cpu.machine(), cpu.core(), receiver_core) * 1e-9 + poll_delay_ns_ * 1e-9;
   }
 
   void message_receive(Cpu& cpu, Thread& t, uint64_t bytes, int sender_core) override {
     if (sender_core == cpu.core()) return;  // an LRPC: delivered in registers
-    const double lines = std::max(1.0, std::ceil(bytes / 64.0));
+    // The receiver's reads fetch each line from the sender's cache, one miss after the other: the receiver's own
+    // time, whether it was polling when the message came or the message waited in the channel.
+    const double lines = urpc_lines(bytes);
+    cpu.spend_s(lines * line_transfer_ns(cpu.machine(), sender_core, cpu.core()) * 1e-9, Work::User);
     cpu.spend_cycles(receive_cycles_ * lines, Work::User);
   }
 
@@ -109,15 +116,17 @@ class Multikernel final : public KernelArchitecture {
 
   void map(Cpu& cpu, Thread& t, uint64_t bytes) override {
     // Mapping memory the core already holds capabilities for is local to its CPU driver.
-    cpu.spend_cycles(trap_cycles_ + pages_of(bytes) * page_table_cycles_per_page_, Work::Kernel);
+    cpu.spend_cycles(trap_cycles(cpu, trap_cycles_) + pages_of(bytes) * page_table_cycles_per_page_, Work::Kernel);
   }
 
   void unmap(Cpu& cpu, Thread& t, uint64_t bytes, const std::vector<int>& tlb_cores) override {
     // The domain asks its core's monitor by LRPC; the monitor checks the capability, has its CPU driver change the
     // page table and invalidate the local TLB, runs the agreement with the monitors of the other cores that may
     // cache the mapping, and answers by LRPC (Baumann et al., section 5.1 and Figure 7).
-    const double lrpc = trap_cycles_ + context_switch_cycles_;
-    cpu.spend_cycles(lrpc + monitor_request_cycles_ + trap_cycles_ + pages_of(bytes) * page_table_cycles_per_page_,
+    // Each LRPC: a trap into the CPU driver and the dispatch of the other domain, in its own address space.
+    const double lrpc = trap_cycles(cpu, trap_cycles_) + context_switch_cycles_ + as_.cycles(cpu);
+    cpu.spend_cycles(lrpc + monitor_request_cycles_ + trap_cycles(cpu, trap_cycles_) +
+                         pages_of(bytes) * page_table_cycles_per_page_,
                      Work::Kernel);
     auto protocol = shootdown_protocol(options_.shootdown, Agreement::NumaMulticast);
     cpu.spend_s(run_agreement(cpu, protocol, tlb_cores, agreement_costs()), Work::Kernel);
@@ -127,6 +136,8 @@ class Multikernel final : public KernelArchitecture {
   }
 
  private:
+  static double urpc_lines(uint64_t bytes) { return std::max(1.0, std::ceil(bytes / 64.0)); }
+
   double message_delay_s(Cpu& cpu, int target) const {
     double ns = line_transfer_ns(cpu.machine(), cpu.core(), target) + poll_delay_ns_;
     if (notify_ == "ipi" || cpu.is_idle(target)) ns += ipi_.latency_ns;
@@ -156,6 +167,7 @@ class Multikernel final : public KernelArchitecture {
   double poll_delay_ns_;
   std::string notify_, replicas_;
   double page_table_cycles_per_page_;
+  AddressSpaceSwitch as_;
   InterruptCosts ipi_;
   std::vector<int> replica_of_core_;
   std::vector<ServerQueue> servers_;
@@ -165,8 +177,15 @@ ArchitectureRegistry::Add reg(
     "architecture", "multikernel",
     "Barrelfish style: a kernel per core, replicated state, agreement by URPC messages between monitors",
     with(Schema{
-             Field::number("trap_cycles", 100, "cycles", "entry + exit of the local CPU driver").at_least(0),
-             Field::number("context_switch_cycles", 1000, "cycles", "direct cost of a dispatch").at_least(0),
+             Field::number("trap_cycles", 40, "cycles",
+                           "the local CPU driver's own entry and exit path, besides the CPU's crossing "
+                           "(machine.cpu.kernel_entry_exit_cycles)")
+                 .at_least(0),
+             Field::number("context_switch_cycles", 437, "cycles",
+                           "the CPU driver's dispatch of another dispatcher and that dispatcher's upcall (software); "
+                           "another domain's dispatch adds the address-space switch of machine.cpu")
+                 .at_least(0),
+             AddressSpaceSwitch::field(),
              Field::number("urpc_send_cycles", 60, "cycles", "writing one cache-line message into a channel")
                  .at_least(0),
              Field::number("urpc_receive_cycles", 60, "cycles", "polling and reading one cache-line message")

@@ -60,6 +60,7 @@ struct Channel {
   std::deque<Message> messages;
   std::deque<Thread*> waiters;
   uint64_t sent = 0, received = 0;
+  int reader_core = -1;  // where the channel was last read: a message sent while no one waits goes there
 };
 
 struct UserLock {
@@ -694,7 +695,9 @@ Step EngineImpl::execute(CoreRt& c, Thread& t, double slice_end_s) {
     case OpKind::Send: {
       Channel& ch = channels_.at(op.target);
       c.flush();
-      int receiver = ch.waiters.empty() ? -1 : ch.waiters.front()->last_core;
+      // The receiver's core: the waiting thread's, else the core that read the channel last (a busy receiver that
+      // will take the message from its queue); unknown before the first read: this core.
+      int receiver = ch.waiters.empty() ? ch.reader_core : ch.waiters.front()->last_core;
       double delay = kernel_->message_send(c, t, op.bytes, receiver < 0 ? c.id : receiver);
       ch.messages.push_back({op.bytes, op.value, c.id, c.now_s() + delay});
       ++ch.sent;
@@ -714,6 +717,7 @@ Step EngineImpl::execute(CoreRt& c, Thread& t, double slice_end_s) {
         if (msg.visible_s > now) c.spend_s(msg.visible_s - now, Work::User);  // waiting for the line to arrive
         ch.messages.pop_front();
         ++ch.received;
+        ch.reader_core = c.id;
         kernel_->message_receive(c, t, msg.bytes, msg.sender_core);
         return done(msg.value);
       }

@@ -56,6 +56,26 @@ const Schema& machine_schema() {
         Field::optional("distances", FieldType::NumberMatrix, "ACPI SLIT",
                         "node x node SLIT distances (10 = local); latency = local_latency_ns * d / 10"),
     });
+    // Hardware costs of privileged operations; kernel models add their own software path lengths to them. Defaults:
+    // a current x86 core with PCID (docs/calibration.md).
+    auto cpu = std::make_shared<const Schema>(Schema{
+        Field::number("kernel_entry_exit_cycles", 60, "cycles",
+                      "the CPU's part of one kernel entry and return to user mode (e.g. syscall + sysret)")
+            .at_least(0)
+            .at_most(1e9),
+        Field::number("address_space_switch_cycles", 100, "cycles",
+                      "loading another address space's page-table root, with the TLB flush it implies when the TLB "
+                      "is untagged")
+            .at_least(0)
+            .at_most(1e9),
+        Field::boolean("tagged_tlb", true,
+                       "TLB entries carry an address-space tag (PCID, ASID) and survive a switch; false: a switch "
+                       "flushes them and every page touched afterwards costs a page walk"),
+        Field::number("page_walk_cycles", 30, "cycles",
+                      "refilling one TLB entry after a flush: a page walk whose page-table entries are in the caches")
+            .at_least(0)
+            .at_most(1e9),
+    });
     Schema m{
         Field::optional("preset", FieldType::String, "", "start from a named preset (`mksim list presets`)"),
         Field::optional("hwloc", FieldType::String, "", "start from a hwloc XML topology (v2 or v3 format)"),
@@ -69,6 +89,7 @@ const Schema& machine_schema() {
         Field::nested("caches", caches, "cache hierarchy"),
         Field::nested("memory", memory, "NUMA memory"),
         Field::nested("interconnect", interconnect, "links between NUMA nodes"),
+        Field::nested("cpu", cpu, "hardware costs of the cores' privileged operations (kernel entry, address spaces)"),
     };
     return m;
   }();
@@ -176,6 +197,15 @@ void apply_interconnect(Machine& m, const Params& p, const std::vector<std::vect
   m.interconnect.hops = derive_hops(m.interconnect, n);
 }
 
+void apply_cpu_costs(Machine& m, const Params& cpu) {
+  CpuCosts k;
+  k.kernel_entry_exit_cycles = cpu.number("kernel_entry_exit_cycles");
+  k.address_space_switch_cycles = cpu.number("address_space_switch_cycles");
+  k.tagged_tlb = cpu.boolean("tagged_tlb");
+  k.page_walk_cycles = cpu.number("page_walk_cycles");
+  for (auto& c : m.cores) c.costs = k;
+}
+
 void apply_memory(Machine& m, const Params& mem, bool override_size) {
   for (auto& nd : m.nodes) {
     if (override_size) nd.memory_bytes = static_cast<uint64_t>(mem.number("node_size_gib") * 1073741824.0);
@@ -220,6 +250,7 @@ Machine uniform_machine(const Params& p) {
     }
   add_caches(m, p.child("caches"));
   apply_memory(m, p.child("memory"), true);
+  apply_cpu_costs(m, p.child("cpu"));
   return m;
 }
 
@@ -236,6 +267,7 @@ Machine hwloc_machine(const json& given, const Params& p, const std::string& bas
   if (given.contains("name")) m.name = p.text("name");
   const json mem_given = given.value("memory", json::object());
   apply_memory(m, p.child("memory"), mem_given.contains("node_size_gib"));
+  apply_cpu_costs(m, p.child("cpu"));
   for (auto& c : m.cores) c.freq_ghz = p.number("freq_ghz");
   Params caches = p.child("caches");
   for (auto& k : m.caches) {
@@ -292,6 +324,7 @@ Machine machine_from_argument(const std::string& arg) {
     json values = machine_schema().resolve(json::object(), "machine", "this host");
     Params p(values, "machine", "this host");
     apply_memory(m, p.child("memory"), false);
+    apply_cpu_costs(m, p.child("cpu"));
     apply_interconnect(m, p, topo.slit);
     return m;
   }
@@ -354,6 +387,11 @@ json machine_summary_json(const Machine& m) {
   j["latency_ns"] = m.interconnect.latency_ns;
   j["hops"] = m.interconnect.hops;
   j["link_bandwidth_gb_s"] = m.interconnect.link_bandwidth_gb_s;
+  const CpuCosts& k = m.cores.front().costs;
+  j["cpu"] = {{"kernel_entry_exit_cycles", k.kernel_entry_exit_cycles},
+              {"address_space_switch_cycles", k.address_space_switch_cycles},
+              {"tagged_tlb", k.tagged_tlb},
+              {"page_walk_cycles", k.page_walk_cycles}};
   return j;
 }
 
@@ -384,6 +422,10 @@ std::string machine_summary_text(const Machine& m) {
     for (int j = 0; j < m.num_nodes(); ++j) out += fmt::format(" {:6.0f}", m.interconnect.latency_ns[i][j]);
     out += "\n";
   }
+  const CpuCosts& k = m.cores.front().costs;
+  out += fmt::format("  cpu: kernel entry+exit {} cycles, address-space switch {} cycles, {} TLB, page walk {} cycles\n",
+                     k.kernel_entry_exit_cycles, k.address_space_switch_cycles, k.tagged_tlb ? "tagged" : "untagged",
+                     k.page_walk_cycles);
   out += fmt::format("  interconnect: {} links, {:.1f} GB/s each\n",
                      m.interconnect.links.empty() ? std::string("full mesh") : std::to_string(m.interconnect.links.size()),
                      m.interconnect.link_bandwidth_gb_s);

@@ -3,6 +3,12 @@
 // message, the other answers, N times; the mean round trip shows what the kernel architecture's message path costs
 // between two cores at a chosen distance: on one core (context switches), on cores sharing a cache, in one socket, or
 // on sockets one or two interconnect hops apart.
+//
+// With `window` W > 1 the client keeps up to W messages outstanding: it fills the channel with W messages, then sends
+// the next one each time a reply comes back, as Barrelfish's URPC throughput benchmark does (usr/bench/ump_bench/
+// throughput.c: 16 messages in flight, Table 3 of the Multikernel paper). Sender and receiver then work on different
+// messages at the same time, so the message rate is bounded by the busier of the two cores (its own cost per message)
+// rather than by the round trip; messages_per_kcycle reports it. With W = 1 it is 1000 / round_trip_cycles.
 #include <memory>
 #include <set>
 
@@ -25,27 +31,40 @@ class IpcPingPong final : public Workload {
     const int warmup = static_cast<int>(p_.integer("warmup_round_trips"));
     rounds_ = rounds;
     const auto bytes = static_cast<uint64_t>(p_.integer("message_bytes"));
-    uint32_t proc = env.create_process("ipc-pingpong", {});
+    window_ = static_cast<int>(p_.integer("window"));
+    // Both threads in one process (threads of one program), or each in its own (two address spaces, as in the L4,
+    // seL4 and Barrelfish LRPC benchmarks): a switch between them then switches address spaces.
+    const bool separate = p_.text("address_spaces") == "separate";
+    uint32_t proc_a = env.create_process(separate ? "ipc-pingpong.ping" : "ipc-pingpong", {});
+    uint32_t proc_b = separate ? env.create_process("ipc-pingpong.pong", {}) : proc_a;
     uint32_t to_b = env.create_channel("ping"), to_a = env.create_channel("pong");
     times_ = std::make_shared<Times>();
-    env.create_thread(proc, {"ipc-pingpong.ping", {a}, m.cores[a].node},
-                      boxed(ping(times_, to_b, to_a, bytes, warmup, rounds)));
-    env.create_thread(proc, {"ipc-pingpong.pong", {b}, m.cores[b].node},
+    env.create_thread(proc_a, {"ipc-pingpong.ping", {a}, m.cores[a].node},
+                      boxed(ping(times_, to_b, to_a, bytes, warmup, rounds, window_)));
+    env.create_thread(proc_b, {"ipc-pingpong.pong", {b}, m.cores[b].node},
                       boxed(pong(to_b, to_a, bytes, warmup + rounds)));
   }
 
   Metrics metrics(const RunView&) const override {
-    double rt_s = rounds_ > 0 ? (times_->end_s - times_->start_s) / rounds_ : 0.0;
+    const double span_s = times_->end_s - times_->start_s;
+    // Round trip: from the start of a message's send to the arrival of its reply, averaged over the measured messages
+    // (with W > 1 it includes the wait behind the messages ahead of it).
+    const double rt_s = rounds_ > 0 ? (times_->reply_sum_s - times_->send_sum_s) / rounds_ : 0.0;
+    const double interval_cycles = rounds_ > 0 ? span_s * hz_a_ / rounds_ : 0.0;
     return {{"round_trip_cycles", rt_s * hz_a_},
             {"one_way_cycles", rt_s * hz_a_ / 2},
             {"round_trip_ns", rt_s * 1e9},
             {"one_way_ns", rt_s * 1e9 / 2},
+            {"message_interval_cycles", interval_cycles},
+            {"messages_per_kcycle", interval_cycles > 0 ? 1000.0 / interval_cycles : 0.0},
+            {"window", static_cast<double>(window_)},
             {"core_pair", std::vector<double>{static_cast<double>(core_a_), static_cast<double>(core_b_)}}};
   }
 
  private:
   struct Times {
     double start_s = 0, end_s = 0;
+    double send_sum_s = 0, reply_sum_s = 0;  // over the measured messages: when each send started, its reply arrived
   };
 
   std::pair<int, int> choose_pair(const Machine& m) const {
@@ -107,16 +126,39 @@ class IpcPingPong final : public Workload {
     return pair;
   }
 
-  static Program ping(std::shared_ptr<Times> times, uint32_t out, uint32_t in, uint64_t bytes, int warmup, int rounds) {
+  // The client: message i is sent once the reply to message i - W has arrived (so at most W are outstanding), the
+  // first `warmup` replies are not measured. With W = 1: send, receive, send, receive...
+  static Program ping(std::shared_ptr<Times> times, uint32_t out, uint32_t in, uint64_t bytes, int warmup, int rounds,
+                      int window) {
+    const int total = warmup + rounds;
+    int sent = 0;
+    // When each outstanding message's send started (message i in slot i mod W: at most W are outstanding).
+    std::vector<double> send_start(static_cast<size_t>(window), 0.0);
+    auto slot = [&](int i) -> double& { return send_start[static_cast<size_t>(i % window)]; };
+    double now = 0;
+    auto fill = [&](int received) { return sent < total && sent < received + window; };
     for (int i = 0; i < warmup; ++i) {
-      co_await Op::send(out, bytes);
+      while (fill(i)) {
+        co_await Op::send(out, bytes);
+        slot(sent) = 0;
+        ++sent;
+      }
       co_await Op::recv(in);
     }
     OpResult r = co_await Op::compute(0);  // a time stamp
-    times->start_s = times->end_s = r.time_s;
-    for (int i = 0; i < rounds; ++i) {
-      co_await Op::send(out, bytes);
+    times->start_s = times->end_s = now = r.time_s;
+    for (int i = warmup; i < total; ++i) {
+      while (fill(i)) {
+        slot(sent) = now;
+        r = co_await Op::send(out, bytes);
+        now = r.time_s;
+        ++sent;
+      }
       r = co_await Op::recv(in);
+      now = r.time_s;
+      // A message sent during the warm-up (W > 1) is measured from the start of the measurement.
+      times->send_sum_s += std::max(slot(i), times->start_s);
+      times->reply_sum_s += now;
     }
     times->end_s = r.time_s;
   }
@@ -129,7 +171,7 @@ class IpcPingPong final : public Workload {
   }
 
   Params p_;
-  int core_a_ = 0, core_b_ = 0, rounds_ = 0;
+  int core_a_ = 0, core_b_ = 0, rounds_ = 0, window_ = 1;
   double hz_a_ = 1e9;
   std::shared_ptr<Times> times_;
 };
@@ -144,12 +186,21 @@ Field placement_field() {
 }
 
 WorkloadRegistry::Add reg(
-    "workload", "ipc-pingpong", "two threads bounce a message over channels; round-trip cost by core distance",
+    "workload", "ipc-pingpong",
+    "two threads bounce messages over channels: round-trip cost by core distance, message rate with several in flight",
     Schema{
         placement_field(),
         Field::integer("round_trips", 1000, "", "measured round trips").at_least(1).at_most(1000000000),
         Field::integer("warmup_round_trips", 10, "", "round trips before measuring").at_least(0).at_most(1000000000),
         Field::integer("message_bytes", 64, "bytes", "size of each message").at_least(0),
+        Field::integer("window", 1, "messages",
+                       "messages the client keeps outstanding: it sends the next one as each reply arrives (1: one "
+                       "round trip at a time; more: pipelined, see messages_per_kcycle)")
+            .at_least(1)
+            .at_most(1000000),
+        Field::choice("address_spaces", "shared", {"shared", "separate"},
+                      "both threads in one process, or each in its own (a switch between them then switches "
+                      "address spaces)"),
     },
     [](const Params& p) { return std::make_unique<IpcPingPong>(p); });
 

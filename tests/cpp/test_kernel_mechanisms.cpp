@@ -55,10 +55,20 @@ json run_metrics(const json& kernel, const json& workload) {
   return r["workload"]["metrics"];
 }
 
-double one_way_cycles(const json& kernel, const json& placement) {
-  return run_metrics(kernel, {{"kind", "ipc-pingpong"}, {"placement", placement}, {"round_trips", 50}})
-      .at("one_way_cycles")
-      .get<double>();
+double one_way_cycles(const json& kernel, const json& placement, const std::string& address_spaces = "shared",
+                      const json& cpu = json::object()) {
+  json doc = {{"machine", two_socket_doc()},
+              {"kernel", kernel},
+              {"workload",
+               {{"kind", "ipc-pingpong"},
+                {"placement", placement},
+                {"round_trips", 50},
+                {"address_spaces", address_spaces}}},
+              {"run", {{"seed", 1}}}};
+  doc["machine"]["cpu"] = cpu;
+  json r = run_isolated(resolve_scenario(doc, "test", ".")).doc;
+  REQUIRE(r["summary"]["status"] == "completed");
+  return r["workload"]["metrics"].at("one_way_cycles").get<double>();
 }
 
 double unmap_cycles(const json& kernel, int cores) {
@@ -105,27 +115,69 @@ TEST_CASE("agreement: NUMA-aware multicast serves the initiator's own package di
 
 TEST_CASE("microkernel: a same-core IPC switches to the receiver inside the fast path, with no scheduler switch") {
   json k = {{"architecture", "microkernel"}, {"microkernel", {{"context_switch_cycles", 5000}}}};
-  // fast path 200 + address-space switch 100 + refill 0 (defaults: seL4 on Haswell, 301 cycles).
-  CHECK(one_way_cycles(k, "same-core") == Approx(300).epsilon(0.001));
-  k["microkernel"]["tlb_refill_cycles"] = 120;
-  CHECK(one_way_cycles(k, "same-core") == Approx(420).epsilon(0.001));
+  // Kernel entry + exit 60 (machine default) + fast path 140: seL4 on Haswell, 301 cycles, between two address
+  // spaces, whose switch adds the machine's 100 cycles.
+  CHECK(one_way_cycles(k, "same-core", "shared") == Approx(200).epsilon(0.001));
+  CHECK(one_way_cycles(k, "same-core", "separate") == Approx(300).epsilon(0.001));
+  // On a CPU without a tagged TLB the four pages the IPC touches again (microkernel.switch_pages) are walked again.
+  const json untagged = {{"tagged_tlb", false}, {"page_walk_cycles", 30}};
+  CHECK(one_way_cycles(k, "same-core", "separate", untagged) == Approx(420).epsilon(0.001));
+  k["microkernel"]["switch_pages"] = 2;
+  CHECK(one_way_cycles(k, "same-core", "separate", untagged) == Approx(360).epsilon(0.001));
 }
 
 TEST_CASE("multikernel: same-core messages are LRPCs (trap + dispatch), cross-core ones URPC over polled lines") {
   json k = {{"architecture", "multikernel"}, {"multikernel", {{"trap_cycles", 100}, {"context_switch_cycles", 700}}}};
-  CHECK(one_way_cycles(k, "same-core") == Approx(800).epsilon(0.001));
+  // Kernel entry + exit 60 + the CPU driver's 100, then the dispatch 700; another domain's adds its address space.
+  CHECK(one_way_cycles(k, "same-core") == Approx(860).epsilon(0.001));
+  CHECK(one_way_cycles(k, "same-core", "separate") == Approx(960).epsilon(0.001));
+  CHECK(one_way_cycles(k, "same-core", "separate", {{"tagged_tlb", false}, {"page_walk_cycles", 50}}) ==
+        Approx(960 + 4 * 50).epsilon(0.001));
   // send 60 + 2 transfers + receive 60: through the shared L3 (2 x 40 cycles), across the sockets (2 x 300 cycles).
   CHECK(one_way_cycles(k, json::array({0, 1})) == Approx(60 + 80 + 60).epsilon(0.001));
   CHECK(one_way_cycles(k, json::array({0, 4})) == Approx(60 + 600 + 60).epsilon(0.001));
+  // Cross-core messages enter no kernel and switch no address space: the CPU's costs do not matter.
+  CHECK(one_way_cycles(k, json::array({0, 4}), "separate", {{"kernel_entry_exit_cycles", 500}}) ==
+        Approx(60 + 600 + 60).epsilon(0.001));
+}
+
+TEST_CASE("every kernel builds its traps and address-space switches on the machine's CPU costs") {
+  // A same-core ping-pong: one more cycle of the CPU's kernel entry + exit costs each kernel one cycle per crossing on
+  // a message's path; one more cycle of its address-space switch costs each kernel one cycle per message between two
+  // processes (the core switches from one to the other once per message), and nothing between threads of one
+  // process. The same piece of code (policies/kernel_costs.hpp) in every architecture.
+  const std::map<std::string, double> crossings = {
+      {"monolithic", 2},   // a pipe write and a read, each a system call
+      {"microkernel", 1},  // the IPC fast path
+      {"multikernel", 1},  // the LRPC trap into the CPU driver
+      {"exokernel", 0},    // shared memory set up by the library OSes: no kernel on the way
+  };
+  for (const auto& [arch, n] : crossings) {
+    INFO(arch);
+    const json k = {{"architecture", arch}};
+    const double base = one_way_cycles(k, "same-core", "shared");
+    CHECK(one_way_cycles(k, "same-core", "shared", {{"kernel_entry_exit_cycles", 160}}) - base ==
+          Approx(100 * n).margin(0.01));
+    const double shared = one_way_cycles(k, "same-core", "shared", {{"address_space_switch_cycles", 350}});
+    CHECK(shared == Approx(base).margin(0.01));
+    CHECK(one_way_cycles(k, "same-core", "separate", {{"address_space_switch_cycles", 350}}) - shared ==
+          Approx(350).margin(0.01));
+    // Untagged: the switch also walks the pages touched again (each kernel's switch_pages, 4 by default).
+    CHECK(one_way_cycles(k, "same-core", "separate",
+                         {{"address_space_switch_cycles", 350}, {"tagged_tlb", false}, {"page_walk_cycles", 25}}) -
+              shared ==
+          Approx(350 + 4 * 25).margin(0.01));
+  }
 }
 
 TEST_CASE("multikernel: an unmap is an LRPC to the monitor and back around the monitor's work and the agreement") {
   json k = {{"architecture", "multikernel"}, {"multikernel", {{"trap_cycles", 100}, {"context_switch_cycles", 1000}}}};
-  // 2 LRPCs (2 x 1100) + monitor 6000 + local invalidation (trap 100 + 1 page x 50) + unicast to core 1 through the
-  // shared L3: send 60, 2 x 40, handler 860, 2 x 40 = 1080 cycles.
-  CHECK(unmap_cycles(k, 2) == Approx(2200 + 6000 + 150 + 1080).epsilon(0.001));
+  // 2 LRPCs, each a trap (60 + 100), the dispatch (1000) and the switch to the other domain's address space (100);
+  // monitor 6000; local invalidation (trap 160 + 1 page x 50); unicast to core 1 through the shared L3: send 60,
+  // 2 x 40, handler 860, 2 x 40 = 1080 cycles.
+  CHECK(unmap_cycles(k, 2) == Approx(2 * 1260 + 6000 + 210 + 1080).epsilon(0.001));
   k["multikernel"]["monitor_request_cycles"] = 0;
-  CHECK(unmap_cycles(k, 2) == Approx(2200 + 150 + 1080).epsilon(0.001));
+  CHECK(unmap_cycles(k, 2) == Approx(2 * 1260 + 210 + 1080).epsilon(0.001));
 }
 
 TEST_CASE("monolithic: munmap pays its VMA bookkeeping besides the per-page work and the shootdown") {

@@ -44,9 +44,13 @@ size_t occurrences(const std::string& text, const std::string& what) {
   return n;
 }
 
-// A machine like the traced one: `cpus` cores at 1 GHz, one NUMA node.
+// A machine like the traced one: `cpus` cores at 1 GHz, one NUMA node; its CPU's own kernel entry and address-space
+// switch cost nothing, so that with free_kernel() the replay measures the trace itself.
 json traced_like_machine(int cpus) {
-  return {{"sockets", 1}, {"cores_per_socket", cpus}, {"freq_ghz", 1.0}};
+  return {{"sockets", 1},
+          {"cores_per_socket", cpus},
+          {"freq_ghz", 1.0},
+          {"cpu", {{"kernel_entry_exit_cycles", 0}, {"address_space_switch_cycles", 0}}}};
 }
 
 // The Linux-like kernel with every cost at zero, round-robin: the replay then measures the trace itself.
