@@ -1147,7 +1147,7 @@ RunResults run_isolated(const Scenario& sc, const std::string& outdir) {
     } catch (const std::exception& e) {
       out = {{"error", e.what()}};
     }
-    std::string text = out.dump();
+    std::string text = out.dump(-1, ' ', false, json::error_handler_t::replace);
     size_t off = 0;
     while (off < text.size()) {
       ssize_t n = write(fds[1], text.data() + off, text.size() - off);
