@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
 #include <map>
 #include <set>
@@ -39,7 +40,9 @@ class Partitioned final : public Scheduler {
       bool ok = cores.is_array() && !cores.empty();
       if (ok)
         for (const auto& c : cores) {
-          ok = ok && c.is_number() && c.get<double>() >= 0 && c.get<double>() == static_cast<int>(c.get<double>());
+          // In int range before the cast; init() checks the core exists.
+          ok = ok && c.is_number() && c.get<double>() >= 0 && c.get<double>() <= 1 << 30 &&
+               c.get<double>() == std::floor(c.get<double>());
           if (ok) list.push_back(static_cast<int>(c.get<double>()));
         }
       if (!ok) parts.fail(process, fmt::format("found {}, expected a non-empty list of core ids", cores.dump()));
