@@ -8,6 +8,7 @@
 #include "models/hwloc_import.hpp"
 #include "models/presets.hpp"
 #include "sim/config.hpp"
+#include "sim/input.hpp"
 
 namespace mksim {
 
@@ -238,8 +239,15 @@ Machine hwloc_machine(const json& given, const Params& p, const std::string& bas
     if (given.contains(k))
       p.fail(k, fmt::format("'{}' cannot be combined with 'hwloc': the topology file gives the structure", k));
   auto path = resolve_path(p.text("hwloc"), base_dir);
-  ImportedTopology topo = import_hwloc_xml(path);
+  ImportedTopology topo;
+  try {
+    topo = import_hwloc_xml(path);
+  } catch (const InputFileError& e) {  // say where the path came from; errors inside the file name the file
+    p.fail("hwloc", fmt::format("{}: {}", path, e.reason()));
+  }
   Machine m = std::move(topo.machine);
+  if (m.num_nodes() > kMaxNumaNodes)
+    p.fail("hwloc", fmt::format("{} has {} NUMA nodes, expected at most {} NUMA nodes", path, m.num_nodes(), kMaxNumaNodes));
   if (given.contains("name")) m.name = p.text("name");
   const json mem_given = given.value("memory", json::object());
   apply_memory(m, p.child("memory"), mem_given.contains("node_size_gib"));
