@@ -71,6 +71,17 @@ class Partitioned final : public Scheduler {
     idle_.assign(m.num_cores(), 0);
   }
 
+  // A partition for a process the run does not have is never used: most likely a typo.
+  void setup_done(const std::vector<std::string>& processes, const std::vector<std::string>& threads) override {
+    std::set<std::string> known(processes.begin(), processes.end());
+    for (const auto& t : threads) known.insert(process_of(t));
+    for (const auto& [process, cores] : named_)
+      if (!known.count(process))
+        params_.child("partitions")
+            .fail(process, fmt::format("no process of the run is named '{}', {}", process,
+                                       one_of(process, std::vector<std::string>(known.begin(), known.end()))));
+  }
+
   int enqueue(Thread& t, Cpu* from, EnqueueReason why) override {
     Partition& p = partitions_[partition_of(t)];
     if (from) {
@@ -141,7 +152,8 @@ class Partitioned final : public Scheduler {
     SpinLock lock;
   };
 
-  static std::string process_of(const Thread& t) { return t.name.substr(0, t.name.find('.')); }
+  static std::string process_of(const std::string& thread) { return thread.substr(0, thread.find('.')); }
+  static std::string process_of(const Thread& t) { return process_of(t.name); }
 
   // The partition of a thread, created on its first enqueue (see the opening comment for the rules).
   size_t partition_of(const Thread& t) {

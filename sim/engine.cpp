@@ -922,6 +922,7 @@ void EngineImpl::prepare() {
   sched_ = SchedulerRegistry::instance().find(sc_.scheduler.name)->make(sc_.scheduler.params);
   sched_->init(m_);
   placement_ = PlacementRegistry::instance().find(sc_.placement.name)->make(sc_.placement.params);
+  placement_->init(m_);
   allocator_ = AllocatorRegistry::instance().find(sc_.allocator.name)->make(sc_.allocator.params);
   allocator_->init(m_);
   traffic_.assign(m_.num_nodes(), {});
@@ -932,6 +933,12 @@ void EngineImpl::prepare() {
     workloads_.back()->setup(*this);
     workload_threads_.emplace_back(first, static_cast<uint32_t>(threads_.size()));
   }
+  std::vector<std::string> process_names, thread_names;
+  for (const auto& p : processes_) process_names.push_back(p.name);
+  for (const auto& t : threads_) thread_names.push_back(t->name);
+  for (const auto& t : templates_)
+    if (!t.spec.name.empty()) thread_names.push_back(t.spec.name);
+  sched_->setup_done(process_names, thread_names);
   join_waiters_.resize(threads_.size());
 }
 
