@@ -2,23 +2,33 @@
 // local memory, cores with their PUs, and the data caches each core sits under, plus the NUMA distance (SLIT) matrix.
 // libhwloc does all the reading; this file maps its objects onto mksim's dense ids and records every assumption it
 // makes in ImportedTopology::notes. The only XML scanning done here is (a) finding the root element's version
-// attribute, so that hwloc 3.x exports can be read by hwloc 2.9, and (b) locating the line of a syntax error, because
-// hwloc itself only reports "Invalid argument". Line ends are normalised to "\n".
+// attribute, so that hwloc 3.x exports can be read by hwloc 2.9, (b) locating the line of a syntax error, because
+// hwloc itself only reports "Invalid argument", and (c) refusing, with their line, the elements libhwloc 2.9 is known
+// to crash on. libhwloc itself runs in a forked child process (import_in_child), so that a crash it has in store for
+// some other malformed file is an error naming the file, and so that its reason for refusing a file can be captured.
+// Line ends are normalised to "\n".
 
 #include "models/hwloc_import.hpp"
 
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <hwloc.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <climits>
+#include <csignal>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <functional>
+#include <iostream>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -27,6 +37,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "sim/input.hpp"
 #include "sim/params.hpp"
 
 namespace mksim {
@@ -51,14 +62,72 @@ class Topology {
 
 // hwloc picks its XML reader once per process from the environment. Its built-in ("minimalistic") reader behaves the
 // same on every install, while the libxml2 one is a plugin that may or may not be present, so prefer the built-in one
-// unless the user chose explicitly (HWLOC_LIBXML or HWLOC_LIBXML_IMPORT). Both readers are silent on malformed input
-// unless HWLOC_XML_VERBOSE is set, which we leave to the user. setenv is done once, before hwloc first reads it.
-void prefer_builtin_xml_reader() {
+// unless the user chose explicitly (HWLOC_LIBXML or HWLOC_LIBXML_IMPORT). setenv is done once, before hwloc first
+// reads it. Returns whether the user set HWLOC_XML_VERBOSE (see with_hwloc_verbose).
+bool prepare_hwloc_environment() {
+  static bool user_verbose = false;
   static std::once_flag once;
   std::call_once(once, [] {
     if (!std::getenv("HWLOC_LIBXML") && !std::getenv("HWLOC_LIBXML_IMPORT")) setenv("HWLOC_LIBXML_IMPORT", "0", 0);
+    user_verbose = std::getenv("HWLOC_XML_VERBOSE") != nullptr;
   });
+  return user_verbose;
 }
+
+// Both XML readers say why they refuse a file only with HWLOC_XML_VERBOSE set, and hwloc reads it once per process, at
+// its first XML load. Every load of mksim's sets it for that first load (and captures what hwloc prints: see
+// load_and_map, import_in_child); afterwards it is removed again, so that it does not reach other programs through the
+// environment, nor make a later mksim process think the user set it. What hwloc says reaches the user's stderr only
+// when the user set the variable.
+void with_hwloc_verbose(const std::function<void()>& load) {
+  if (prepare_hwloc_environment()) return load();
+  ::setenv("HWLOC_XML_VERBOSE", "1", 1);
+  try {
+    load();
+  } catch (...) {
+    ::unsetenv("HWLOC_XML_VERBOSE");
+    throw;
+  }
+  ::unsetenv("HWLOC_XML_VERBOSE");
+}
+
+// Sends this process's stderr to a temporary file until finish(), which returns what was written. Only around a load
+// of hwloc's in this process (when no child process could be started); the child's stderr is a pipe already.
+class StderrCapture {
+ public:
+  StderrCapture() {
+    std::fflush(stderr);
+    file_ = std::tmpfile();
+    if (!file_) return;
+    saved_ = ::dup(STDERR_FILENO);
+    if (saved_ < 0 || ::dup2(::fileno(file_), STDERR_FILENO) < 0) {
+      if (saved_ >= 0) ::close(saved_);
+      saved_ = -1;
+    }
+  }
+  ~StderrCapture() { finish(); }
+  StderrCapture(const StderrCapture&) = delete;
+  StderrCapture& operator=(const StderrCapture&) = delete;
+  std::string finish() {
+    std::string text;
+    if (saved_ >= 0) {
+      std::fflush(stderr);
+      ::dup2(saved_, STDERR_FILENO);
+      ::close(saved_);
+      saved_ = -1;
+      std::rewind(file_);
+      char buf[4096];
+      for (size_t n; (n = std::fread(buf, 1, sizeof buf, file_)) > 0 && text.size() < (1u << 20);) text.append(buf, n);
+    }
+    if (file_) std::fclose(file_);
+    file_ = nullptr;
+    return text;
+  }
+
+ private:
+  FILE* file_ = nullptr;
+  int saved_ = -1;
+};
 
 void configure(hwloc_topology_t t) {
   // The simulated machine is the whole machine: PUs and NUMA nodes that the exporting process was not allowed to use
@@ -75,18 +144,6 @@ int line_at(const std::string& s, size_t pos) {
 
 std::string at_line(int line) {
   return fmt::format("line {}", line);
-}
-
-std::string read_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw InputError(path, "", "cannot open: it is a directory, expected an hwloc XML topology file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "", fmt::format("cannot open hwloc XML topology: {}", std::strerror(errno)));
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) throw InputError(path, "", fmt::format("cannot read hwloc XML topology: {}", std::strerror(errno)));
-  return buf.str();
 }
 
 // XML processors see every line end as "\n" and skip a byte-order mark; do the same so that files saved on Windows
@@ -224,6 +281,56 @@ size_t text_char_len(const std::string& s, size_t i) {
   return len;
 }
 
+// hwloc's bitmap syntax, as hwloc writes it: comma-separated words of up to 8 hexadecimal digits with a 0x prefix
+// (a word may be empty: "0x00000001,,0x0"), optionally starting with "0xf...f" (all higher bits set).
+bool is_hwloc_bitmap(std::string_view v) {
+  if (v.rfind("0xf...f", 0) == 0) {
+    v.remove_prefix(7);
+    if (v.empty()) return true;
+    if (v[0] != ',') return false;
+    v.remove_prefix(1);
+  }
+  for (size_t i = 0;;) {
+    const size_t end = v.find(',', i);
+    const std::string_view word = v.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i);
+    if (!word.empty()) {
+      if (word.size() < 3 || word.size() > 10 || word[0] != '0' || (word[1] != 'x' && word[1] != 'X')) return false;
+      for (size_t k = 2; k < word.size(); ++k)
+        if (!std::isxdigit(static_cast<unsigned char>(word[k]))) return false;
+    }
+    if (end == std::string_view::npos) return true;
+    i = end + 1;
+  }
+}
+
+// What in one element libhwloc 2.9 would crash on (it does not check these): an <object> with a cpuset but no
+// complete_cpuset or a nodeset but no complete_nodeset (a null bitmap is dereferenced in hwloc_topology_load), and a
+// set attribute that is not a bitmap (found by fuzz_hwloc). "" if none.
+std::string hwloc_element_problem(const std::string& tag, const std::vector<std::pair<std::string, std::string>>& attrs) {
+  auto has = [&](const std::string& name) {
+    return std::any_of(attrs.begin(), attrs.end(), [&](const auto& a) { return a.first == name; });
+  };
+  auto ends_with = [](const std::string& s, const std::string& tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  for (const auto& [name, value] : attrs)
+    if ((ends_with(name, "cpuset") || ends_with(name, "nodeset")) && !is_hwloc_bitmap(value))
+      return fmt::format("{}=\"{}\" in <{}> is not an hwloc bitmap, expected comma-separated hexadecimal words such as "
+                         "0x000000ff,0x0000000f",
+                         name, value.size() > 40 ? value.substr(0, 37) + "..." : value, tag);
+  if (tag != "object") return "";
+  std::string type;
+  for (const auto& [name, value] : attrs)
+    if (name == "type") type = value.size() > 40 ? value.substr(0, 37) + "..." : value;
+  for (const auto& [set, complete] : {std::pair<std::string, std::string>{"cpuset", "complete_cpuset"},
+                                      std::pair<std::string, std::string>{"nodeset", "complete_nodeset"}})
+    if (has(set) != has(complete))
+      return fmt::format("<object type=\"{}\"> has {} but no {}, expected both or neither (libhwloc {} crashes on "
+                         "such objects)",
+                         type, has(set) ? set : complete, has(set) ? complete : set, HWLOC_VERSION);
+  return "";
+}
+
 XmlScan scan_xml(const std::string& s) {
   XmlScan out;
   struct Open {
@@ -316,6 +423,10 @@ XmlScan scan_xml(const std::string& s) {
     }
     size_t j = i + 1 + name.size();
     bool self_closed = false;
+    std::vector<std::pair<std::string, std::string>> attrs;
+    auto binary_in_tag = [&](size_t at) {
+      return fmt::format("binary data (byte 0x{:02x}) in tag <{}>", static_cast<unsigned char>(s[at]), name);
+    };
     while (true) {
       const size_t before_space = j;
       while (j < s.size() && is_space(s[j])) ++j;
@@ -326,12 +437,14 @@ XmlScan scan_xml(const std::string& s) {
         ++j;
         break;
       }
+      if (text_char_len(s, j) == 0) return fail(j, binary_in_tag(j));
       if (j == before_space) return fail(j, fmt::format("unexpected '{}' in tag <{}>", s[j], name));
       const std::string attr = read_name(j);
       if (attr.empty()) return fail(j, fmt::format("unexpected '{}' in tag <{}>", s[j], name));
       j += attr.size();
       while (j < s.size() && is_space(s[j])) ++j;
       if (j >= s.size()) return fail(i, fmt::format("tag <{}> is cut off (file truncated?)", name));
+      if (text_char_len(s, j) == 0) return fail(j, binary_in_tag(j));
       if (s[j] != '=') return fail(j, fmt::format("attribute {} of <{}> has no '=value'", attr, name));
       ++j;
       while (j < s.size() && is_space(s[j])) ++j;
@@ -343,8 +456,15 @@ XmlScan scan_xml(const std::string& s) {
         return fail(j, fmt::format("value of attribute {} of <{}> is never closed (file truncated?)", attr, name));
       const size_t lt = s.find('<', j + 1);
       if (lt < close) return fail(lt, fmt::format("value of attribute {} of <{}> contains '<'", attr, name));
+      for (size_t k = j + 1; k < close;) {
+        const size_t len = text_char_len(s, k);
+        if (len == 0) return fail(k, binary_in_tag(k));
+        k += len;
+      }
+      attrs.emplace_back(attr, s.substr(j + 1, close - j - 1));
       j = close + 1;
     }
+    if (auto problem = hwloc_element_problem(name, attrs); !problem.empty()) return fail(i, problem);
     if (!self_closed) open.push_back({name, i});
     if (self_closed && open.empty()) root_closed = true;
     i = j + 1;
@@ -357,7 +477,9 @@ XmlScan scan_xml(const std::string& s) {
 }
 
 // Called when hwloc refused a well-formed file: finds the best explanation we can give, with a line when there is one.
-[[noreturn]] void explain_refusal(const std::string& path, const XmlScan& scan, int hwloc_errno) {
+// `hwloc_reason`: what hwloc said (HWLOC_XML_VERBOSE), when the import ran in a child process that could capture it.
+[[noreturn]] void explain_refusal(const std::string& path, const XmlScan& scan, int hwloc_errno,
+                                  const std::string& hwloc_reason = "") {
   if (scan.root_name != "topology" && scan.root_name != "root")
     throw InputError(path, at_line(scan.root_line),
                      fmt::format("the root element is <{}>, expected <topology> (an hwloc XML topology, as written by "
@@ -367,6 +489,11 @@ XmlScan scan_xml(const std::string& s) {
     throw InputError(path, at_line(scan.comment_line),
                      "hwloc's built-in XML reader does not accept comments or processing instructions inside the "
                      "topology: remove them, or set HWLOC_LIBXML_IMPORT=1 to read it with libxml2");
+  if (!hwloc_reason.empty())
+    throw InputError(path, "",
+                     fmt::format("hwloc {} refused this topology: {} (the file is well-formed XML, but not in a form "
+                                 "hwloc accepts: export it again with `lstopo file.xml`)",
+                                 HWLOC_VERSION, hwloc_reason));
   throw InputError(path, "",
                    fmt::format("hwloc {} could not import this topology ({}); the file is well-formed XML, but not in "
                                "a form hwloc accepts: export it again with `lstopo file.xml`, or set "
@@ -468,7 +595,8 @@ int cores_under(hwloc_topology_t t, hwloc_obj_t o) {
   return cores > 0 ? cores : hwloc_get_nbobjs_inside_cpuset_by_type(t, o->cpuset, HWLOC_OBJ_PU);
 }
 
-// Maps a loaded hwloc topology onto a Machine. `file` names the input in errors.
+// Maps a loaded hwloc topology onto a Machine. `file` names the input in errors. Runs in the import's child process:
+// whatever it sets must also be in topology_to_json / topology_from_json.
 ImportedTopology map_topology(hwloc_topology_t t, const std::string& file, ImportedTopology out) {
   Machine& m = out.machine;
   const int npu = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_PU);
@@ -682,32 +810,255 @@ ImportedTopology map_topology(hwloc_topology_t t, const std::string& file, Impor
   return out;
 }
 
+// ---- libhwloc in a child process ----
+//
+// libhwloc 2.9 crashes on some malformed files (scan_xml checks the cases known so far) and explains a refusal only on
+// stderr, and only when HWLOC_XML_VERBOSE was set before its first XML import in the process. So a file is imported in
+// a forked child: the child loads and maps it with HWLOC_XML_VERBOSE=1 and its stderr captured, and hands back the
+// mapped topology (as JSON), an InputError, or hwloc's refusal with hwloc's reason; a crash kills only the child and
+// becomes an InputError naming the file. The parent never imports XML itself, so every child starts verbose. A fork
+// costs about a millisecond (docs/reliability.md).
+
+bool g_isolated = true;
+
+// The child hands back what map_topology fills in (and the rest of Machine, in case it ever fills in more): a field
+// added to the machine description that the import sets must be carried here too. The Catch2 test "hwloc: import in a
+// child process gives the same machine" compares the two ways on every real topology.
+// JSON writes NaN as null.
+double number_or_nan(const json& v) { return v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>(); }
+
+json topology_to_json(const ImportedTopology& t) {
+  const Machine& m = t.machine;
+  json nodes = json::array(), cores = json::array(), caches = json::array();
+  for (const auto& n : m.nodes)
+    nodes.push_back({n.id, n.package, n.memory_bytes, n.controller_bandwidth_gb_s, n.local_latency_ns});
+  for (const auto& c : m.cores)
+    cores.push_back({c.id, c.package, c.die, c.node, c.freq_ghz, c.hw_threads, c.pu_os_index, c.caches});
+  for (const auto& k : m.caches) caches.push_back({k.level, k.size_bytes, k.line_bytes, k.hit_latency_cycles, k.cores});
+  return {{"name", m.name},
+          {"source", m.source},
+          {"packages", m.packages},
+          {"dies", m.dies},
+          {"nodes", nodes},
+          {"cores", cores},
+          {"caches", caches},
+          {"latency_ns", m.interconnect.latency_ns},
+          {"hops", m.interconnect.hops},
+          {"link_bandwidth_gb_s", m.interconnect.link_bandwidth_gb_s},
+          {"links", m.interconnect.links},
+          {"core_bandwidth_gb_s", m.core_bandwidth_gb_s},
+          {"core_mlp", m.core_mlp},
+          {"slit", t.slit},
+          {"notes", t.notes}};
+}
+
+ImportedTopology topology_from_json(const json& j) {
+  ImportedTopology t;
+  Machine& m = t.machine;
+  m.name = j["name"];
+  m.source = j["source"];
+  m.packages = j["packages"];
+  m.dies = j["dies"];
+  for (const auto& n : j["nodes"])
+    m.nodes.push_back({n[0], n[1], n[2], number_or_nan(n[3]), number_or_nan(n[4])});
+  for (const auto& c : j["cores"]) {
+    Core k;
+    k.id = c[0], k.package = c[1], k.die = c[2], k.node = c[3], k.freq_ghz = number_or_nan(c[4]), k.hw_threads = c[5];
+    k.pu_os_index = c[6].get<std::vector<int>>();
+    k.caches = c[7].get<std::vector<int>>();
+    m.cores.push_back(std::move(k));
+  }
+  for (const auto& c : j["caches"]) {
+    Cache k;
+    k.level = c[0], k.size_bytes = c[1], k.line_bytes = c[2], k.hit_latency_cycles = number_or_nan(c[3]);
+    k.cores = c[4].get<std::vector<int>>();
+    m.caches.push_back(std::move(k));
+  }
+  for (const auto& row : j["latency_ns"]) {
+    m.interconnect.latency_ns.emplace_back();
+    for (const auto& v : row) m.interconnect.latency_ns.back().push_back(number_or_nan(v));
+  }
+  m.interconnect.hops = j["hops"].get<std::vector<std::vector<int>>>();
+  m.interconnect.link_bandwidth_gb_s = number_or_nan(j["link_bandwidth_gb_s"]);
+  m.interconnect.links = j["links"].get<std::vector<std::pair<int, int>>>();
+  m.core_bandwidth_gb_s = number_or_nan(j["core_bandwidth_gb_s"]);
+  m.core_mlp = number_or_nan(j["core_mlp"]);
+  for (const auto& row : j["slit"]) {
+    t.slit.emplace_back();
+    for (const auto& v : row) t.slit.back().push_back(number_or_nan(v));
+  }
+  t.notes = j["notes"].get<std::vector<std::string>>();
+  return t;
+}
+
+// Loads the (checked) buffer with libhwloc and maps it. False, with hwloc's errno, when hwloc refuses it. With `said`,
+// stderr is captured around the load and what hwloc printed is put there.
+bool load_and_map(const std::string& buffer, const std::string& path, ImportedTopology& out, int& refused_errno,
+                  std::string* said = nullptr) {
+  prepare_hwloc_environment();
+  Topology topo;
+  if (!topo.get()) throw InputError(path, "", "hwloc could not create a topology (out of memory?)");
+  configure(topo.get());
+  std::optional<StderrCapture> capture;
+  if (said) capture.emplace();
+  bool loaded = false;
+  with_hwloc_verbose([&] {
+    loaded = hwloc_topology_set_xmlbuffer(topo.get(), buffer.data(), static_cast<int>(buffer.size())) == 0 &&
+             hwloc_topology_load(topo.get()) == 0;
+    refused_errno = errno;
+  });
+  if (said) *said = capture->finish();
+  if (!loaded) return false;
+  out = map_topology(topo.get(), path, std::move(out));
+  return true;
+}
+
+void write_all(int fd, const std::string& text) {
+  for (size_t off = 0; off < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    off += static_cast<size_t>(n);
+  }
+}
+
+// Reads both pipes to their end (a child that fills one while the parent waits on the other would block).
+void read_both(int out_fd, int err_fd, std::string& out, std::string& err) {
+  pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+  std::vector<char> buf(1 << 16);
+  int open = 2;
+  while (open > 0) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    for (int k = 0; k < 2; ++k) {
+      if (fds[k].fd < 0 || !(fds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      const ssize_t n = ::read(fds[k].fd, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        fds[k].fd = -1;
+        --open;
+      } else if (k == 0) {
+        out.append(buf.data(), static_cast<size_t>(n));
+      } else if (err.size() < (1u << 20)) {  // a verbose hwloc may say a lot; its last words are what matter
+        err.append(buf.data(), static_cast<size_t>(n));
+      }
+    }
+  }
+}
+
+// hwloc's reason for refusing a file, from what it printed with HWLOC_XML_VERBOSE=1: the last line that is not one of
+// its generic follow-ups, without the input's name it starts with.
+std::string hwloc_reason(const std::string& err) {
+  static const char* generic[] = {"Failed to parse XML input", "generated by hwloc, try enabling",
+                                  "XML component discovery failed", "hwloc_topology_load() failed"};
+  std::string last;
+  std::istringstream in(err);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (std::none_of(std::begin(generic), std::end(generic),
+                     [&](const char* g) { return line.find(g) != std::string::npos; }))
+      last = line;
+  }
+  if (auto colon = last.find(": "); colon != std::string::npos && last.find(' ') > colon) last = last.substr(colon + 2);
+  if (last.size() > 300) last = last.substr(0, 297) + "...";
+  return last;
+}
+
+// Imports in a child process; nullopt when no child could be started (the caller then imports in this process).
+std::optional<ImportedTopology> import_in_child(const std::string& buffer, const std::string& path,
+                                                const XmlScan& scan, const ImportedTopology& start) {
+  const bool user_verbose = prepare_hwloc_environment();  // before the fork: the child inherits the environment
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return std::nullopt;
+  if (::pipe2(err, O_CLOEXEC) != 0) {
+    ::close(out[0]), ::close(out[1]);
+    return std::nullopt;
+  }
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    for (int fd : {out[0], out[1], err[0], err[1]}) ::close(fd);
+    return std::nullopt;
+  }
+  if (pid == 0) {
+    // A crash must end the child with its signal, not run the parent's handlers (a test framework's, a sanitizer's).
+    for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) std::signal(sig, SIG_DFL);
+    ::close(out[0]), ::close(err[0]);
+    ::dup2(err[1], STDERR_FILENO);
+    json r;
+    try {
+      ImportedTopology t = start;
+      int refused = 0;
+      if (load_and_map(buffer, path, t, refused))
+        r = {{"ok", topology_to_json(t)}};
+      else
+        r = {{"refused", refused}};
+    } catch (const InputError& e) {
+      r = {{"input_error", {e.file(), e.where(), e.reason()}}};
+    } catch (const std::exception& e) {
+      r = {{"error", e.what()}};
+    }
+    write_all(out[1], r.dump(-1, ' ', false, json::error_handler_t::replace));
+    ::_exit(0);
+  }
+  ::close(out[1]), ::close(err[1]);
+  std::string result, said;
+  read_both(out[0], err[0], result, said);
+  ::close(out[0]), ::close(err[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (user_verbose) std::cerr << said;  // the user asked to see what hwloc says
+  const std::string reason = hwloc_reason(said);
+  if (WIFSIGNALED(status) || result.empty())
+    throw InputError(path, "",
+                     fmt::format("libhwloc {} crashed reading this topology ({}){}: the file is malformed in a way "
+                                 "mksim does not check yet; export it again with `lstopo file.xml`",
+                                 HWLOC_VERSION,
+                                 WIFSIGNALED(status) ? fmt::format("signal {}, {}", WTERMSIG(status),
+                                                                   strsignal(WTERMSIG(status)))
+                                                     : fmt::format("exit status {}", WEXITSTATUS(status)),
+                                 reason.empty() ? "" : "; hwloc last said: " + reason));
+  const json r = json::parse(result);
+  if (r.contains("ok")) return topology_from_json(r["ok"]);
+  if (r.contains("refused")) explain_refusal(path, scan, r["refused"].get<int>(), reason);
+  if (r.contains("input_error")) throw InputError(r["input_error"][0], r["input_error"][1], r["input_error"][2]);
+  throw std::runtime_error(r.value("error", std::string("hwloc import failed")));
+}
+
 }  // namespace
+
+void set_hwloc_import_isolation(bool on) { g_isolated = on; }
 
 ImportedTopology import_hwloc_xml(const std::string& path) {
   ImportedTopology out;
-  std::string buffer = normalise(read_file(path));
+  std::string buffer = normalise(read_input_file(path, "hwloc XML topology"));
   if (buffer.find_first_not_of(" \t\n") == std::string::npos)
     throw InputError(path, "", "the file is empty, expected an hwloc XML topology (as written by `lstopo file.xml`)");
   if (buffer.size() >= static_cast<size_t>(INT_MAX)) throw InputError(path, "", "the file is too large for hwloc");
   // Syntax errors are located before hwloc sees the file, not only after it refused it: hwloc 2.9 leaks the object it
   // was reading when the XML breaks off inside it (fixed upstream after 2.9), and a located error is all we report.
+  // The same scan refuses what libhwloc 2.9 is known to crash on.
   const XmlScan scan = scan_xml(buffer);
   if (scan.fault) throw InputError(path, at_line(scan.fault->line), scan.fault->what);
   accept_version(buffer, path, out.notes);
 
-  prefer_builtin_xml_reader();
-  Topology topo;
-  if (!topo.get()) throw InputError(path, "", "hwloc could not create a topology (out of memory?)");
-  configure(topo.get());
-  if (hwloc_topology_set_xmlbuffer(topo.get(), buffer.data(), static_cast<int>(buffer.size())) != 0 ||
-      hwloc_topology_load(topo.get()) != 0)
-    explain_refusal(path, scan, errno);
-
-  const std::filesystem::path p(path);
-  out.machine.name = p.stem().string();
+  std::optional<ImportedTopology> child;
+  if (g_isolated) child = import_in_child(buffer, path, scan, out);
+  if (child) {
+    out = std::move(*child);
+  } else {
+    int refused = 0;
+    std::string said;
+    const bool loaded = load_and_map(buffer, path, out, refused, &said);
+    if (prepare_hwloc_environment()) std::cerr << said;  // the user asked to see what hwloc says
+    if (!loaded) explain_refusal(path, scan, refused, hwloc_reason(said));
+  }
+  out.machine.name = escape_invalid_utf8(std::filesystem::path(path).stem().string());
   out.machine.source = "hwloc:" + path;
-  return map_topology(topo.get(), path, std::move(out));
+  return out;
 }
 
 ImportedTopology import_this_host() {

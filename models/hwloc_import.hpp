@@ -17,8 +17,13 @@ struct ImportedTopology {
 };
 
 // Reads an hwloc XML topology with libhwloc. Throws InputError naming the file (and the line when it can be found)
-// for a missing, empty, malformed or unsupported file.
+// for a missing, empty, malformed or unsupported file; an InputFileError (sim/input.hpp) when it cannot be read at
+// all. libhwloc runs in a forked child process, so that a crash inside it is an error, not the end of mksim.
 ImportedTopology import_hwloc_xml(const std::string& path);
+
+// Whether import_hwloc_xml runs libhwloc in a child process (the default). Off, it runs in this process: the fuzz
+// target turns it off so that a file libhwloc crashes on, which mksim's own checks let through, is a crash it finds.
+void set_hwloc_import_isolation(bool on);
 
 // hwloc's own discovery of the running machine, mapped the same way as a file.
 ImportedTopology import_this_host();

@@ -92,7 +92,9 @@ AllocatorRegistry::Add reg(
         Field::integer("cache_objects", 64, "objects", "objects a thread caches per size class before it flushes")
             .at_least(1)
             .at_most(1 << 20),
-        Field::number("max_cached_bytes", 32768, "bytes", "larger objects bypass the caches").at_least(0),
+        Field::number("max_cached_bytes", 32768, "bytes", "larger objects bypass the caches")
+            .at_least(0)
+            .at_most(1125899906842624.0),
     },
     [](const Params& p) { return std::make_unique<PerThreadCache>(p); });
 

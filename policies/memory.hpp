@@ -25,6 +25,8 @@ struct Region {
 class PagePlacement {
  public:
   virtual ~PagePlacement() = default;
+  // Called once before the run (and by validate): a policy whose parameters name nodes checks them here.
+  virtual void init(const Machine& m) {}
   // Fractions of the region's pages per NUMA node when thread `t` on `core` touches it first.
   virtual std::vector<double> place(const Machine& m, const Region& r, const Thread& t, int core) = 0;
 };

@@ -40,9 +40,9 @@ class Microkernel final : public KernelArchitecture {
     direct_.assign(m.num_cores(), nullptr);
     const char* keys[] = {"", "file_server_core", "memory_server_core", "process_server_core", "net_server_core"};
     for (size_t i = 1; i < servers_.size(); ++i)
-      if (servers_[i].core >= m.num_cores())
+      if (params_.integer(keys[i]) >= m.num_cores())  // the parameter itself: `core` is an int, it may have wrapped
         params_.fail(keys[i], fmt::format("core {} does not exist, the machine has cores 0..{} (-1: the caller's core)",
-                                          servers_[i].core, m.num_cores() - 1));
+                                          params_.integer(keys[i]), m.num_cores() - 1));
   }
 
   void syscall(Cpu& cpu, Thread& t, SyscallClass c, double work_cycles) override {

@@ -3,6 +3,8 @@
 // pages on one node), local (the thread's preferred node, else the touching core's).
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "policies/memory.hpp"
 
 namespace mksim {
@@ -31,34 +33,45 @@ class Local final : public PagePlacement {
 
 class Interleave final : public PagePlacement {
  public:
-  explicit Interleave(const Params& p) : nodes_(p.numbers("nodes")) {}
+  explicit Interleave(const Params& p) : params_(p), given_(p.numbers("nodes")) {}
+  void init(const Machine& m) override {
+    for (size_t i = 0; i < given_.size(); ++i) {
+      const double n = given_[i];
+      if (n != std::floor(n) || n >= m.num_nodes())
+        throw InputError(params_.file(), join_path(join_path(params_.path(), "nodes"), i),
+                         fmt::format("node {} does not exist, the machine has nodes 0..{}", n, m.num_nodes() - 1));
+      nodes_.push_back(static_cast<int>(n));
+    }
+    if (nodes_.empty())
+      for (int n = 0; n < m.num_nodes(); ++n) nodes_.push_back(n);
+  }
   std::vector<double> place(const Machine& m, const Region&, const Thread&, int) override {
     std::vector<double> share(m.num_nodes(), 0.0);
-    std::vector<int> nodes;
-    for (double n : nodes_)
-      if (static_cast<int>(n) < m.num_nodes()) nodes.push_back(static_cast<int>(n));
-    if (nodes.empty())
-      for (int n = 0; n < m.num_nodes(); ++n) nodes.push_back(n);
-    for (int n : nodes) share[n] += 1.0 / nodes.size();
+    for (int n : nodes_) share[n] += 1.0 / nodes_.size();
     return share;
   }
 
  private:
-  std::vector<double> nodes_;
+  Params params_;
+  std::vector<double> given_;
+  std::vector<int> nodes_;  // checked by init
 };
 
 class Bind final : public PagePlacement {
  public:
-  explicit Bind(const Params& p) : node_(static_cast<int>(p.integer("node"))) {}
-  std::vector<double> place(const Machine& m, const Region&, const Thread&, int) override {
+  explicit Bind(const Params& p) : params_(p), node_(p.integer("node")) {}
+  void init(const Machine& m) override {
     if (node_ >= m.num_nodes())
-      throw InputError("", "kernel.bind.node",
-                       fmt::format("node {} does not exist, the machine has nodes 0..{}", node_, m.num_nodes() - 1));
-    return on_node(m, node_);
+      params_.fail("node",
+                   fmt::format("node {} does not exist, the machine has nodes 0..{}", node_, m.num_nodes() - 1));
+  }
+  std::vector<double> place(const Machine& m, const Region&, const Thread&, int) override {
+    return on_node(m, static_cast<int>(node_));
   }
 
  private:
-  int node_;
+  Params params_;
+  int64_t node_;  // checked by init
 };
 
 PlacementRegistry::Add r1("memory_policy", "first-touch", "a page goes to the node of the core that first touches it",

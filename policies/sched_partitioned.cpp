@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
 #include <map>
 #include <set>
@@ -39,7 +40,9 @@ class Partitioned final : public Scheduler {
       bool ok = cores.is_array() && !cores.empty();
       if (ok)
         for (const auto& c : cores) {
-          ok = ok && c.is_number() && c.get<double>() >= 0 && c.get<double>() == static_cast<int>(c.get<double>());
+          // In int range before the cast; init() checks the core exists.
+          ok = ok && c.is_number() && c.get<double>() >= 0 && c.get<double>() <= 1 << 30 &&
+               c.get<double>() == std::floor(c.get<double>());
           if (ok) list.push_back(static_cast<int>(c.get<double>()));
         }
       if (!ok) parts.fail(process, fmt::format("found {}, expected a non-empty list of core ids", cores.dump()));
@@ -66,6 +69,17 @@ class Partitioned final : public Scheduler {
       }
     of_core_.assign(m.num_cores(), {});
     idle_.assign(m.num_cores(), 0);
+  }
+
+  // A partition for a process the run does not have is never used: most likely a typo.
+  void setup_done(const std::vector<std::string>& processes, const std::vector<std::string>& threads) override {
+    std::set<std::string> known(processes.begin(), processes.end());
+    for (const auto& t : threads) known.insert(process_of(t));
+    for (const auto& [process, cores] : named_)
+      if (!known.count(process))
+        params_.child("partitions")
+            .fail(process, fmt::format("no process of the run is named '{}', {}", process,
+                                       one_of(process, std::vector<std::string>(known.begin(), known.end()))));
   }
 
   int enqueue(Thread& t, Cpu* from, EnqueueReason why) override {
@@ -138,7 +152,8 @@ class Partitioned final : public Scheduler {
     SpinLock lock;
   };
 
-  static std::string process_of(const Thread& t) { return t.name.substr(0, t.name.find('.')); }
+  static std::string process_of(const std::string& thread) { return thread.substr(0, thread.find('.')); }
+  static std::string process_of(const Thread& t) { return process_of(t.name); }
 
   // The partition of a thread, created on its first enqueue (see the opening comment for the rules).
   size_t partition_of(const Thread& t) {

@@ -19,6 +19,10 @@ class Scheduler {
  public:
   virtual ~Scheduler() = default;
   virtual void init(const Machine& m) { machine_ = &m; }
+  // Called once the workloads are set up (by run and by validate), with the names of the run's processes and of the
+  // threads known then (those created at set-up and those templates will spawn, when named). A scheduler whose
+  // parameters name processes checks them here.
+  virtual void setup_done(const std::vector<std::string>& processes, const std::vector<std::string>& threads) {}
   // `t` became runnable on `from` (the core that spawned/woke/preempted it; nullptr at start and for timers). Put it
   // in a run queue and return the core that should look at it (the engine wakes that core if it idles), or -1 for
   // "any idle core that may run it". Costs of the decision (queue locks, load balancing) go on `from`.

@@ -32,7 +32,7 @@ std::string us(int64_t ns) {
 }
 
 std::string quoted(const std::string& s) {
-  return json(s).dump();
+  return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string bytes_text(uint64_t b) {

@@ -7,6 +7,7 @@
 #include "sim/config.hpp"
 #include "sim/docs.hpp"
 #include "sim/engine.hpp"
+#include "sim/input.hpp"
 #include "sim/machine_config.hpp"
 #include "sim/outputs.hpp"
 
@@ -30,10 +31,14 @@ class RunCommand final : public Command {
   int run() override {
     if (trace_) sets_.push_back("run.outputs.trace=true");
     if (record_) sets_.push_back("run.outputs.record=true");
-    if (seed_) sets_.push_back(fmt::format("run.seed={}", *seed_));
+    if (seed_) {
+      if (*seed_ < 0)
+        throw InputError("<command line>", "--seed", fmt::format("found {}, expected a seed of 0 or more", *seed_));
+      sets_.push_back(fmt::format("run.seed={}", *seed_));
+    }
     Scenario sc = load_scenario(config_, sets_);
     if (outdir_.empty()) outdir_ = (fs::path("out") / fs::path(config_).stem()).string();
-    fs::create_directories(outdir_);
+    make_output_folder(outdir_);
     auto outputs = make_outputs(sc, outdir_);
     std::vector<Observer*> observers;
     for (auto& o : outputs) observers.push_back(o.get());
@@ -46,7 +51,7 @@ class RunCommand final : public Command {
  private:
   std::string config_, outdir_;
   std::vector<std::string> sets_;
-  std::optional<uint64_t> seed_;
+  std::optional<int64_t> seed_;
   bool quiet_ = false, trace_ = false, record_ = false;
 };
 

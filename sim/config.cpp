@@ -2,14 +2,14 @@
 
 #include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
+#include <limits>
 #include <set>
-#include <sstream>
 
 #include "policies/agreement.hpp"
 #include "policies/kernel.hpp"
 #include "policies/memory.hpp"
 #include "policies/scheduler.hpp"
+#include "sim/input.hpp"
 #include "sim/machine_config.hpp"
 #include "workloads/workload.hpp"
 
@@ -17,31 +17,9 @@ namespace mksim {
 
 namespace fs = std::filesystem;
 
-json parse_json_text(const std::string& text, const std::string& file) {
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    // Turn the byte offset into line and column.
-    size_t pos = std::min<size_t>(e.byte ? e.byte - 1 : 0, text.size());
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i < pos; ++i) {
-      if (text[i] == '\n') ++line, col = 1;
-      else ++col;
-    }
-    std::string what = e.what();
-    auto cut = what.find("syntax error");
-    if (cut != std::string::npos) what = what.substr(cut);
-    throw InputError(file, fmt::format("line {}, column {}", line, col), "invalid JSON: " + what);
-  }
-}
+json parse_json_text(const std::string& text, const std::string& file) { return parse_json(text, file); }
 
-json load_json_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "", "cannot open the file (does it exist and is it readable?)");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_json_text(ss.str(), path);
-}
+json load_json_file(const std::string& path) { return parse_json(read_input_file(path, "the file"), path); }
 
 std::string resolve_path(const std::string& p, const std::string& base_dir) {
   fs::path path(p);
@@ -54,11 +32,16 @@ void apply_override(json& doc, const std::string& assignment) {
   if (eq == std::string::npos || eq == 0)
     throw InputError("--set", assignment, "expected dotted.path=value, e.g. kernel.architecture=multikernel");
   std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  if (size_t bad = find_invalid_utf8(assignment); bad != std::string::npos)
+    throw InputError("--set", path,
+                     fmt::format("byte 0x{:02x} at position {} of the assignment is not UTF-8, expected UTF-8 text",
+                                 static_cast<unsigned char>(assignment[bad]), bad + 1));
   json value;
+  // JSON if it is JSON (a number that overflows or too deep nesting is an error); a bare word is a string.
   try {
-    value = json::parse(text);
-  } catch (const json::parse_error&) {
-    value = text;  // a bare word is a string
+    if (!parse_json_if_json(text, "--set", value)) value = text;
+  } catch (const InputError& e) {
+    throw InputError("--set", path, e.reason());
   }
   // Split "a.b[2].c" / "a.b.2.c" into steps.
   std::vector<std::string> steps;
@@ -77,9 +60,15 @@ void apply_override(json& doc, const std::string& assignment) {
     bool last = i + 1 == steps.size();
     bool is_index = !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
     if (node->is_array() && is_index) {
-      size_t k = std::stoul(s);
-      if (k >= node->size())
-        throw InputError("--set", path, fmt::format("index {} is past the end of a list of {}", k, node->size()));
+      // Digits only, so the one way to fail is a number too large for size_t: that is past the end too.
+      size_t k = 0;
+      bool huge = false;
+      for (char d : s) {
+        huge = huge || k > (std::numeric_limits<size_t>::max() - 9) / 10;
+        if (!huge) k = k * 10 + static_cast<size_t>(d - '0');
+      }
+      if (huge || k >= node->size())
+        throw InputError("--set", path, fmt::format("index {} is past the end of a list of {}", s, node->size()));
       node = &(*node)[k];
     } else {
       if (node->is_null()) *node = json::object();
@@ -241,7 +230,8 @@ Scenario resolve_scenario(const json& doc, const std::string& file, const std::s
     if (std::find(sections.begin(), sections.end(), it.key()) == sections.end())
       throw InputError(file, it.key(), fmt::format("unknown section '{}', {}", it.key(), one_of(it.key(), sections)));
   if (doc.contains("description") && !doc["description"].is_string())
-    throw InputError(file, "description", "expected a string");
+    throw InputError(file, "description",
+                     fmt::format("found {}, expected a string", doc["description"].dump().substr(0, 60)));
 
   json resolved;
   if (doc.contains("description")) resolved["description"] = doc["description"];

@@ -985,6 +985,7 @@ void EngineImpl::prepare() {
   sched_ = SchedulerRegistry::instance().find(sc_.scheduler.name)->make(sc_.scheduler.params);
   sched_->init(m_);
   placement_ = PlacementRegistry::instance().find(sc_.placement.name)->make(sc_.placement.params);
+  placement_->init(m_);
   allocator_ = AllocatorRegistry::instance().find(sc_.allocator.name)->make(sc_.allocator.params);
   allocator_->init(m_);
   traffic_.assign(m_.num_nodes(), {});
@@ -995,6 +996,12 @@ void EngineImpl::prepare() {
     workloads_.back()->setup(*this);
     workload_threads_.emplace_back(first, static_cast<uint32_t>(threads_.size()));
   }
+  std::vector<std::string> process_names, thread_names;
+  for (const auto& p : processes_) process_names.push_back(p.name);
+  for (const auto& t : threads_) thread_names.push_back(t->name);
+  for (const auto& t : templates_)
+    if (!t.spec.name.empty()) thread_names.push_back(t.spec.name);
+  sched_->setup_done(process_names, thread_names);
   join_waiters_.resize(threads_.size());
 }
 
@@ -1217,7 +1224,7 @@ RunResults run_isolated(const Scenario& sc, const std::string& outdir) {
     } catch (const std::exception& e) {
       out = {{"error", e.what()}};
     }
-    std::string text = out.dump();
+    std::string text = out.dump(-1, ' ', false, json::error_handler_t::replace);
     size_t off = 0;
     while (off < text.size()) {
       ssize_t n = write(fds[1], text.data() + off, text.size() - off);

@@ -8,6 +8,7 @@
 #include "models/hwloc_import.hpp"
 #include "models/presets.hpp"
 #include "sim/config.hpp"
+#include "sim/input.hpp"
 
 namespace mksim {
 
@@ -16,7 +17,8 @@ namespace {
 std::shared_ptr<const Schema> cache_schema(double size_kib, double latency, const std::string& shared_by) {
   return std::make_shared<const Schema>(Schema{
       Field::number("size_kib", size_kib, "KiB", "capacity of one cache instance (0: no cache at this level)")
-          .at_least(0),
+          .at_least(0)
+          .at_most(1073741824),
       Field::integer("line_bytes", 64, "bytes", "cache line size").at_least(8).at_most(4096),
       Field::number("latency_cycles", latency, "cycles", "load-to-use latency of a hit").above(0),
       Field::choice("shared_by", shared_by, {"core", "die", "node", "socket"}, "which cores share one instance"),
@@ -33,7 +35,9 @@ const Schema& machine_schema() {
         Field::nested("l3", cache_schema(16384, 50, "socket"), "last-level cache"),
     });
     auto memory = std::make_shared<const Schema>(Schema{
-        Field::number("node_size_gib", 16, "GiB", "memory of each NUMA node (hwloc: from the file)").above(0),
+        Field::number("node_size_gib", 16, "GiB", "memory of each NUMA node (hwloc: from the file)")
+            .above(0)
+            .at_most(1048576),
         Field::number("controller_bandwidth_gb_s", 20, "GB/s", "bandwidth one NUMA node's memory controller sustains")
             .above(0),
         Field::number("local_latency_ns", 80, "ns", "load-to-use latency of a local DRAM access").above(0),
@@ -97,6 +101,9 @@ const Schema& machine_schema() {
 }
 
 namespace {
+
+// The node x node latency and hop matrices and the interconnect links grow with the square of the NUMA node count.
+constexpr int kMaxNumaNodes = 1024;
 
 int scope_group(CacheScope s, const Core& c) {
   switch (s) {
@@ -165,7 +172,10 @@ void check_matrix_size(const Params& ic, const std::string& name, int nodes) {
     ic.fail(name, fmt::format("found a {}x{} matrix, expected {}x{} (one row and column per NUMA node)", mat.size(),
                               mat.size(), nodes, nodes));
   for (size_t i = 0; i < mat.size(); ++i)
-    if (!(mat[i][i] > 0)) ic.fail(name, fmt::format("entry [{}][{}] is {}, expected > 0", i, i, mat[i][i]));
+    for (size_t j = 0; j < mat[i].size(); ++j)
+      if (!(mat[i][j] > 0))
+        throw InputError(ic.file(), join_path(join_path(join_path(ic.path(), name), i), j),
+                         fmt::format("entry [{}][{}] is {}, expected > 0", i, j, mat[i][j]));
 }
 
 // Memory, interconnect and latency numbers, once the structure (nodes, cores, caches) is there.
@@ -228,6 +238,9 @@ Machine uniform_machine(const Params& p) {
   if (cps % dps) p.fail("dies_per_socket", fmt::format("{} cores per socket do not split evenly over {} dies", cps, dps));
   if (static_cast<int64_t>(sockets) * cps > 65536)
     p.fail("cores_per_socket", fmt::format("{} cores in all, expected at most 65536", static_cast<int64_t>(sockets) * cps));
+  if (static_cast<int64_t>(sockets) * nps > kMaxNumaNodes)
+    p.fail("nodes_per_socket", fmt::format("{} NUMA nodes in all ({} sockets x {} per socket), expected at most {} NUMA nodes",
+                                           static_cast<int64_t>(sockets) * nps, sockets, nps, kMaxNumaNodes));
   m.packages = sockets;
   m.dies = sockets * dps;
   for (int s = 0; s < sockets; ++s)
@@ -262,8 +275,15 @@ Machine hwloc_machine(const json& given, const Params& p, const std::string& bas
     if (given.contains(k))
       p.fail(k, fmt::format("'{}' cannot be combined with 'hwloc': the topology file gives the structure", k));
   auto path = resolve_path(p.text("hwloc"), base_dir);
-  ImportedTopology topo = import_hwloc_xml(path);
+  ImportedTopology topo;
+  try {
+    topo = import_hwloc_xml(path);
+  } catch (const InputFileError& e) {  // say where the path came from; errors inside the file name the file
+    p.fail("hwloc", fmt::format("{}: {}", path, e.reason()));
+  }
   Machine m = std::move(topo.machine);
+  if (m.num_nodes() > kMaxNumaNodes)
+    p.fail("hwloc", fmt::format("{} has {} NUMA nodes, expected at most {} NUMA nodes", path, m.num_nodes(), kMaxNumaNodes));
   if (given.contains("name")) m.name = p.text("name");
   const json mem_given = given.value("memory", json::object());
   apply_memory(m, p.child("memory"), mem_given.contains("node_size_gib"));

@@ -1,6 +1,7 @@
 // mksim's command line. Exit status: 0 success, 2 bad input (config, topology, trace: the message names the file and
 // the JSON path or line), 1 any other failure.
 #include <algorithm>
+#include <fmt/format.h>
 #include <iostream>
 
 #include "mksim_version.hpp"
@@ -8,6 +9,22 @@
 #include "sim/params.hpp"
 
 using namespace mksim;
+
+namespace {
+
+// A bad command line, as one message like every other bad input.
+std::string usage_error(const std::vector<std::string>& commands, int argc, char** argv, const CLI::ParseError& e) {
+  const std::string first = argc > 1 ? argv[1] : "";
+  if (!first.empty() && first[0] != '-' && std::find(commands.begin(), commands.end(), first) == commands.end())
+    return InputError("<command line>", "", fmt::format("unknown command '{}', {}", first, one_of(first, commands)))
+        .what();
+  return InputError("<command line>", "",
+                    fmt::format("{} (`mksim --help` lists the commands, `mksim COMMAND --help` their options)",
+                                e.what()))
+      .what();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"mksim " MKSIM_VERSION
@@ -18,13 +35,21 @@ int main(int argc, char** argv) {
   auto infos = cli_commands();
   std::sort(infos.begin(), infos.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
   std::vector<std::pair<CLI::App*, std::unique_ptr<Command>>> commands;
+  std::vector<std::string> names;
   for (const auto& info : infos) {
+    names.push_back(info.name);
     auto* sub = app.add_subcommand(info.name, info.help);
     auto cmd = info.make();
     cmd->setup(*sub);
     commands.emplace_back(sub, std::move(cmd));
   }
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::cerr << "mksim: error: " << usage_error(names, argc, argv, e) << "\n";
+    return 2;
+  }
   try {
     for (auto& [sub, cmd] : commands)
       if (sub->parsed()) return cmd->run();

@@ -4,12 +4,15 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "sim/input.hpp"
+
 namespace mksim {
 
 std::string InputError::format(const std::string& file, const std::string& where, const std::string& what) {
   std::string out = file.empty() ? std::string("<input>") : file;
   if (!where.empty()) out += ": " + where;
-  return out + ": " + what;
+  // Paths, names and values quoted from a bad input may be any bytes: the message itself is always UTF-8.
+  return escape_invalid_utf8(out + ": " + what);
 }
 
 static size_t edit_distance(const std::string& a, const std::string& b) {
@@ -63,7 +66,8 @@ std::string type_name(FieldType t) {
 }
 
 static std::string describe(const json& v) {
-  std::string s = v.dump();
+  // Strings built in code (not parsed) may hold bytes that are not UTF-8: show them replaced rather than throw.
+  std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
   if (s.size() > 60) s = s.substr(0, 57) + "...";
   const char* kind = v.is_string()          ? "string"
                      : v.is_boolean()       ? "boolean"
@@ -147,18 +151,23 @@ std::vector<std::string> Schema::names() const {
 
 static void check_range(const Field& f, double x, const std::string& path, const std::string& file) {
   if (!std::isfinite(x)) throw InputError(file, path, fmt::format("found {}, expected a finite number", x));
-  bool low = f.min_exclusive ? x <= f.min : x < f.min;
-  if (low || x > f.max) {
-    std::string range;
-    if (std::isfinite(f.min) && std::isfinite(f.max))
-      range = fmt::format("between {} and {}", f.min, f.max);
-    else if (std::isfinite(f.min))
-      range = fmt::format("{} {}", f.min_exclusive ? "greater than" : "at least", f.min);
-    else
-      range = fmt::format("at most {}", f.max);
-    throw InputError(file, path, fmt::format("found {}, expected a {} {}{}", x, type_name(f.type), range,
-                                             f.unit.empty() ? "" : " (" + f.unit + ")"));
-  }
+  const bool low = f.min_exclusive ? x <= f.min : x < f.min;
+  if (!low && !(x > f.max)) return;
+  // The bound it breaks, then the whole range when there are two: "at most 4096 (between 1 and 4096)".
+  const std::string broken = !low                ? fmt::format("at most {}", f.max)
+                             : f.min_exclusive ? fmt::format("greater than {}", f.min)
+                                               : fmt::format("at least {}", f.min);
+  std::string range = broken;
+  if (std::isfinite(f.min) && std::isfinite(f.max))
+    range = f.min_exclusive ? fmt::format("greater than {} and at most {}", f.min, f.max)
+                            : fmt::format("between {} and {}", f.min, f.max);
+  const std::string unit = f.unit.empty() ? "" : " " + f.unit;
+  const std::string type = type_name(f.type);
+  const char* article = type == "integer" ? "an" : "a";
+  if (range.rfind(broken, 0) == 0)  // the range says it first
+    throw InputError(file, path, fmt::format("found {}, expected {} {} {}{}", x, article, type, range,
+                                             unit.empty() ? "" : " (" + f.unit + ")"));
+  throw InputError(file, path, fmt::format("found {}, expected {} {} {} ({}{})", x, article, type, broken, range, unit));
 }
 
 json check_field(const Field& f, const json& v, const std::string& path, const std::string& file) {

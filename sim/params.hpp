@@ -20,13 +20,18 @@ using json = nlohmann::json;
 class InputError : public std::runtime_error {
  public:
   InputError(std::string file, std::string where, std::string what)
-      : std::runtime_error(format(file, where, what)), file_(std::move(file)), where_(std::move(where)) {}
+      : std::runtime_error(format(file, where, what)),
+        file_(std::move(file)),
+        where_(std::move(where)),
+        reason_(std::move(what)) {}
   const std::string& file() const { return file_; }
   const std::string& where() const { return where_; }
+  // What is wrong, without the file and the place (what() is "FILE: WHERE: REASON").
+  const std::string& reason() const { return reason_; }
 
  private:
   static std::string format(const std::string& file, const std::string& where, const std::string& what);
-  std::string file_, where_;
+  std::string file_, where_, reason_;
 };
 
 // Closest known name to `given`, or "" if none is close enough to suggest.

@@ -50,7 +50,9 @@ std::string table_csv(const json& rows) {
 void RunResults::write(const std::string& dir, bool csv) const {
   namespace fs = std::filesystem;
   fs::create_directories(dir);
-  write_file(fs::path(dir) / "results.json", doc.dump(2) + "\n");
+  // Names come from inputs (trace task names are bytes): the readers escape what is not UTF-8, and should one slip
+  // through, a replacement character is better than losing the whole run's results to a type_error at the end.
+  write_file(fs::path(dir) / "results.json", doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
   if (!csv) return;
   write_file(fs::path(dir) / "threads.csv", table_csv(doc["threads"]));
   write_file(fs::path(dir) / "cores.csv", table_csv(doc["cores"]));

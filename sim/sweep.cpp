@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "sim/engine.hpp"
+#include "sim/input.hpp"
 #include "sim/outputs.hpp"
 
 namespace mksim {
@@ -438,7 +439,7 @@ SweepSpec load_sweep(const std::string& path) {
 }
 
 SweepFolder::SweepFolder(std::string dir, const SweepSpec& spec) : dir_(std::move(dir)) {
-  fs::create_directories(fs::path(dir_) / "runs");
+  make_output_folder((fs::path(dir_) / "runs").string());
   const fs::path sweep_file = fs::path(dir_) / "sweep.json";
   if (fs::exists(sweep_file)) {
     json old = parse_json_text(read_text(sweep_file), sweep_file.string());
@@ -679,8 +680,7 @@ std::string value_text(const json& v) {
 }  // namespace
 
 json check_expectations(const std::string& path, bool update, int jobs, const std::string& outdir) {
-  const std::string text = read_text(path);
-  if (text.empty() && !fs::exists(path)) throw InputError(path, "", "cannot open the file (does it exist?)");
+  const std::string text = read_input_file(path, "the file");
   parse_json_text(text, path);  // syntax errors with line and column
   ojson doc = ojson::parse(text);
   static const std::vector<std::string> top = {"description", "defaults", "cases"};

@@ -197,10 +197,12 @@ WorkloadRegistry::Add reg(
             .at_least(1)
             .at_most(65536),
         Field::integer("first_core", 0, "core id", "servers run on cores first_core .. first_core + cores - 1")
-            .at_least(0),
+            .at_least(0)
+            .at_most(65535),
         Field::integer("generator_core", -1, "core id",
                        "core of the request generator (-1: the core after the servers)")
-            .at_least(-1),
+            .at_least(-1)
+            .at_most(65535),
         Field::number("arrival_rate_per_s", 5000, "1/s", "mean rate of the Poisson arrivals").above(0),
         Field::number("service_time_s", 1e-4, "s", "mean CPU time a server spends on one request").at_least(0),
         Field::choice("service_distribution", "exponential", {"exponential", "fixed"},
@@ -209,11 +211,19 @@ WorkloadRegistry::Add reg(
         Field::integer("warmup_requests", 0, "", "requests served before measuring (not counted)")
             .at_least(0)
             .at_most(1000000000),
-        Field::integer("request_bytes", 64, "bytes", "size of a request message (without get_fraction)").at_least(0),
+        Field::integer("request_bytes", 64, "bytes", "size of a request message (without get_fraction)")
+            .at_least(0)
+            .at_most(1099511627776),
         fraction_field("get_fraction", "memcached mix: fraction of GETs (the rest are SETs); absent: plain requests"),
-        Field::integer("key_bytes", 32, "bytes", "memcached mix: key size carried by every request").at_least(0),
-        Field::number("value_bytes_min", 64, "bytes", "memcached mix: smallest value (sizes are uniform)").at_least(1),
-        Field::number("value_bytes_max", 1024, "bytes", "memcached mix: largest value").at_least(1),
+        Field::integer("key_bytes", 32, "bytes", "memcached mix: key size carried by every request")
+            .at_least(0)
+            .at_most(1099511627776),
+        Field::number("value_bytes_min", 64, "bytes", "memcached mix: smallest value (sizes are uniform)")
+            .at_least(1)
+            .at_most(1099511627776.0),
+        Field::number("value_bytes_max", 1024, "bytes", "memcached mix: largest value")
+            .at_least(1)
+            .at_most(1099511627776.0),
     },
     [](const Params& p) { return std::make_unique<ClientServer>(p); });
 

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "workloads/workload.hpp"
@@ -16,7 +17,7 @@ inline std::vector<int> thread_cores(const Params& p, const Machine& m, int thre
   std::vector<int> listed;
   if (p.has("cores"))
     for (double c : p.numbers("cores")) {
-      if (c != static_cast<int>(c) || c < 0 || c >= m.num_cores())
+      if (c < 0 || c >= m.num_cores() || c != std::floor(c))  // in range before any cast to int
         p.fail("cores", fmt::format("core {} does not exist, the machine has cores 0..{}", c, m.num_cores() - 1));
       listed.push_back(static_cast<int>(c));
     }

@@ -67,7 +67,9 @@ WorkloadRegistry::Add reg(
         Field::number("syscall_cycles", 0, "cycles", "service work inside each system call").at_least(0),
         Field::boolean("pin", true, "pin thread i to its core; false lets the scheduler place threads"),
         Field::number("working_set_kib", 0, "KiB", "data each thread keeps in its core's caches (refilled after a "
-                      "context switch, as much as other threads evicted)").at_least(0),
+                      "context switch, as much as other threads evicted)")
+            .at_least(0)
+            .at_most(1073741824),
         cores_field(),
     },
     [](const Params& p) { return std::make_unique<ComputeWorkload>(p); });

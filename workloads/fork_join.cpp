@@ -121,7 +121,8 @@ WorkloadRegistry::Add reg(
             .at_least(0)
             .at_most(65536),
         Field::integer("first_core", 0, "core id", "workers use cores first_core .. first_core + workers - 1")
-            .at_least(0),
+            .at_least(0)
+            .at_most(65535),
     },
     [](const Params& p) { return std::make_unique<ForkJoin>(p); });
 

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "sim/config.hpp"
+#include "sim/input.hpp"
 #include "workloads/common.hpp"
 
 namespace mksim {
@@ -122,33 +123,34 @@ class GenodeWorkload final : public Workload {
     if (!p.has("binaries"))
       p.fail("binaries", "missing, expected an object mapping binary or start names to workloads");
     xml_ = resolve_path(p.text("file"), std::filesystem::path(p.file()).parent_path().string());
-    std::ifstream in(xml_, std::ios::binary);
-    if (!in)
-      p.fail("file", fmt::format("cannot open the Genode configuration '{}' (looked for {}; a relative path starts "
-                                 "at the config's folder)",
-                                 p.text("file"), xml_));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text_ = ss.str();
+    try {
+      text_ = read_input_file(xml_, "the Genode configuration");
+    } catch (const InputFileError& e) {
+      p.fail("file", fmt::format("'{}': {} (looked for {}; a relative path starts at the config's folder)",
+                                 p.text("file"), e.reason(), xml_));
+    }
     read_xml();
     resolve_components();
   }
 
   void setup(WorkloadEnv& env) override {
     const Machine& m = env.machine();
-    // The affinity space laid row-major over the cores: cell k gets cores [k*N/S, (k+1)*N/S), at least one.
-    const int cells = space_w_ * space_h_, n = m.num_cores();
+    // The affinity space laid row-major over the cores: cell k gets cores [k*N/S, (k+1)*N/S), at least one. read_xml
+    // bounds the space to kMaxCells cells, so that these products fit and the loops stay short.
+    const int64_t cells = static_cast<int64_t>(space_w_) * space_h_, n = m.num_cores();
     for (size_t i = 0; i < components_.size(); ++i) {
       GenodeComponent& c = components_[i];
-      std::set<int> cores;
-      for (int y = c.ypos; y < c.ypos + c.height; ++y)
-        for (int x = c.xpos; x < c.xpos + c.width; ++x) {
-          const int k = y * space_w_ + x;
-          const int lo = static_cast<int>(static_cast<int64_t>(k) * n / cells);
-          const int hi = std::max(lo + 1, static_cast<int>(static_cast<int64_t>(k + 1) * n / cells));
-          for (int core = lo; core < hi && core < n; ++core) cores.insert(core);
-        }
-      c.cores.assign(cores.begin(), cores.end());
+      // A row of the rectangle is a run of consecutive cells, whose core ranges join into one: from the first cell's
+      // first core to the last cell's end.
+      std::vector<char> in(static_cast<size_t>(n), 0);
+      for (int y = c.ypos; y < c.ypos + c.height; ++y) {
+        const int64_t first = static_cast<int64_t>(y) * space_w_ + c.xpos, last = first + c.width - 1;
+        const int64_t lo = first * n / cells, hi = std::max(last * n / cells + 1, (last + 1) * n / cells);
+        for (int64_t core = lo; core < hi && core < n; ++core) in[static_cast<size_t>(core)] = 1;
+      }
+      c.cores.clear();
+      for (int64_t core = 0; core < n; ++core)
+        if (in[static_cast<size_t>(core)]) c.cores.push_back(static_cast<int>(core));
       ComponentEnv cenv(env, c, env.seed() + i, xml_, p_.boolean("enforce_ram"));
       c.workload->setup(cenv);
     }
@@ -222,6 +224,9 @@ class GenodeWorkload final : public Workload {
     return x * mult;
   }
 
+  // Affinity-space cells at most: a space, and so an affinity rectangle, is walked cell by cell.
+  static constexpr int64_t kMaxCells = int64_t{1} << 20;
+
   void read_xml() {
     pugi::xml_document doc;
     pugi::xml_parse_result r = doc.load_buffer(text_.data(), text_.size(), pugi::parse_default, pugi::encoding_utf8);
@@ -232,12 +237,20 @@ class GenodeWorkload final : public Workload {
       throw InputError(xml_, fmt::format("line {}, column {}", line, col),
                        fmt::format("invalid XML: {}", r.description()));
     }
+    // Names from here end up in results.json, which is UTF-8; pugixml does not check.
+    if (const size_t bad = find_invalid_utf8(text_); bad != std::string::npos)
+      throw InputError(xml_, fmt::format("line {}", line_at(static_cast<ptrdiff_t>(bad))),
+                       fmt::format("byte 0x{:02x} is not UTF-8, expected UTF-8 text",
+                                   static_cast<unsigned char>(text_[bad])));
     pugi::xml_node config = doc.document_element();
     if (std::string(config.name()) != "config")
       fail_at(config, fmt::format("the root element is <{}>, expected a Genode init <config>", config.name()));
     if (pugi::xml_node space = config.child("affinity-space")) {
       space_w_ = int_attr(space, "width", 1, 1);
       space_h_ = int_attr(space, "height", 1, 1);
+      if (static_cast<int64_t>(space_w_) * space_h_ > kMaxCells)
+        fail_at(space, fmt::format("<affinity-space width=\"{}\" height=\"{}\">: {} cells, expected at most {}",
+                                   space_w_, space_h_, static_cast<int64_t>(space_w_) * space_h_, kMaxCells));
     }
     std::set<std::string> names;
     for (pugi::xml_node s : config.children("start")) {

@@ -116,8 +116,8 @@ WorkloadRegistry::Add reg(
             .at_least(1)
             .at_most(65536),
         Field::integer("objects_per_thread", 1000, "", "live objects each thread keeps").at_least(1).at_most(10000000),
-        Field::number("min_bytes", 8, "bytes", "smallest object (sizes are uniform)").at_least(1),
-        Field::number("max_bytes", 1000, "bytes", "largest object").at_least(1),
+        Field::number("min_bytes", 8, "bytes", "smallest object (sizes are uniform)").at_least(1).at_most(1099511627776.0),
+        Field::number("max_bytes", 1000, "bytes", "largest object").at_least(1).at_most(1099511627776.0),
         Field::number("handoff_fraction", 0.1, "",
                       "fraction of new objects exchanged for a live object of another thread (freed there)")
             .at_least(0)
@@ -125,7 +125,8 @@ WorkloadRegistry::Add reg(
         Field::number("duration_s", 1e-3, "s", "simulated time of the timed phase, after every array is full").above(0),
         Field::number("work_cycles", 0, "cycles", "user work between two replacements (0: allocator only)").at_least(0),
         Field::integer("first_core", 0, "core id", "threads run on cores first_core .. first_core + threads - 1")
-            .at_least(0),
+            .at_least(0)
+            .at_most(65535),
     },
     [](const Params& p) { return std::make_unique<Larson>(p); });
 

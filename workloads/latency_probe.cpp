@@ -148,7 +148,8 @@ WorkloadRegistry::Add reg(
                         "first core)"),
         Field::number("buffer_bytes", 512.0 * 1048576, "bytes",
                       "buffer chased on each node; must exceed the last-level cache so every load misses")
-            .above(0),
+            .above(0)
+            .at_most(1125899906842624.0),
     },
     [](const Params& p) { return std::make_unique<LatencyProbe>(p); });
 

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "sim/config.hpp"
+#include "sim/input.hpp"
 #include "workloads/common.hpp"
 
 namespace mksim {
@@ -360,15 +361,7 @@ OpsTrace parse_ops_trace(std::string_view text, const std::string& file) {
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     if (line.find('\0') != std::string_view::npos)
       throw InputError(file, fmt::format("line {}", no), "binary data (a NUL byte): this is not an ops trace");
-    json v;
-    try {
-      v = json::parse(line);
-    } catch (const json::parse_error& e) {
-      std::string what = e.what();
-      auto cut = what.find("syntax error");
-      throw InputError(file, fmt::format("line {}", no),
-                       "invalid JSON: " + (cut == std::string::npos ? what : what.substr(cut)));
-    }
+    const json v = parse_json(line, file, no);
     if (!header) {
       read_header(v, file, no, t);
       header = true;
@@ -405,11 +398,7 @@ OpsTrace parse_ops_trace(std::string_view text, const std::string& file) {
 }
 
 OpsTrace read_ops_trace_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "", "cannot open the ops trace (does it exist and is it readable?)");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_ops_trace(ss.str(), path);
+  return parse_ops_trace(read_input_file(path, "the ops trace"), path);
 }
 
 bool OpsReplaySource::next(const OpResult& last, Op& out) {
@@ -474,11 +463,13 @@ class OpsReplayWorkload final : public Workload {
   void setup(WorkloadEnv& env) override {
     if (!p_.has("file") || p_.text("file").empty()) p_.fail("file", "missing, expected the path of an ops trace");
     const std::string path = resolve_path(p_.text("file"), std::filesystem::path(p_.file()).parent_path().string());
-    if (!std::ifstream(path, std::ios::binary))
-      p_.fail("file", fmt::format("cannot open the ops trace '{}' (looked for {}; a relative path starts at the "
-                                  "config's folder)",
-                                  p_.text("file"), path));
-    OpsTrace t = read_ops_trace_file(path);
+    OpsTrace t;
+    try {
+      t = read_ops_trace_file(path);
+    } catch (const InputFileError& e) {
+      p_.fail("file", fmt::format("'{}': {} (looked for {}; a relative path starts at the config's folder)",
+                                  p_.text("file"), e.reason(), path));
+    }
     const Machine& m = env.machine();
     const std::string mode = p_.text("affinity");
     auto core = [&](int c, const std::string& whose) {

@@ -16,7 +16,7 @@ class StreamWorkload final : public Workload {
     auto cores = thread_cores(p_, m, threads);
     std::vector<int> nodes;
     for (double n : p_.numbers("node")) {
-      if (n != static_cast<int>(n) || n < 0 || n >= m.num_nodes())
+      if (n < 0 || n >= m.num_nodes() || n != std::floor(n))  // in range before any cast to int
         p_.fail("node", fmt::format("NUMA node {} does not exist, the machine has nodes 0..{}", n, m.num_nodes() - 1));
       nodes.push_back(static_cast<int>(n));
     }
@@ -65,8 +65,12 @@ WorkloadRegistry::Add reg(
     "workload", "stream", "memory-streaming threads with their buffers on chosen NUMA nodes",
     Schema{
         Field::integer("threads", 1, "", "number of threads").at_least(1).at_most(1000000),
-        Field::number("bytes_per_thread", 64.0 * 1048576, "bytes", "bytes each thread streams").above(0),
-        Field::number("chunk_bytes", 4.0 * 1048576, "bytes", "bytes per memory operation").above(0),
+        Field::number("bytes_per_thread", 64.0 * 1048576, "bytes", "bytes each thread streams")
+            .at_least(1)
+            .at_most(1125899906842624.0),  // 1 PiB
+        Field::number("chunk_bytes", 4.0 * 1048576, "bytes", "bytes per memory operation")
+            .at_least(1)
+            .at_most(1125899906842624.0),
         Field::numbers("node", "node ids",
                        "NUMA node of each thread's buffer, thread i on node[i % len] (empty: the memory policy decides)")
             .at_least(0),

@@ -16,6 +16,7 @@
 #include <limits>
 #include <sstream>
 
+#include "sim/input.hpp"
 #include "sim/params.hpp"
 
 namespace mksim {
@@ -313,7 +314,8 @@ class Reader {
 
   void remember(int32_t pid, std::string_view comm) {
     if (pid == 0 || comm.empty() || comm == "<...>" || (comm.front() == '<' && comm.back() == '>')) return;
-    out_.comm[pid] = std::string(comm);
+    // A Linux comm is 16 bytes of anything: keep it readable and storable (results.json is UTF-8) with bad bytes as \xNN.
+    out_.comm[pid] = escape_invalid_utf8(comm);
   }
 
   // A skipped event still tells which task was on its CPU.
@@ -545,11 +547,7 @@ ParsedTrace parse_sched_trace(std::string_view text, const std::string& file, Tr
 }
 
 ParsedTrace parse_sched_trace_file(const std::string& path, TraceFormat format) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "", "cannot open the trace file (does it exist and is it readable?)");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_sched_trace(ss.str(), path, format);
+  return parse_sched_trace(read_input_file(path, "the trace file"), path, format);
 }
 
 }  // namespace mksim

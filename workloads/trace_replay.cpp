@@ -11,6 +11,7 @@
 #include <set>
 
 #include "sim/config.hpp"
+#include "sim/input.hpp"
 #include "workloads/common.hpp"
 #include "workloads/trace_model.hpp"
 
@@ -70,11 +71,13 @@ class TraceReplayWorkload final : public Workload {
     if (!p_.has("file") || p_.text("file").empty()) p_.fail("file", "missing, expected the path of a trace file");
     const std::string base = std::filesystem::path(p_.file()).parent_path().string();
     const std::string path = resolve_path(p_.text("file"), base);
-    if (!std::ifstream(path, std::ios::binary))
-      p_.fail("file", fmt::format("cannot open the trace file '{}' (looked for {}; a relative path starts at the "
-                                  "config's folder)",
-                                  p_.text("file"), path));
-    ParsedTrace trace = parse_sched_trace_file(path, format);
+    ParsedTrace trace;
+    try {
+      trace = parse_sched_trace_file(path, format);
+    } catch (const InputFileError& e) {
+      p_.fail("file", fmt::format("'{}': {} (looked for {}; a relative path starts at the config's folder)",
+                                  p_.text("file"), e.reason(), path));
+    }
     TraceModel model = build_trace_model(trace);
     ReplayPlan plan = plan_replay(model, p_.number("min_burst_us") * 1e-6);
 

@@ -79,8 +79,10 @@ WorkloadRegistry::Add reg(
         Field::integer("cores", 2, "", "cores the address space's threads run on (k), the unmapper on the first")
             .at_least(1)
             .at_most(65536),
-        Field::integer("first_core", 0, "core id", "the k cores are first_core .. first_core + k - 1").at_least(0),
-        Field::integer("pages", 1, "pages", "4 KiB pages mapped and unmapped each time").at_least(1),
+        Field::integer("first_core", 0, "core id", "the k cores are first_core .. first_core + k - 1")
+            .at_least(0)
+            .at_most(65535),
+        Field::integer("pages", 1, "pages", "4 KiB pages mapped and unmapped each time").at_least(1).at_most(268435456),
         Field::integer("iterations", 100, "", "unmaps measured").at_least(1).at_most(100000000),
         Field::number("helper_cycles", 10000, "cycles", "work each other thread does on its core before it waits")
             .at_least(0),

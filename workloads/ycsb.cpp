@@ -288,9 +288,13 @@ WorkloadRegistry::Add reg(
         Field::integer("cached_levels", -1, "",
                        "upper tree levels served by the last-level cache (-1: as many as fit in it)")
             .at_least(-1),
-        Field::integer("record_bytes", 1000, "bytes", "record size (YCSB: 10 fields of 100 bytes)").at_least(1),
-        Field::integer("value_bytes", 100, "bytes", "bytes an update writes (one field)").at_least(1),
-        Field::integer("scan_length_max", 100, "", "longest scan (lengths are uniform from 1)").at_least(1),
+        Field::integer("record_bytes", 1000, "bytes", "record size (YCSB: 10 fields of 100 bytes)")
+            .at_least(1)
+            .at_most(1073741824),
+        Field::integer("value_bytes", 100, "bytes", "bytes an update writes (one field)").at_least(1).at_most(1073741824),
+        Field::integer("scan_length_max", 100, "", "longest scan (lengths are uniform from 1)")
+            .at_least(1)
+            .at_most(1000000000),
         Field::number("op_cycles", 1000, "cycles", "request handling per operation besides the tree").at_least(0),
         Field::number("node_cycles", 40, "cycles", "key search inside one tree node").at_least(0),
         Field::integer("leaf_locks", 1024, "", "latches the leaves are striped over (leaf i uses latch i mod this)")
@@ -305,7 +309,7 @@ WorkloadRegistry::Add reg(
         Field::integer("threads_per_instance", 0, "", "client threads per instance (0: one per core)")
             .at_least(0)
             .at_most(65536),
-        Field::integer("first_core", 0, "core id", "the instances' cores start here").at_least(0),
+        Field::integer("first_core", 0, "core id", "the instances' cores start here").at_least(0).at_most(65535),
         Field::number("duration_s", 0.02, "s", "simulated time the clients run").above(0),
     },
     [](const Params& p) { return std::make_unique<Ycsb>(p); });

@@ -12,7 +12,10 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
+
+#include <hwloc.h>
 
 #include "models/hwloc_import.hpp"
 #include "sim/params.hpp"
@@ -452,13 +455,124 @@ TEST_CASE("hwloc: bad inputs throw InputError naming the file") {
   }
 }
 
+namespace {
+
+// Every field of two imports, compared.
+void check_same(const ImportedTopology& a, const ImportedTopology& b) {
+  const mksim::Machine &x = a.machine, &y = b.machine;
+  CHECK(x.name == y.name);
+  CHECK(x.source == y.source);
+  CHECK(x.packages == y.packages);
+  CHECK(x.dies == y.dies);
+  REQUIRE(x.nodes.size() == y.nodes.size());
+  for (size_t i = 0; i < x.nodes.size(); ++i) {
+    CHECK(x.nodes[i].id == y.nodes[i].id);
+    CHECK(x.nodes[i].package == y.nodes[i].package);
+    CHECK(x.nodes[i].memory_bytes == y.nodes[i].memory_bytes);
+  }
+  REQUIRE(x.cores.size() == y.cores.size());
+  for (size_t i = 0; i < x.cores.size(); ++i) {
+    const auto &p = x.cores[i], &q = y.cores[i];
+    CHECK(std::tie(p.id, p.package, p.die, p.node, p.hw_threads, p.pu_os_index, p.caches) ==
+          std::tie(q.id, q.package, q.die, q.node, q.hw_threads, q.pu_os_index, q.caches));
+  }
+  REQUIRE(x.caches.size() == y.caches.size());
+  for (size_t i = 0; i < x.caches.size(); ++i) {
+    const auto &p = x.caches[i], &q = y.caches[i];
+    CHECK(std::tie(p.level, p.size_bytes, p.line_bytes, p.cores) == std::tie(q.level, q.size_bytes, q.line_bytes, q.cores));
+  }
+  CHECK(a.slit == b.slit);
+  CHECK(a.notes == b.notes);
+}
+
+struct InProcess {
+  InProcess() { mksim::set_hwloc_import_isolation(false); }
+  ~InProcess() { mksim::set_hwloc_import_isolation(true); }
+};
+
+}  // namespace
+
+TEST_CASE("hwloc: import in a child process gives the same machine as in this one") {
+  const fs::path dir = realdata_dir();
+  REQUIRE(fs::is_directory(dir));
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (!e.is_regular_file() || e.path().extension() != ".xml") continue;
+    INFO(e.path().string());
+    const ImportedTopology isolated = import_hwloc_xml(e.path().string());
+    InProcess here;
+    check_same(isolated, import_hwloc_xml(e.path().string()));
+  }
+}
+
+TEST_CASE("hwloc: what libhwloc 2.9 crashes on is refused before it sees the file, with the line") {
+  const std::string good = slurp(realdata("64amd64-4p2n4ca2co.xml"));
+  const size_t core = good.find("type=\"Core\"");
+  REQUIRE(core != std::string::npos);
+  const size_t tag = good.rfind("<object", core);
+  const std::string line =
+      "line " + std::to_string(1 + std::count(good.begin(), good.begin() + static_cast<long>(tag), '\n'));
+  const size_t end = good.find('>', tag);
+  const std::string core_tag = good.substr(tag, end - tag);
+  auto without = [&](const std::string& attr) {
+    const size_t at = core_tag.find(" " + attr + "=\"");
+    REQUIRE(at != std::string::npos);
+    const size_t close = core_tag.find('"', at + attr.size() + 3);
+    std::string t = core_tag;
+    t.erase(at, close + 1 - at);
+    return replace_once(good, core_tag, t);
+  };
+  // Each would be a SIGSEGV inside hwloc_topology_load; run them in this process to show the checks come first.
+  InProcess here;
+  SECTION("cpuset without complete_cpuset") {
+    TempFile f("no-complete-cpuset.xml", without("complete_cpuset"));
+    const InputError e = expect_input_error(f.str());
+    CHECK(e.where() == line);
+    CHECK(e.reason() == "<object type=\"Core\"> has cpuset but no complete_cpuset, expected both or neither (libhwloc " +
+                            std::string(HWLOC_VERSION) + " crashes on such objects)");
+  }
+  SECTION("nodeset without complete_nodeset, and the other way round") {
+    TempFile f("no-complete-nodeset.xml", without("complete_nodeset"));
+    CHECK(expect_input_error(f.str()).where() == line);
+    TempFile g("no-nodeset.xml", without("nodeset"));
+    CHECK(expect_input_error(g.str()).reason().find("has complete_nodeset but no nodeset") != std::string::npos);
+  }
+  SECTION("a set that is not a bitmap") {
+    const size_t at = core_tag.find("complete_nodeset=\"");
+    std::string t = core_tag;
+    t.insert(at + 20, "&");
+    TempFile f("bad-bitmap.xml", replace_once(good, core_tag, t));
+    const InputError e = expect_input_error(f.str());
+    CHECK(e.where() == line);
+    CHECK(e.reason().find("is not an hwloc bitmap") != std::string::npos);
+  }
+  SECTION("bitmaps as hwloc writes them pass: empty words, short words, an infinite prefix") {
+    for (const char* set : {"0x00000001,,,0x0", "0xf...f", "0xf...f,0x0000000f", ""}) {
+      INFO(set);
+      std::string t = core_tag;
+      const size_t at = t.find("allowed_cpuset=\"");
+      if (at == std::string::npos) t.insert(t.size(), std::string(" allowed_cpuset=\"") + set + "\"");
+      TempFile f("good-bitmap.xml", replace_once(good, core_tag, t));
+      CHECK_NOTHROW(import_hwloc_xml(f.str()));
+    }
+  }
+}
+
+TEST_CASE("hwloc: a refusal gives hwloc's own reason") {
+  const std::string good = slurp(realdata("64amd64-4p2n4ca2co.xml"));
+  TempFile f("unknown-type.xml", replace_once(good, "type=\"Core\"", "type=\"Corr\""));
+  const InputError e = expect_input_error(f.str());
+  CHECK(e.reason().find("refused this topology: unrecognized object type string Corr") != std::string::npos);
+}
+
 TEST_CASE("hwloc: bad files do not make hwloc print to stderr") {
   const std::string good = slurp(realdata("64amd64-4p2n4ca2co.xml"));
   TempFile truncated("quiet-truncated.xml", good.substr(0, good.size() / 3));
   TempFile binary("quiet-binary.xml", std::string("\x00\x01\x02\xff\xfe", 5) + good);
   TempFile mismatch("quiet-mismatch.xml", replace_once(good, "</object>", "</objec>"));
+  TempFile refused("quiet-refused.xml", replace_once(good, "type=\"Core\"", "type=\"Corr\""));  // hwloc's reason
   const std::string said = captured_stderr([&] {
-    for (const auto* f : {&truncated, &binary, &mismatch}) CHECK_THROWS_AS(import_hwloc_xml(f->str()), InputError);
+    for (const auto* f : {&truncated, &binary, &mismatch, &refused})
+      CHECK_THROWS_AS(import_hwloc_xml(f->str()), InputError);
   });
   CHECK(said == "");
 }

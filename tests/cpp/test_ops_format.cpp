@@ -232,7 +232,7 @@ TEST_CASE("ops: bad ops traces are InputErrors with file and line") {
                     "\n") == "line 1");  // version
   CHECK(error_where(R"({"mksim_ops": 1, "threads": [{"process": 3}]})"
                     "\n") == "line 1");
-  CHECK(error_where(h + R"({"t": 0, "op": "compute", "cyc)") == "line 2");                       // truncated
+  CHECK(error_where(h + R"({"t": 0, "op": "compute", "cyc)") == "line 2, column 31");             // truncated
   CHECK(error_where(h + "\n" + R"({"t": 0, "op": "teleport"})") == "line 3");                    // unknown operation
   CHECK(error_where(h + R"({"t": 1, "op": "yield"})") == "line 2");                              // undeclared thread
   CHECK(error_where(h + R"({"t": 0, "op": "recv", "channel": 1})") == "line 2");                 // undeclared channel
@@ -242,7 +242,7 @@ TEST_CASE("ops: bad ops traces are InputErrors with file and line") {
   CHECK(error_where(h + R"({"t": 0, "op": "sleep"})") == "line 2");
   CHECK(error_where(h + R"({"t": 0, "op": "spawn", "thread": 0})") == "line 2");              // not a spawned thread
   CHECK(error_where(h + R"({"t": 0, "op": "alloc", "bytes": 8, "region": 0})") == "line 2");  // not an allocated one
-  CHECK(error_where(h + std::string("\x89PNG\r\n\x1a\n\0\0", 10)) == "line 2");
+  CHECK(error_where(h + std::string("\x89PNG\r\n\x1a\n\0\0", 10)) == "line 2, column 1");
   CHECK(
       error_where(R"({"mksim_ops": 1, "processes": [{"name": "p"}], "threads": [{"process": 0, "spawned": true}]})") ==
       "line 1");  // spawned by nobody
