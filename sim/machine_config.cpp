@@ -46,8 +46,10 @@ const Schema& machine_schema() {
             .above(0),
         Field::number("coherent_region_max_kib", 4, "KiB",
                       "regions up to this size stay in the caches, tracked line by line by the coherence model "
-                      "(hits, cache-to-cache transfers, invalidations); larger ones stream from memory (0: all stream)")
-            .at_least(0),
+                      "(hits, cache-to-cache transfers, invalidations); larger ones stream from memory (0: all stream; "
+                      "at most 64 MiB: the model keeps state per line)")
+            .at_least(0)
+            .at_most(65536),
     });
     auto interconnect = std::make_shared<const Schema>(Schema{
         Field::number("link_bandwidth_gb_s", 12, "GB/s", "bandwidth of one interconnect link, each direction").above(0),
