@@ -320,6 +320,15 @@ def write_figures(doc, results, outdir):
     cases = {c["id"]: c for c in doc["cases"]}
     made = {}
 
+    def finish(fig, ax, name, xlabel, ylabel, title, legend_loc="upper left", grid_which="major"):
+        """Labels, legend and grid every figure here has, then save."""
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend(fontsize=8, loc=legend_loc)
+        ax.grid(alpha=0.3, which=grid_which)
+        save(fig, name)
+
     def save(fig, name):
         path = outdir / name
         fig.tight_layout()
@@ -344,14 +353,10 @@ def write_figures(doc, results, outdir):
             x = crossover(xs, ya, yb)
             if x is not None:
                 ax.axvline(x, color="k", ls="--", lw=1, label=f"simulated crossover ({x:.1f} cores)")
-        ax.set_xlabel("cores sharing the address space")
-        ax.set_ylabel("unmap latency (1000 cycles)")
-        ax.set_title("Unmap (TLB shootdown) on the 8x4-core AMD")
         ax.set_xlim(0, 33)
         ax.set_ylim(bottom=0)
-        ax.legend(fontsize=8, loc="upper left")
-        ax.grid(alpha=0.3)
-        save(fig, "unmap-8x4.png")
+        finish(fig, ax, "unmap-8x4.png", "cores sharing the address space", "unmap latency (1000 cycles)",
+               "Unmap (TLB shootdown) on the 8x4-core AMD")
 
     if "shm" in results:
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -367,13 +372,9 @@ def write_figures(doc, results, outdir):
                 ratio = srv["updates_per_s"] / shm16["updates_per_s"]
                 ax.text(0.02, 0.97, f"server / 16-core shared memory, updates per second:\n"
                         f"simulated {ratio:.1f}x, published about 2x", transform=ax.transAxes, va="top", fontsize=8)
-        ax.set_xlabel("cores updating")
-        ax.set_ylabel("cycles per update (1000s)")
-        ax.set_title("Updating shared state, 4x4-core AMD (SHM8)")
         ax.set_ylim(bottom=0)
-        ax.legend(fontsize=8, loc="lower right")
-        ax.grid(alpha=0.3)
-        save(fig, "shared-update-4x4.png")
+        finish(fig, ax, "shared-update-4x4.png", "cores updating", "cycles per update (1000s)",
+               "Updating shared state, 4x4-core AMD (SHM8)", legend_loc="lower right")
 
     if "larson-global" in results or "larson-hoard" in results:
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -386,13 +387,9 @@ def write_figures(doc, results, outdir):
             ax.plot(xs, [y / ys[0] for y in ys], "-o", color=color, ms=4, label=label)
             top = max(top, max(xs))
         ax.plot([1, top], [1, top], ":", color="0.4", label="linear speed-up")
-        ax.set_xlabel("threads")
-        ax.set_ylabel("throughput relative to 1 thread")
-        ax.set_title("Larson benchmark on the Sun Enterprise 5000 model (Berger et al.)")
         ax.set_ylim(bottom=0)
-        ax.legend(fontsize=8, loc="upper left")
-        ax.grid(alpha=0.3)
-        save(fig, "larson.png")
+        finish(fig, ax, "larson.png", "threads", "throughput relative to 1 thread",
+               "Larson benchmark on the Sun Enterprise 5000 model (Berger et al.)")
 
     qcases = [c for c in doc["cases"] if c.get("kind") == "analytic" and c["experiment"] in results]
     if qcases:
@@ -415,13 +412,9 @@ def write_figures(doc, results, outdir):
                 err = seed_spread(results, c["experiment"], "mean_wait_s")
                 ax.errorbar([rho], [sim], yerr=[err / service_s] if err else None, fmt="o", color=colors[i % 4],
                             ms=5, capsize=3, label=f"{name}: simulated" if c is items[0][0] else None)
-        ax.set_xlabel("utilisation")
-        ax.set_ylabel("mean wait / mean service time")
         ax.set_yscale("log")
-        ax.set_title("Client-server with kernel costs zero against queueing theory")
-        ax.legend(fontsize=8, loc="upper left")
-        ax.grid(alpha=0.3, which="both")
-        save(fig, "queueing.png")
+        finish(fig, ax, "queueing.png", "utilisation", "mean wait / mean service time",
+               "Client-server with kernel costs zero against queueing theory", grid_which="both")
     return made
 
 
