@@ -17,27 +17,36 @@ double hit_ns(const Machine& m, int core) {
 
 // One line: what the access costs from `start_s`, and the line's new state.
 double access_line(const Machine& m, CacheLine& l, int core, bool write, int home_node, double start_s,
-                   LineAccessCost& cost) {
+                   double& home_free_s, LineAccessCost& cost) {
   const bool sharer = std::find(l.sharers.begin(), l.sharers.end(), core) != l.sharers.end();
   double ns;
+  bool hit = false;
   if (l.owner == core || (sharer && !write) || (sharer && l.sharers.size() == 1)) {
     ns = hit_ns(m, core);  // a sole sharer's write upgrades silently, as from Exclusive
+    hit = true;
     ++cost.hits;
   } else if (l.owner >= 0) {
-    ns = line_transfer_ns(m, l.owner, core);  // the owner forwards the line (and, for a write, drops its copy)
+    ns = line_transfer_ns(m, l.owner, core, home_node);  // the owner forwards the line (and, for a write, drops its copy)
     ++cost.transfers;
   } else if (!l.sharers.empty()) {
     // A read takes the nearest copy; a write also invalidates every copy and waits for the farthest acknowledgement.
     ns = write ? 0.0 : INFINITY;
     for (int s : l.sharers)
-      if (s != core) ns = write ? std::max(ns, line_transfer_ns(m, s, core)) : std::min(ns, line_transfer_ns(m, s, core));
+      if (s != core)
+        ns = write ? std::max(ns, line_transfer_ns(m, s, core, home_node)) : std::min(ns, line_transfer_ns(m, s, core, home_node));
     ++cost.transfers;
   } else {
     ns = memory_latency_ns(m, core, home_node);
     ++cost.from_memory;
   }
-  // The line is in one place at a time: this access starts once the previous one on the line has completed.
-  const double done = std::max(start_s, l.busy_until_s) + ns * 1e-9;
+  // The line is in one place at a time: this access starts once the previous one on the line has completed, and a
+  // request that leaves the core's cache also waits for its turn at the home node.
+  double start = std::max(start_s, l.busy_until_s);
+  if (!hit && m.coherence.home_occupancy_ns > 0) {
+    start = std::max(start, home_free_s);
+    home_free_s = start + m.coherence.home_occupancy_ns * 1e-9;
+  }
+  const double done = start + ns * 1e-9;
   l.busy_until_s = done;
   if (write || (l.owner < 0 && l.sharers.empty())) {  // a write, or a read nobody else holds (Exclusive)
     l.owner = core;
@@ -54,7 +63,7 @@ double access_line(const Machine& m, CacheLine& l, int core, bool write, int hom
 }  // namespace
 
 LineAccessCost access_lines(const Machine& m, std::span<CacheLine> lines, int core, bool write, bool dependent,
-                            int home_node, double start_s) {
+                            int home_node, double start_s, double& home_free_s) {
   LineAccessCost cost;
   cost.done_s = start_s;
   // Independent lines: the (i + in_flight)-th is issued when the i-th completes.
@@ -63,7 +72,7 @@ LineAccessCost access_lines(const Machine& m, std::span<CacheLine> lines, int co
   if (lines.size() > in_flight) done.resize(lines.size());
   for (size_t i = 0; i < lines.size(); ++i) {
     const double issue = i < in_flight ? start_s : done[i - in_flight];
-    const double d = access_line(m, lines[i], core, write, home_node, issue, cost);
+    const double d = access_line(m, lines[i], core, write, home_node, issue, home_free_s, cost);
     if (!done.empty()) done[i] = d;
     cost.done_s = std::max(cost.done_s, d);
   }

@@ -7,6 +7,9 @@
 // invalidates every other copy, waiting for the farthest one's acknowledgement; a line nobody holds comes from the
 // memory of its home node. A line is in one place at a time: its transfers are serialised (the home node orders the
 // requests for a line), so k cores writing the same line take turns and their combined rate does not grow with k.
+// The home node's ordering point is itself busy for `machine.coherence.home_occupancy_ns` with each request that
+// reaches it (every access that is not a hit, whichever of its lines): the requests of all cores for the lines one
+// node backs then take turns there too, so writing n lines costs n such turns when many cores contend.
 //
 // Plain model code (no SimGrid): the engine decides which accesses take this path, brings the core's clock in step
 // with the others before an access that another core can observe, and charges the time this computes.
@@ -36,8 +39,9 @@ struct LineAccessCost {
 
 // Core `core` reads or writes `lines`, starting at `start_s`; updates their states. `dependent`: one line after the
 // other (pointer chasing); otherwise the lines are independent and up to `m.core_mlp` are in flight at once, as
-// misses to memory are. `home_node`: the NUMA node whose memory backs the lines.
+// misses to memory are. `home_node`: the NUMA node whose memory backs the lines; `home_free_s`: when that node's
+// ordering point takes its next request (advanced by the requests of this access).
 LineAccessCost access_lines(const Machine& m, std::span<CacheLine> lines, int core, bool write, bool dependent,
-                            int home_node, double start_s);
+                            int home_node, double start_s, double& home_free_s);
 
 }  // namespace mksim

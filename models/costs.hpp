@@ -12,13 +12,24 @@ namespace mksim {
 inline double cycles_to_s(const Machine& m, int core, double cycles) { return cycles / (m.cores[core].freq_ghz * 1e9); }
 inline double ns_to_cycles(const Machine& m, int core, double ns) { return ns * m.cores[core].freq_ghz; }
 
-// Moving one cache line from core `from`'s cache to core `to` (a write-shared line, a lock, a message slot): a hit in
-// the smallest cache both share, or, with no shared cache, a coherence miss served across the interconnect at the
-// latency of the memory of `from`'s node as seen from `to`'s node (MESI/MOESI snoop forwarding; see
-// docs/calibration.md).
+// Moving one cache line whose memory is on node `home` from core `from`'s cache to core `to` (a write-shared line, a
+// lock, a message slot). With directory coherence: a hit in the smallest cache both share, or, with no shared cache,
+// a coherence miss served across the interconnect at the latency of the memory of `from`'s node as seen from `to`'s
+// node (MESI/MOESI forwarding). With broadcast coherence no shared cache short-cuts the request: like any miss it
+// goes to the home node's memory controller, which probes every node, and completes when all have answered, so it
+// costs what reading the home node's memory costs `to`, even inside one socket (see docs/calibration.md).
+inline double line_transfer_ns(const Machine& m, int from, int to, int home) {
+  if (from == to || m.coherence.protocol == CoherenceProtocol::Directory) {
+    if (const Cache* c = m.shared_cache(from, to)) return c->hit_latency_cycles / m.cores[to].freq_ghz;
+    return m.interconnect.latency_ns[m.cores[to].node][m.cores[from].node];
+  }
+  return m.interconnect.latency_ns[m.cores[to].node][home];
+}
+
+// The same for a line whose home is `from`'s node: where the data a core writes for others (a message slot, an
+// acknowledgement, a lock it holds) usually lives.
 inline double line_transfer_ns(const Machine& m, int from, int to) {
-  if (const Cache* c = m.shared_cache(from, to)) return c->hit_latency_cycles / m.cores[to].freq_ghz;
-  return m.interconnect.latency_ns[m.cores[to].node][m.cores[from].node];
+  return line_transfer_ns(m, from, to, m.cores[from].node);
 }
 
 // Load-to-use latency of one access of core `core` to memory on `node`.

@@ -59,6 +59,23 @@ struct Interconnect {
   std::vector<std::pair<int, int>> links;
 };
 
+// How the caches keep coherent, for cache-line transfers between cores (models/costs.hpp, models/coherence.hpp).
+enum class CoherenceProtocol {
+  Directory,  // a request goes to whoever holds the line: a cache the two cores share serves it at its hit latency
+              // (an inclusive shared cache or a directory knows the holder); otherwise it crosses the interconnect
+  Broadcast,  // nothing filters requests (AMD K8 and K10 before the HT Assist probe filter): every miss goes to the
+              // line's home memory controller, which probes every node, so a transfer costs a memory access even
+              // between two cores that share a cache
+};
+
+struct Coherence {
+  CoherenceProtocol protocol = CoherenceProtocol::Directory;
+  // How long the home node's ordering point (its memory controller or directory) is busy with one coherent request
+  // for a line it backs, transfer or fetch: requests for any of its lines start at most one per this interval.
+  // 0: no limit (only each line's own hand-overs are serialised).
+  double home_occupancy_ns = 0;
+};
+
 struct Machine {
   std::string name = "machine";
   std::string source;  // where the description came from (preset, file), for summaries
@@ -73,6 +90,7 @@ struct Machine {
   // Regions up to this size are small data that stays in the caches: the engine tracks them line by line
   // (models/coherence.hpp) instead of streaming them from memory. 0: every region streams.
   uint64_t coherent_region_max_bytes = 4096;
+  Coherence coherence;
 
   int num_cores() const { return static_cast<int>(cores.size()); }
   int num_nodes() const { return static_cast<int>(nodes.size()); }

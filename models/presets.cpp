@@ -75,7 +75,7 @@ const std::vector<Preset>& machine_presets() {
       // 2x2-core AMD: Tyan Thunder n6650W, 2x dual-core Opteron 2220 (K8 rev F, 90 nm) at 2.8 GHz, joined by two HT
       // links; L1d 64 KiB (3 cycles), private 1 MiB L2 per core (12 cycles), no L3; DDR2-667, 2 channels per socket
       // (10.7 GB/s peak, ~6.4 GB/s sustained); local ~65 ns, remote ~100 ns (estimates, see above). K8: untagged TLB,
-      // page walk ~30 cycles (estimate, see above).
+      // page walk ~30 cycles (estimate, see above); broadcast coherence (no cache is shared, so no transfer changes).
       {"amd-2x2-2009", "Multikernel paper 2x2-core AMD: 2x Opteron 2220 (K8) at 2.8 GHz, 4 cores, 2 NUMA nodes", R"({
         "name": "amd-2x2-2009", "sockets": 2, "cores_per_socket": 2, "freq_ghz": 2.8,
         "caches": {"l1": {"size_kib": 64, "latency_cycles": 3}, "l2": {"size_kib": 1024, "latency_cycles": 12},
@@ -83,12 +83,17 @@ const std::vector<Preset>& machine_presets() {
         "memory": {"node_size_gib": 4, "controller_bandwidth_gb_s": 6.4, "local_latency_ns": 65,
                    "core_bandwidth_gb_s": 4, "core_mlp": 8},
         "cpu": {"tagged_tlb": false, "page_walk_cycles": 30},
+        "coherence": {"protocol": "broadcast"},
         "interconnect": {"link_bandwidth_gb_s": 8, "links": [[0, 1]], "hop_latency_ns": 35}
       })"},
       // 4x4-core AMD: Supermicro H8QM3-2, 4x quad-core Opteron 8380 (Shanghai, K10, 45 nm) at 2.5 GHz in a square,
       // each socket linked to 2 neighbours (2 hops across); L1d 64 KiB (3 cycles), private 512 KiB L2 (15 cycles),
       // 6 MiB L3 per socket (48 cycles); DDR2-800, 2 channels (12.8 GB/s peak, ~8 GB/s sustained); local ~80 ns.
-      // K10: untagged TLB; page walk 206.5 cycles fitted to Table 1's 4x4-core row (1,463 cycles).
+      // K10: untagged TLB; page walk 206.5 cycles fitted to Table 1's 4x4-core row (1,463 cycles). Broadcast
+      // coherence (Shanghai has no probe filter; HT Assist came with Istanbul): a line in another core's L2 costs a
+      // memory access, not an L3 hit (a ping-pong between two cores of one Barcelona die takes ~76 ns a way, about a
+      // local memory access: AnandTech, Cache2Cache, 2007); the home node takes one coherent request per 37.5 ns,
+      // fitted to Figure 3 of the Multikernel paper (16 cores updating 8 shared lines: 12,000 extra cycles).
       {"amd-4x4-2009", "Multikernel paper 4x4-core AMD: 4x Opteron 8380 (K10) at 2.5 GHz, 16 cores, square HT", R"({
         "name": "amd-4x4-2009", "sockets": 4, "cores_per_socket": 4, "freq_ghz": 2.5,
         "caches": {"l1": {"size_kib": 64, "latency_cycles": 3}, "l2": {"size_kib": 512, "latency_cycles": 15},
@@ -96,13 +101,14 @@ const std::vector<Preset>& machine_presets() {
         "memory": {"node_size_gib": 4, "controller_bandwidth_gb_s": 8, "local_latency_ns": 80,
                    "core_bandwidth_gb_s": 5, "core_mlp": 8},
         "cpu": {"tagged_tlb": false, "page_walk_cycles": 206.5},
+        "coherence": {"protocol": "broadcast", "home_occupancy_ns": 37.5},
         "interconnect": {"link_bandwidth_gb_s": 4, "links": [[0, 1], [1, 3], [3, 2], [2, 0]], "hop_latency_ns": 35}
       })"},
       // 8x4-core AMD: Tyan Thunder S4985 with M4985 daughter card, 8x quad-core Opteron 8350 (Barcelona, K10, 65 nm)
       // at 2.0 GHz; HT links as the paper's Figure 2: a twisted ladder, at most 3 hops, 1.8 on average (Conway &
       // Hughes 2007 give the same 8-socket topology); L1d 64 KiB (3 cycles), private 512 KiB L2 (15 cycles), 2 MiB L3
       // per socket (48 cycles); DDR2-667, 2 channels (10.7 GB/s peak, ~6.4 GB/s sustained); local ~105 ns.
-      // K10 CPU costs as the 4x4-core AMD's (fitted there), so Table 1's 8x4-core row is a prediction.
+      // K10 CPU costs and coherence as the 4x4-core AMD's (fitted there), so Table 1's 8x4-core row is a prediction.
       {"amd-8x4-2009", "Multikernel paper 8x4-core AMD: 8x Opteron 8350 (K10) at 2.0 GHz, 32 cores, HT twisted ladder",
        R"({
         "name": "amd-8x4-2009", "sockets": 8, "cores_per_socket": 4, "freq_ghz": 2.0,
@@ -111,6 +117,7 @@ const std::vector<Preset>& machine_presets() {
         "memory": {"node_size_gib": 2, "controller_bandwidth_gb_s": 6.4, "local_latency_ns": 105,
                    "core_bandwidth_gb_s": 4, "core_mlp": 8},
         "cpu": {"tagged_tlb": false, "page_walk_cycles": 206.5},
+        "coherence": {"protocol": "broadcast", "home_occupancy_ns": 37.5},
         "interconnect": {"link_bandwidth_gb_s": 4, "hop_latency_ns": 35, "links": [
           [0, 2], [2, 4], [4, 6], [1, 3], [3, 5], [5, 7], [0, 1], [6, 7], [2, 5], [3, 4]]}
       })"},

@@ -95,7 +95,7 @@ ArchitectureRegistry::Add reg(
              AddressSpaceSwitch::field(),
              Field::number("copy_bytes_per_cycle", 8, "bytes/cycle", "kernel copy speed for IPC").above(0),
              Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
-             Field::number("vma_cycles", 2300, "cycles",
+             Field::number("vma_cycles", 1870, "cycles",
                            "address-space bookkeeping of one map or unmap call (find, split or merge and free the "
                            "VMA, gather and flush), besides the per-page work")
                  .at_least(0),

@@ -193,7 +193,7 @@ ArchitectureRegistry::Add reg(
              Field::number("monitor_handler_cycles", 800, "cycles",
                            "a monitor's handling of an agreement request (e.g. invalidate a TLB entry) and its ack")
                  .at_least(0),
-             Field::number("monitor_request_cycles", 6000, "cycles",
+             Field::number("monitor_request_cycles", 5464, "cycles",
                            "the initiating monitor's own work on a global operation (capability checks, protocol "
                            "set-up), besides the messages")
                  .at_least(0),

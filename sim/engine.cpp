@@ -294,6 +294,7 @@ class EngineImpl final : public WorkloadEnv {
   std::vector<Template> templates_;
   std::vector<NodeTraffic> traffic_;
   std::unordered_map<uint32_t, std::vector<CacheLine>> region_lines_;  // of small regions, by region id
+  std::vector<double> home_free_s_;  // per NUMA node: when its coherence ordering point takes the next request
 
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   sg4::SemaphorePtr timer_sem_;
@@ -907,14 +908,20 @@ Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
 // another process touching the region of a single-threaded one is ordered after what that thread had done by then.)
 Step EngineImpl::coherent_access(CoreRt& c, Thread& t, const Region& r, double line_bytes) {
   const Op& op = t.op;
-  if (processes_[r.process].threads > 1 || t.process != r.process) c.flush();
+  const bool shared = processes_[r.process].threads > 1 || t.process != r.process;
+  if (shared) c.flush();
   const double t0 = c.now_s();
   auto& lines = region_lines_[r.id];
   if (lines.empty()) lines.resize(std::max<size_t>(1, static_cast<size_t>(std::ceil(r.bytes / line_bytes))));
   const size_t n = std::clamp<size_t>(static_cast<size_t>(std::ceil(op.bytes / line_bytes)), 1, lines.size());
   const int home = static_cast<int>(std::max_element(r.node_share.begin(), r.node_share.end()) - r.node_share.begin());
+  // Only accesses ordered in simulated time queue at the home node: a private access runs ahead of SimGrid's clock
+  // (its misses are the first touches of lines no other core wants), so it neither waits for nor delays the others.
+  if (home_free_s_.empty()) home_free_s_.assign(m_.num_nodes(), 0.0);
+  double private_home_free_s = 0;
   const LineAccessCost cost = access_lines(m_, std::span(lines).first(n), c.id, op.access == AccessKind::Write,
-                                           op.pattern == AccessPattern::Chase, home, t0);
+                                           op.pattern == AccessPattern::Chase, home, t0,
+                                           shared ? home_free_s_[home] : private_home_free_s);
   c.spend_s(cost.done_s - t0, Work::User);
   t.stats.bytes_accessed += op.bytes;
   c.fill_bytes += static_cast<uint64_t>((cost.transfers + cost.from_memory) * line_bytes);

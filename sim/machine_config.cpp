@@ -82,6 +82,20 @@ const Schema& machine_schema() {
             .at_least(0)
             .at_most(1e9),
     });
+    auto coherence = std::make_shared<const Schema>(Schema{
+        Field::choice("protocol", "directory", {"directory", "broadcast"},
+                      "how a core finds a line another core holds: `directory`, a cache both cores share serves it "
+                      "at its hit latency (an inclusive shared cache or a directory knows the holder); `broadcast`, "
+                      "every miss goes to the line's home memory controller, which probes every node (AMD K8 and K10 "
+                      "without the HT Assist probe filter), so a transfer costs a memory access even between cores "
+                      "sharing a cache"),
+        Field::number("home_occupancy_ns", 0, "ns",
+                      "how long the home node is busy ordering one coherent request for a line it backs (a transfer "
+                      "or a fetch of a small region's line): requests for any of its lines are served at most one "
+                      "per this interval; 0: no limit, only each line's own hand-overs take turns")
+            .at_least(0)
+            .at_most(1e6),
+    });
     Schema m{
         Field::optional("preset", FieldType::String, "", "start from a named preset (`mksim list presets`)"),
         Field::optional("hwloc", FieldType::String, "", "start from a hwloc XML topology (v2 or v3 format)"),
@@ -96,6 +110,7 @@ const Schema& machine_schema() {
         Field::nested("memory", memory, "NUMA memory"),
         Field::nested("interconnect", interconnect, "links between NUMA nodes"),
         Field::nested("cpu", cpu, "hardware costs of the cores' privileged operations (kernel entry, address spaces)"),
+        Field::nested("coherence", coherence, "how the caches keep shared lines coherent (cache-line transfers)"),
     };
     return m;
   }();
@@ -218,6 +233,11 @@ void apply_cpu_costs(Machine& m, const Params& cpu) {
   for (auto& c : m.cores) c.costs = k;
 }
 
+void apply_coherence(Machine& m, const Params& c) {
+  m.coherence.protocol = c.text("protocol") == "broadcast" ? CoherenceProtocol::Broadcast : CoherenceProtocol::Directory;
+  m.coherence.home_occupancy_ns = c.number("home_occupancy_ns");
+}
+
 void apply_memory(Machine& m, const Params& mem, bool override_size) {
   for (auto& nd : m.nodes) {
     if (override_size) nd.memory_bytes = static_cast<uint64_t>(mem.number("node_size_gib") * 1073741824.0);
@@ -266,6 +286,7 @@ Machine uniform_machine(const Params& p) {
   add_caches(m, p.child("caches"));
   apply_memory(m, p.child("memory"), true);
   apply_cpu_costs(m, p.child("cpu"));
+  apply_coherence(m, p.child("coherence"));
   return m;
 }
 
@@ -290,6 +311,7 @@ Machine hwloc_machine(const json& given, const Params& p, const std::string& bas
   const json mem_given = given.value("memory", json::object());
   apply_memory(m, p.child("memory"), mem_given.contains("node_size_gib"));
   apply_cpu_costs(m, p.child("cpu"));
+  apply_coherence(m, p.child("coherence"));
   for (auto& c : m.cores) c.freq_ghz = p.number("freq_ghz");
   Params caches = p.child("caches");
   for (auto& k : m.caches) {
@@ -347,6 +369,7 @@ Machine machine_from_argument(const std::string& arg) {
     Params p(values, "machine", "this host");
     apply_memory(m, p.child("memory"), false);
     apply_cpu_costs(m, p.child("cpu"));
+  apply_coherence(m, p.child("coherence"));
     apply_interconnect(m, p, topo.slit);
     return m;
   }
@@ -414,6 +437,9 @@ json machine_summary_json(const Machine& m) {
               {"address_space_switch_cycles", k.address_space_switch_cycles},
               {"tagged_tlb", k.tagged_tlb},
               {"page_walk_cycles", k.page_walk_cycles}};
+  j["coherence"] = {
+      {"protocol", m.coherence.protocol == CoherenceProtocol::Broadcast ? "broadcast" : "directory"},
+      {"home_occupancy_ns", m.coherence.home_occupancy_ns}};
   return j;
 }
 
@@ -448,6 +474,9 @@ std::string machine_summary_text(const Machine& m) {
   out += fmt::format("  cpu: kernel entry+exit {} cycles, address-space switch {} cycles, {} TLB, page walk {} cycles\n",
                      k.kernel_entry_exit_cycles, k.address_space_switch_cycles, k.tagged_tlb ? "tagged" : "untagged",
                      k.page_walk_cycles);
+  out += fmt::format("  coherence: {}, home node occupancy {} ns per request\n",
+                     m.coherence.protocol == CoherenceProtocol::Broadcast ? "broadcast" : "directory",
+                     m.coherence.home_occupancy_ns);
   out += fmt::format("  interconnect: {} links, {:.1f} GB/s each\n",
                      m.interconnect.links.empty() ? std::string("full mesh") : std::to_string(m.interconnect.links.size()),
                      m.interconnect.link_bandwidth_gb_s);

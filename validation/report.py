@@ -242,7 +242,7 @@ def evaluate_case(doc, c, results):
         row["within"] = False
     elif kind == "shape":
         crit = c["criterion"]
-        row["within"] = (sim <= crit["at_most"]) if "at_most" in crit else (sim >= crit["at_least"])
+        row["within"] = sim <= crit.get("at_most", math.inf) and sim >= crit.get("at_least", -math.inf)
     elif "absolute" in tol:
         row["error"] = sim - published
         row["within"] = abs(row["error"]) <= tol["absolute"]
@@ -273,6 +273,8 @@ def published_text(row):
     c = row["case"]
     if c.get("kind") == "shape":
         crit = c["criterion"]
+        if "at_most" in crit and "at_least" in crit:
+            return fmt_num(crit["at_least"], "x") + "–" + fmt_num(crit["at_most"], "x") + "×"
         return ("≤ " if "at_most" in crit else "≥ ") + fmt_num(crit.get("at_most", crit.get("at_least")), "x") + "×"
     text = fmt_num(row["published"], c.get("unit", "")) + ("×" if c.get("unit") == "x" else "")
     if c.get("bound") == "upper":

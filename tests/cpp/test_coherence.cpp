@@ -6,6 +6,7 @@
 #include <map>
 
 #include "models/coherence.hpp"
+#include "models/costs.hpp"
 #include "sim/machine_config.hpp"
 #include "test_workload_support.hpp"
 
@@ -25,7 +26,8 @@ Machine two_socket() { return build_machine(two_socket_doc(), "machine", "test",
 // Core `core` writes (or reads) `lines` at `at_s`; returns how long it took, in ns.
 double access_ns(const Machine& m, std::vector<CacheLine>& lines, int core, bool write, double at_s = 0,
                  LineAccessCost* out = nullptr) {
-  LineAccessCost c = access_lines(m, lines, core, write, false, 0, at_s);
+  double home_free_s = 0;
+  LineAccessCost c = access_lines(m, lines, core, write, false, 0, at_s, home_free_s);
   if (out) *out = c;
   return (c.done_s - at_s) * 1e9;
 }
@@ -44,7 +46,8 @@ TEST_CASE("coherence: a core re-accessing lines it holds hits in its own L1") {
   CHECK(access_ns(m, lines, 0, false, 2e-6, &c) == Approx(2));
   CHECK(c.hits == 8);
   // Dependent accesses do not overlap: 8 hits one after the other.
-  LineAccessCost d = access_lines(m, lines, 0, true, true, 0, 3e-6);
+  double home_free_s = 0;
+  LineAccessCost d = access_lines(m, lines, 0, true, true, 0, 3e-6, home_free_s);
   CHECK((d.done_s - 3e-6) * 1e9 == Approx(16));
 }
 
@@ -83,10 +86,11 @@ TEST_CASE("coherence: k cores writing one line take turns, so their combined rat
     // Each core writes the line again as soon as its previous write completed; the earliest ready core goes next.
     std::vector<CacheLine> line(1);
     std::vector<double> ready(k, 0.0);
+    double home_free_s = 0;
     const int writes = 200 * k;
     for (int i = 0; i < writes; ++i) {
       int core = static_cast<int>(std::min_element(ready.begin(), ready.end()) - ready.begin());
-      ready[core] = access_lines(m, line, core, true, false, 0, ready[core]).done_s;
+      ready[core] = access_lines(m, line, core, true, false, 0, ready[core], home_free_s).done_s;
     }
     return writes / (*std::max_element(ready.begin(), ready.end()) * 1e6);
   };
@@ -98,6 +102,50 @@ TEST_CASE("coherence: k cores writing one line take turns, so their combined rat
   CHECK(rate[2] == Approx(1e3 / 20).epsilon(0.01));
   CHECK(rate[4] <= rate[2] * 1.01);
   CHECK(rate[8] < rate[4]);  // half the hand-overs now cross the interconnect
+}
+
+TEST_CASE("coherence: with broadcast coherence a transfer costs a memory access of the home node, even in a socket") {
+  json doc = two_socket_doc();
+  doc["coherence"] = {{"protocol", "broadcast"}};
+  Machine m = build_machine(doc, "machine", "test", ".");
+  std::vector<CacheLine> line(1);
+  access_ns(m, line, 0, true);
+  LineAccessCost c;
+  // Core 1 shares core 0's L3, but the request goes to the home memory controller (node 0: 100 ns), not the L3.
+  CHECK(access_ns(m, line, 1, true, 1e-6, &c) == Approx(100));
+  CHECK(c.transfers == 1);
+  CHECK(access_ns(m, line, 5, true, 2e-6) == Approx(150));  // from the other socket: its access to node 0
+  // Back to socket 0's core 2, which reads node 0's memory at 100 ns; the owner's socket does not matter.
+  CHECK(access_ns(m, line, 2, true, 3e-6) == Approx(100));
+  CHECK(access_ns(m, line, 2, true, 4e-6) == Approx(2));  // its own line: an L1 hit as before
+  // The same rule for lines with no tracked home (locks, message slots): their home is the writer's node.
+  CHECK(line_transfer_ns(m, 0, 1) == Approx(100));
+  CHECK(line_transfer_ns(m, 4, 0) == Approx(150));
+  CHECK(line_transfer_ns(m, 3, 3) == Approx(2));
+  CHECK(line_transfer_ns(two_socket(), 0, 1) == Approx(20));  // directory (the default): the shared L3
+}
+
+TEST_CASE("coherence: the home node takes one request per occupancy interval, whichever of its lines") {
+  json doc = two_socket_doc();
+  doc["coherence"] = {{"home_occupancy_ns", 10}};
+  Machine m = build_machine(doc, "machine", "test", ".");
+  std::vector<CacheLine> lines(8);
+  double home_free_s = 0;
+  // 8 first touches: they would overlap (100 ns), but the home node starts one every 10 ns: the last at 70 ns.
+  LineAccessCost c = access_lines(m, lines, 0, true, false, 0, 0, home_free_s);
+  CHECK(c.done_s * 1e9 == Approx(170));
+  CHECK(home_free_s * 1e9 == Approx(80));
+  // Hits do not reach the home node.
+  c = access_lines(m, lines, 0, true, false, 0, 1e-6, home_free_s);
+  CHECK((c.done_s - 1e-6) * 1e9 == Approx(2));
+  CHECK(home_free_s * 1e9 == Approx(80));
+  // Another core taking the 8 lines (20 ns each through the L3) waits for 8 turns as well; a third core's request
+  // for another region of the same node, issued meanwhile, comes after them.
+  c = access_lines(m, lines, 1, true, false, 0, 2e-6, home_free_s);
+  CHECK((c.done_s - 2e-6) * 1e9 == Approx(70 + 20));
+  std::vector<CacheLine> other(1);
+  c = access_lines(m, other, 2, false, false, 0, 2e-6, home_free_s);
+  CHECK((c.done_s - 2e-6) * 1e9 == Approx(80 + 100));
 }
 
 // --- through the engine: the shared-update workload without a lock ---
@@ -137,4 +185,21 @@ TEST_CASE("coherence: cores updating one structure without a lock wait for its l
   CHECK(metric(four, "cycles_per_update") == Approx(4 * 20 * 2.0).epsilon(0.1));
   CHECK(metric(eight, "cycles_per_update") > 2 * metric(four, "cycles_per_update"));
   CHECK(metric(eight, "updates_per_s") <= metric(four, "updates_per_s"));
+}
+
+TEST_CASE("coherence: with a busy home node an update's cost grows with the lines it writes and the cores") {
+  // 20 ns per request at the home node, more than a hand-over through the L3 (20 ns) spread over 8 lines: with
+  // many cores the home node sets the pace, one request per 20 ns for every line of every update.
+  auto cycles = [](int cores, int lines) {
+    json doc = shared_update(cores, {{"lines", lines}});
+    doc["machine"]["coherence"] = {{"home_occupancy_ns", 20}};
+    return metric(run_metrics(doc), "cycles_per_update");
+  };
+  const double two = cycles(4, 2), eight = cycles(4, 8);
+  CHECK(eight == Approx(4 * 8 * 20 * 2.0).epsilon(0.1));  // k cores x n lines x 20 ns, at 2 GHz
+  CHECK(eight / two == Approx(4).epsilon(0.15));          // linear in the lines
+  CHECK(cycles(8, 8) / eight == Approx(2).epsilon(0.15)); // and in the cores
+  // Without the occupancy, the 8 lines' hand-overs overlap: the cost hardly depends on the lines.
+  CHECK(metric(run_metrics(shared_update(4, {{"lines", 8}})), "cycles_per_update") <
+        1.5 * metric(run_metrics(shared_update(4, {{"lines", 2}})), "cycles_per_update"));
 }
