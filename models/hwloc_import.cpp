@@ -966,6 +966,9 @@ std::string hwloc_reason(const std::string& err) {
   return last;
 }
 
+// How long the child may take: real topologies import in milliseconds.
+constexpr unsigned kChildTimeoutS = 60;
+
 // Imports in a child process; nullopt when no child could be started (the caller then imports in this process).
 std::optional<ImportedTopology> import_in_child(const std::string& buffer, const std::string& path,
                                                 const XmlScan& scan, const ImportedTopology& start) {
@@ -984,7 +987,8 @@ std::optional<ImportedTopology> import_in_child(const std::string& buffer, const
   }
   if (pid == 0) {
     // A crash must end the child with its signal, not run the parent's handlers (a test framework's, a sanitizer's).
-    for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) std::signal(sig, SIG_DFL);
+    for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGALRM}) std::signal(sig, SIG_DFL);
+    ::alarm(kChildTimeoutS);  // nor may a hang inside libhwloc hang mksim: the alarm ends the child
     ::close(out[0]), ::close(err[0]);
     ::dup2(err[1], STDERR_FILENO);
     json r;
@@ -1012,6 +1016,11 @@ std::optional<ImportedTopology> import_in_child(const std::string& buffer, const
   }
   if (user_verbose) std::cerr << said;  // the user asked to see what hwloc says
   const std::string reason = hwloc_reason(said);
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+    throw InputError(path, "",
+                     fmt::format("libhwloc {} did not finish reading this topology within {} s and was stopped{}: "
+                                 "export it again with `lstopo file.xml`",
+                                 HWLOC_VERSION, kChildTimeoutS, reason.empty() ? "" : "; hwloc last said: " + reason));
   if (WIFSIGNALED(status) || result.empty())
     throw InputError(path, "",
                      fmt::format("libhwloc {} crashed reading this topology ({}){}: the file is malformed in a way "
