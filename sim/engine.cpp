@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cassert>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <cstddef>
 #include <cstdlib>
 #include <deque>
 #include <cmath>
@@ -14,10 +16,12 @@
 #include <queue>
 #include <unordered_map>
 #include <set>
+#include <type_traits>
 #include <simgrid/s4u.hpp>
 #include <simgrid/version.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <utility>
 
 #include "mksim_version.hpp"
 #include "models/coherence.hpp"
@@ -46,6 +50,17 @@ double g_clock_s = 0;
 double sim_clock() {
   assert(g_clock_s == sg4::Engine::get_clock());
   return g_clock_s;
+}
+
+// An operation's result, written as one 16-byte store: the operation source copies it right away with one 16-byte
+// load, and x86 cannot forward two 8-byte stores to that load; it waits for them to reach the cache (a
+// store-forwarding stall, a sixth of run_thread's time on runs of tiny activities).
+void set_result(OpResult& r, double time_s, uint64_t value) {
+  static_assert(std::is_trivially_copyable_v<OpResult> && sizeof(OpResult) == 16 && offsetof(OpResult, time_s) == 0 &&
+                offsetof(OpResult, value) == 8);
+  using Pair = uint64_t __attribute__((vector_size(16)));
+  const Pair v = {std::bit_cast<uint64_t>(time_s), value};
+  std::memcpy(static_cast<void*>(&r), &v, sizeof v);
 }
 
 struct Message {
@@ -90,6 +105,12 @@ struct NodeTraffic {
 };
 
 enum class Step { Continue, Blocked, Exited, Yielded };
+
+// The events the engine itself counts (summary.events_by_kind); kernel models count theirs by name (Cpu::count).
+enum class EngineEvent { ContextSwitch, Preemption, CacheRefill, Interrupt, LockAcquire, Sleep, Count };
+constexpr const char* kEngineEventNames[] = {"context_switch", "preemption", "cache_refill",
+                                             "interrupt",      "lock_acquire", "sleep"};
+static_assert(std::size(kEngineEventNames) == static_cast<size_t>(EngineEvent::Count));
 
 class EngineImpl;
 
@@ -137,6 +158,15 @@ class CoreRt final : public Cpu {
   double block_until_s = -1;  // set by a kernel model: the current thread waits until then
   const char* block_why = "";
 
+  // line_transfer_ns(machine, from, this core): what taking a spin lock or a user lock last held on `from` costs.
+  // Memoised by `from`, direct-mapped (exact up to 64 cores; beyond, a collision recomputes): Machine::shared_cache
+  // searches the cache's list of cores, about 120 instructions for every lock taken from another core.
+  double transfer_from_ns(int from) {
+    TransferMemo& m = transfer_memo_[static_cast<unsigned>(from) % transfer_memo_.size()];
+    if (m.from != from) m = {from, line_transfer_ns(machine(), from, id)};
+    return m.ns;
+  }
+
   // Hand the accumulated private work to SimGrid, so this core's clock and SimGrid's agree.
   void flush() {
     if (pending_s > 0) {
@@ -145,6 +175,13 @@ class CoreRt final : public Cpu {
       sg4::this_actor::sleep_for(d);
     }
   }
+
+ private:
+  struct TransferMemo {
+    int from = -1;
+    double ns = 0;
+  };
+  std::array<TransferMemo, 64> transfer_memo_{};
 };
 
 struct Timer {
@@ -225,19 +262,32 @@ class EngineImpl final : public WorkloadEnv {
 
   // --- used by CoreRt ---
   const Machine& m_ref() const { return m_; }
-  // Kinds are string literals (stable pointers): count through a cache keyed on the pointer, not by building strings.
+  // Kinds are string literals (stable pointers): count through a table keyed on the pointer, not by building strings.
+  // Open addressing on the pointer's bits: a hit is a multiply, a shift and a compare (a std::unordered_map lookup was
+  // a division and a chain walk, 40 instructions, made for every kernel-model event). Two literals with the same text
+  // get two entries pointing at the same counter.
   void count(const char* kind, uint64_t n) {
-    auto [it, fresh] = event_slots_.try_emplace(kind, nullptr);
-    if (fresh) it->second = &events_[kind];  // std::map nodes never move
-    *it->second += n;
+    *kind_slot(kind) += n;
     total_events_ += n;
+  }
+  // The engine's own events: an array slot per kind, no lookup.
+  void count(EngineEvent k) {
+    uint64_t* slot = engine_slots_[static_cast<size_t>(k)];
+    if (!slot) [[unlikely]]
+      slot = engine_slots_[static_cast<size_t>(k)] = kind_slot(kEngineEventNames[static_cast<size_t>(k)]);
+    ++*slot;
+    ++total_events_;
   }
   // The count of one completed operation: an array slot per kind, no lookup.
   void count_op(OpKind k) {
-    uint64_t*& slot = op_slots_[static_cast<size_t>(k)];
-    if (!slot) slot = &events_[std::string(to_string(k))];
+    uint64_t* slot = op_slots_[static_cast<size_t>(k)];
+    if (!slot) [[unlikely]]
+      slot = add_op_slot(k);
     ++*slot;
     ++total_events_;
+  }
+  [[gnu::noinline]] uint64_t* add_op_slot(OpKind k) {
+    return op_slots_[static_cast<size_t>(k)] = &events_[std::string(to_string(k))];
   }
   void notify(CoreRt& c) {
     if (c.waiting && !c.notified) {
@@ -259,7 +309,43 @@ class EngineImpl final : public WorkloadEnv {
   Step execute(CoreRt& c, Thread& t, double slice_end_s);
   Step memory_access(CoreRt& c, Thread& t);
   Step coherent_access(CoreRt& c, Thread& t, const Region& r, double line_bytes);
-  void complete(CoreRt& c, Thread& t, double started_s, uint64_t value = 0);
+  // Cycles of a Compute operation, as many as the time slice leaves (at least one); completes it when none are left.
+  // (c.spend_cycles(run) divides run by the clock rate. When the slice leaves room for the whole rest, run is that
+  // rest, whose time does not depend on the core's clock: divided first, the division, 20 % of this loop's time, is
+  // off the clock's chain of dependent arithmetic. Same operands, same result.)
+  Step compute(CoreRt& c, Thread& t, double slice_end_s) {
+    const double left = t.op_left_cycles;
+    const double left_s = left / c.hz;
+    const double t0 = c.now_s();
+    double budget = std::max(0.0, (slice_end_s - t0) * c.hz);
+    const double cap = std::max(budget, 1.0);
+    double run = left;  // std::min(left, cap)
+    double run_s = left_s;
+    if (cap < left) {
+      run = cap;
+      run_s = cap / c.hz;
+    }
+    c.spend_s(run_s, Work::User);
+    t.op_left_cycles = left - run;
+    if (t.op_left_cycles <= 1e-9) complete(c, t, t0);
+    return Step::Continue;
+  }
+  void complete(CoreRt& c, Thread& t, double started_s, uint64_t value = 0) {
+    t.has_op = false;
+    set_result(t.last_result, c.now_s(), value);
+    ++t.stats.ops;
+    ++c.ops;
+    count_op(t.op.kind);
+    if (!obs_.empty()) [[unlikely]]
+      observe_op(c, t, started_s);
+  }
+  void syscall(CoreRt& c, Thread& t) {
+    const double t0 = c.now_s();
+    kernel_->syscall(c, t, static_cast<SyscallClass>(t.op.target), t.op.cycles);
+    complete(c, t, t0);
+  }
+  void observe_op(CoreRt& c, Thread& t, double started_s);
+  void take_interrupts(CoreRt& c);
   Step block(CoreRt& c, Thread& t, const char* on, const std::string* object = nullptr);
   Step block_for_reply(CoreRt& c, Thread& t);
   void refill_working_set(CoreRt& c, Thread& t);
@@ -303,13 +389,45 @@ class EngineImpl final : public WorkloadEnv {
   uint64_t seq_ = 0;
 
   std::map<std::string, uint64_t> events_;
-  std::unordered_map<const char*, uint64_t*> event_slots_;
+  struct KindSlot {
+    const char* kind = nullptr;
+    uint64_t* counter = nullptr;
+  };
+  std::vector<KindSlot> kind_table_ = std::vector<KindSlot>(64);  // a power of two, at most half full
+  size_t kinds_ = 0;
+  uint64_t* kind_slot(const char* kind) {
+    const size_t mask = kind_table_.size() - 1;
+    for (size_t i = (reinterpret_cast<uintptr_t>(kind) * 0x9E3779B97F4A7C15ull) >> 40;; ++i) {
+      KindSlot& s = kind_table_[i & mask];
+      if (s.kind == kind) return s.counter;
+      if (!s.kind) return add_kind(kind);
+    }
+  }
+  [[gnu::noinline]] uint64_t* add_kind(const char* kind) {
+    if (2 * (kinds_ + 1) > kind_table_.size()) {  // grow: twice the size, every entry again
+      std::vector<KindSlot> old = std::exchange(kind_table_, std::vector<KindSlot>(2 * kind_table_.size()));
+      kinds_ = 0;
+      for (const KindSlot& s : old)
+        if (s.kind) insert_kind(s);
+    }
+    return insert_kind({kind, &events_[kind]});  // std::map nodes never move
+  }
+  uint64_t* insert_kind(KindSlot k) {
+    const size_t mask = kind_table_.size() - 1;
+    size_t i = (reinterpret_cast<uintptr_t>(k.kind) * 0x9E3779B97F4A7C15ull) >> 40;
+    while (kind_table_[i & mask].kind) ++i;
+    kind_table_[i & mask] = k;
+    ++kinds_;
+    return k.counter;
+  }
+  std::array<uint64_t*, static_cast<size_t>(EngineEvent::Count)> engine_slots_{};
   std::array<uint64_t*, static_cast<size_t>(OpKind::Count)> op_slots_{};
   uint64_t total_events_ = 0;
   int live_threads_ = 0;
   int active_ = 0;
   bool started_ = false;
   bool finished_ = false;
+  bool has_limits_ = false;  // any of run.max_events, max_sim_time_s, max_wall_time_s (check_limits after each step)
   std::exception_ptr error_;
   std::string status_ = "completed";
   int current_core_ = -1;
@@ -342,7 +460,7 @@ void CoreRt::interrupt(int target, double handler_cycles) {
   CoreRt& t = *e->cores()[target];
   t.stolen_cycles += handler_cycles;
   if (e->observed()) t.ipis.push_back({id, handler_cycles, now_s()});
-  e->count("interrupt", 1);
+  e->count(EngineEvent::Interrupt);
 }
 
 void CoreRt::lock(SpinLock& l) {
@@ -350,7 +468,7 @@ void CoreRt::lock(SpinLock& l) {
   flush();
   const double now = sim_clock();
   ++l.acquisitions;
-  e->count("lock_acquire", 1);
+  e->count(EngineEvent::LockAcquire);
   if (!l.held) {
     double start = std::max(now, l.free_at_s);  // its last holder may have released it "in the future"
     if (start > now) ++l.contended;
@@ -358,7 +476,7 @@ void CoreRt::lock(SpinLock& l) {
     l.wait_s += spin;
     spin_s += spin;
     spend_s(spin, Work::Kernel);
-    double transfer = (l.last_core >= 0 && l.last_core != id) ? line_transfer_ns(machine(), l.last_core, id) * 1e-9 : 0;
+    double transfer = (l.last_core >= 0 && l.last_core != id) ? transfer_from_ns(l.last_core) * 1e-9 : 0;
     spend_s(transfer, Work::Kernel);
     l.held = true;
     l.last_core = id;
@@ -389,7 +507,7 @@ void CoreRt::unlock(SpinLock& l) {
     CoreRt& next = *e->cores()[l.spinners.front()];
     l.spinners.pop_front();
     l.last_core = next.id;
-    next.grant_s = release + line_transfer_ns(machine(), id, next.id) * 1e-9;
+    next.grant_s = release + next.transfer_from_ns(id) * 1e-9;
     e->notify(next);
     return;
   }
@@ -418,9 +536,11 @@ void EngineImpl::make_runnable(Thread& t, int from_core, EnqueueReason why, doub
   set_state(t, ThreadState::Runnable, now + delay_s);
   int target = sched_->enqueue(t, from_core >= 0 ? cores_[from_core].get() : nullptr, why);
   t.queued_core = target;
-  if (!obs_.empty() && target >= 0)
-    for (auto* o : obs_) o->on_run_queue(target, sched_->queue_length(target), now);
-  for (auto* o : obs_) o->on_wakeup(from_core, target, t, now, now + delay_s);
+  if (!obs_.empty()) [[unlikely]] {
+    if (target >= 0)
+      for (auto* o : obs_) o->on_run_queue(target, sched_->queue_length(target), now);
+    for (auto* o : obs_) o->on_wakeup(from_core, target, t, now, now + delay_s);
+  }
   if (target >= 0) {
     if (target == from_core) return;
     if (delay_s > 0 || now > sim_clock())
@@ -491,7 +611,7 @@ void EngineImpl::timer_main() {
       th.has_op = false;
       th.last_result = {now, 0};
       ++th.stats.ops;
-      count("sleep", 1);
+      count(EngineEvent::Sleep);
       for (auto* o : obs_) o->on_op(th.last_core, th, th.op, now - th.op.seconds, now);
       make_runnable(th, -1, EnqueueReason::Woken, 0);
     } else if (t.core >= 0) {
@@ -543,35 +663,28 @@ void EngineImpl::run_thread(CoreRt& c, Thread& t) {
   current_core_ = c.id;
   const double now = c.now_s();
   set_state(t, ThreadState::Running, now);
-  if (t.last_core >= 0 && t.last_core != c.id) ++t.stats.migrations;
+  const bool moved = t.last_core != c.id;
+  if (moved && t.last_core >= 0) ++t.stats.migrations;
   c.current = &t;
   if (c.prev != &t) {
     kernel_->context_switch(c, c.prev, t);
     ++c.context_switches;
     ++t.stats.context_switches;
-    count("context_switch", 1);
+    count(EngineEvent::ContextSwitch);
     refill_working_set(c, t);
     for (auto* o : obs_) o->on_kernel(c.id, "context switch", now, c.now_s());
   }
-  t.last_core = c.id;
-  processes_[t.process].ran_on[c.id] = true;
+  if (moved) {  // (only the engine sets last_core: a thread that last ran here already marked its process)
+    t.last_core = c.id;
+    processes_[t.process].ran_on[c.id] = true;
+  }
   double slice_start = c.now_s();
   const double slice = sched_->time_slice_s(c.id, t);
   double slice_end = slice_start + slice;
   Step step = Step::Continue;
   while (step == Step::Continue && !finished_) {
-    if (c.stolen_cycles > 0) {
-      const double handled = c.now_s();
-      c.spend_cycles(c.stolen_cycles, Work::Kernel);
-      ++c.interrupts;
-      c.stolen_cycles = 0;
-      if (!obs_.empty()) {
-        for (const auto& i : c.ipis)
-          for (auto* o : obs_) o->on_ipi(i.from, c.id, i.cycles, i.sent_s, handled);
-        c.ipis.clear();
-        for (auto* o : obs_) o->on_kernel(c.id, "interrupt", handled, c.now_s());
-      }
-    }
+    if (c.stolen_cycles > 0) [[unlikely]]
+      take_interrupts(c);
     if (!t.has_op) {
       if (!t.source->next(t.last_result, t.op)) {
         exit_thread(c, t);
@@ -581,11 +694,22 @@ void EngineImpl::run_thread(CoreRt& c, Thread& t) {
       t.has_op = true;
       t.op_left_cycles = t.op.cycles;
     }
-    current_core_ = c.id;
-    c.block_until_s = -1;
-    step = execute(c, t, slice_end);
-    if (c.block_until_s >= 0) step = block_for_reply(c, t);
-    check_limits(c);
+    // The two most common operations skip the dispatch: Compute (private work: no kernel model, never blocks) and
+    // Syscall (as execute() does it).
+    if (t.op.kind == OpKind::Compute) {
+      step = compute(c, t, slice_end);
+    } else if (t.op.kind == OpKind::Syscall) {
+      current_core_ = c.id;
+      c.block_until_s = -1;
+      syscall(c, t);
+      step = c.block_until_s >= 0 ? block_for_reply(c, t) : Step::Continue;
+    } else {
+      current_core_ = c.id;
+      c.block_until_s = -1;
+      step = execute(c, t, slice_end);
+      if (c.block_until_s >= 0) step = block_for_reply(c, t);
+    }
+    if (has_limits_) check_limits(c);
     if (step == Step::Continue && c.now_s() >= slice_end) {
       c.flush();  // learn what other cores did meanwhile
       if (sched_->has_waiting(c.id)) {
@@ -594,7 +718,7 @@ void EngineImpl::run_thread(CoreRt& c, Thread& t) {
         for (auto* o : obs_) o->on_slice(c.id, t, slice_start, c.now_s());
         c.current = nullptr;
         c.prev = &t;
-        count("preemption", 1);
+        count(EngineEvent::Preemption);
         make_runnable(t, c.id, EnqueueReason::Preempted, 0);
         return;
       }
@@ -610,12 +734,21 @@ void EngineImpl::run_thread(CoreRt& c, Thread& t) {
   if (step == Step::Continue && finished_) return;  // stopped by a limit while running
 }
 
-void EngineImpl::complete(CoreRt& c, Thread& t, double started_s, uint64_t value) {
-  t.has_op = false;
-  t.last_result = {c.now_s(), value};
-  ++t.stats.ops;
-  ++c.ops;
-  count_op(t.op.kind);
+// Interrupt work other cores asked of this one (IPIs), taken from the running thread's time.
+void EngineImpl::take_interrupts(CoreRt& c) {
+  const double handled = c.now_s();
+  c.spend_cycles(c.stolen_cycles, Work::Kernel);
+  ++c.interrupts;
+  c.stolen_cycles = 0;
+  if (!obs_.empty()) {
+    for (const auto& i : c.ipis)
+      for (auto* o : obs_) o->on_ipi(i.from, c.id, i.cycles, i.sent_s, handled);
+    c.ipis.clear();
+    for (auto* o : obs_) o->on_kernel(c.id, "interrupt", handled, c.now_s());
+  }
+}
+
+void EngineImpl::observe_op(CoreRt& c, Thread& t, double started_s) {
   for (auto* o : obs_) o->on_op(c.id, t, t.op, started_s, t.last_result.time_s);
 }
 
@@ -644,7 +777,7 @@ void EngineImpl::refill_working_set(CoreRt& c, Thread& t) {
   c.spend_s(s, Work::User);
   t.stats.refill_s += s;
   c.fill_bytes += evicted;
-  count("cache_refill", 1);
+  count(EngineEvent::CacheRefill);
 }
 
 // A kernel model blocked the thread until a reply arrives (synchronous IPC to a server on another core): the
@@ -680,19 +813,13 @@ Step EngineImpl::execute(CoreRt& c, Thread& t, double slice_end_s) {
     return Step::Continue;
   };
   switch (op.kind) {
-    case OpKind::Compute: {
-      double budget = std::max(0.0, (slice_end_s - t0) * c.hz);
-      double run = std::min(t.op_left_cycles, std::max(budget, 1.0));
-      c.spend_cycles(run, Work::User);
-      t.op_left_cycles -= run;
-      if (t.op_left_cycles <= 1e-9) return done();
-      return Step::Continue;
-    }
+    case OpKind::Compute:
+      return compute(c, t, slice_end_s);
     case OpKind::MemAccess:
       return memory_access(c, t);
     case OpKind::Syscall:
-      kernel_->syscall(c, t, static_cast<SyscallClass>(op.target), op.cycles);
-      return done();
+      syscall(c, t);
+      return Step::Continue;
     case OpKind::Send: {
       Channel& ch = channels_.at(op.target);
       c.flush();
@@ -729,14 +856,14 @@ Step EngineImpl::execute(CoreRt& c, Thread& t, double slice_end_s) {
       UserLock& l = locks_.at(op.target);
       c.flush();
       if (l.owner == &t) {  // handed over by the previous owner while we slept
-        if (l.last_core >= 0 && l.last_core != c.id) c.spend_s(line_transfer_ns(m_, l.last_core, c.id) * 1e-9, Work::User);
+        if (l.last_core >= 0 && l.last_core != c.id) c.spend_s(c.transfer_from_ns(l.last_core) * 1e-9, Work::User);
         l.last_core = c.id;
         return done();
       }
       ++l.acquisitions;
       if (!l.owner) {
         l.owner = &t;
-        if (l.last_core >= 0 && l.last_core != c.id) c.spend_s(line_transfer_ns(m_, l.last_core, c.id) * 1e-9, Work::User);
+        if (l.last_core >= 0 && l.last_core != c.id) c.spend_s(c.transfer_from_ns(l.last_core) * 1e-9, Work::User);
         l.last_core = c.id;
         return done();
       }
@@ -1015,6 +1142,7 @@ void EngineImpl::prepare() {
 RunResults EngineImpl::run() {
   wall_start_ = Clock::now();
   prepare();
+  has_limits_ = sc_.run.max_events || sc_.run.max_sim_time_s > 0 || sc_.run.max_wall_time_s > 0;
   // SimGrid's `raw` context factory (its own default): 1.5-2x faster than `ucontext`, whose swapcontext also makes wall
   // time grow faster than the number of cores (docs/performance.md); results are identical with either. Sanitizer
   // builds ask for `thread` (ASan follows neither raw nor ucontext stack switches), anyone may ask for another.
