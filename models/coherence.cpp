@@ -26,14 +26,16 @@ double access_line(const Machine& m, CacheLine& l, int core, bool write, int hom
     hit = true;
     ++cost.hits;
   } else if (l.owner >= 0) {
-    ns = line_transfer_ns(m, l.owner, core, home_node);  // the owner forwards the line (and, for a write, drops its copy)
+    ns = line_transfer_ns(m, l.owner, core, home_node);  // the owner forwards it (a write: and drops its copy)
     ++cost.transfers;
   } else if (!l.sharers.empty()) {
     // A read takes the nearest copy; a write also invalidates every copy and waits for the farthest acknowledgement.
     ns = write ? 0.0 : INFINITY;
-    for (int s : l.sharers)
-      if (s != core)
-        ns = write ? std::max(ns, line_transfer_ns(m, s, core, home_node)) : std::min(ns, line_transfer_ns(m, s, core, home_node));
+    for (int s : l.sharers) {
+      if (s == core) continue;
+      const double t = line_transfer_ns(m, s, core, home_node);
+      ns = write ? std::max(ns, t) : std::min(ns, t);
+    }
     ++cost.transfers;
   } else {
     ns = memory_latency_ns(m, core, home_node);

@@ -194,7 +194,8 @@ struct Timer {
 
 class EngineImpl final : public WorkloadEnv {
  public:
-  explicit EngineImpl(const Scenario& sc, const std::vector<Observer*>& obs) : sc_(sc), m_(sc.machine), obs_(obs) {}
+  explicit EngineImpl(const Scenario& sc, const std::vector<Observer*>& obs)
+      : sc_(sc), m_(sc.machine), obs_(obs), home_free_s_(sc.machine.num_nodes(), 0.0) {}
 
   // Builds the models and sets the workloads up: everything but SimGrid (so `mksim validate` finds what they reject).
   void prepare();
@@ -1044,7 +1045,6 @@ Step EngineImpl::coherent_access(CoreRt& c, Thread& t, const Region& r, double l
   const int home = static_cast<int>(std::max_element(r.node_share.begin(), r.node_share.end()) - r.node_share.begin());
   // Only accesses ordered in simulated time queue at the home node: a private access runs ahead of SimGrid's clock
   // (its misses are the first touches of lines no other core wants), so it neither waits for nor delays the others.
-  if (home_free_s_.empty()) home_free_s_.assign(m_.num_nodes(), 0.0);
   double private_home_free_s = 0;
   const LineAccessCost cost = access_lines(m_, std::span(lines).first(n), c.id, op.access == AccessKind::Write,
                                            op.pattern == AccessPattern::Chase, home, t0,

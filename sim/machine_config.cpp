@@ -233,8 +233,12 @@ void apply_cpu_costs(Machine& m, const Params& cpu) {
   for (auto& c : m.cores) c.costs = k;
 }
 
+const char* protocol_name(CoherenceProtocol p) { return p == CoherenceProtocol::Broadcast ? "broadcast" : "directory"; }
+
 void apply_coherence(Machine& m, const Params& c) {
-  m.coherence.protocol = c.text("protocol") == "broadcast" ? CoherenceProtocol::Broadcast : CoherenceProtocol::Directory;
+  const std::string name = c.text("protocol");  // one of the schema's choices
+  m.coherence.protocol = name == protocol_name(CoherenceProtocol::Broadcast) ? CoherenceProtocol::Broadcast
+                                                                             : CoherenceProtocol::Directory;
   m.coherence.home_occupancy_ns = c.number("home_occupancy_ns");
 }
 
@@ -438,7 +442,7 @@ json machine_summary_json(const Machine& m) {
               {"tagged_tlb", k.tagged_tlb},
               {"page_walk_cycles", k.page_walk_cycles}};
   j["coherence"] = {
-      {"protocol", m.coherence.protocol == CoherenceProtocol::Broadcast ? "broadcast" : "directory"},
+      {"protocol", protocol_name(m.coherence.protocol)},
       {"home_occupancy_ns", m.coherence.home_occupancy_ns}};
   return j;
 }
@@ -475,7 +479,7 @@ std::string machine_summary_text(const Machine& m) {
                      k.kernel_entry_exit_cycles, k.address_space_switch_cycles, k.tagged_tlb ? "tagged" : "untagged",
                      k.page_walk_cycles);
   out += fmt::format("  coherence: {}, home node occupancy {} ns per request\n",
-                     m.coherence.protocol == CoherenceProtocol::Broadcast ? "broadcast" : "directory",
+                     protocol_name(m.coherence.protocol),
                      m.coherence.home_occupancy_ns);
   out += fmt::format("  interconnect: {} links, {:.1f} GB/s each\n",
                      m.interconnect.links.empty() ? std::string("full mesh") : std::to_string(m.interconnect.links.size()),
