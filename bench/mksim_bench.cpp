@@ -26,10 +26,10 @@
 
 #include "bench/platform_dump.hpp"
 #include "models/platform.hpp"
+#include "sim/api/workload.hpp"
 #include "sim/config.hpp"
 #include "sim/engine.hpp"
 #include "sim/machine_config.hpp"
-#include "workloads/workload.hpp"
 
 namespace sg4 = simgrid::s4u;
 
@@ -234,7 +234,8 @@ std::function<void(sg4::Host*, sg4::Host*, uint64_t)> comm_started;
 
 simgrid::s4u::CommPtr simgrid::s4u::Comm::sendto_async(Host* from, Host* to, uint64_t simulated_size_in_bytes) {
   using Real = CommPtr (*)(Host*, Host*, uint64_t);
-  static const auto real = reinterpret_cast<Real>(dlsym(RTLD_NEXT, "_ZN7simgrid3s4u4Comm12sendto_asyncEPNS0_4HostES3_m"));
+  static const auto real =
+      reinterpret_cast<Real>(dlsym(RTLD_NEXT, "_ZN7simgrid3s4u4Comm12sendto_asyncEPNS0_4HostES3_m"));
   if (!real) throw std::runtime_error("cannot find SimGrid's Comm::sendto_async");
   if (mksim::comm_started) mksim::comm_started(from, to, simulated_size_in_bytes);
   return real(from, to, simulated_size_in_bytes);
@@ -306,8 +307,8 @@ int cmd_record(int argc, char** argv) {
   uint64_t sleeps = 0, comms = 0, execs = 0;
   for (long pid : order) {
     const auto& l = logs[pid];
-    std::fprintf(f, "actor %s %s %s %zu\n", l.name.c_str(), l.host.c_str(), bench::num(l.end < 0 ? sim_end : l.end).c_str(),
-                 l.actions.size());
+    std::fprintf(f, "actor %s %s %s %zu\n", l.name.c_str(), l.host.c_str(),
+                 bench::num(l.end < 0 ? sim_end : l.end).c_str(), l.actions.size());
     for (const auto& a : l.actions) {
       if (a.kind == 'S') {
         ++sleeps;
@@ -345,7 +346,8 @@ int cmd_platform(int argc, char** argv) {
   out["machine_s"] = seconds_since(t0);
   out["rss_machine_kb"] = current_rss_kb();
   auto t1 = std::chrono::steady_clock::now();
-  std::vector<std::string> args = {"mksim_bench", "--log=root.thres:critical", "--cfg=contexts/factory:raw"};  // as sim/engine.cpp
+  std::vector<std::string> args = {"mksim_bench", "--log=root.thres:critical",
+                                   "--cfg=contexts/factory:raw"};  // as sim/engine.cpp
   std::vector<char*> av;
   for (auto& a : args) av.push_back(a.data());
   int ac = static_cast<int>(av.size());

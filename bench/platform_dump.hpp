@@ -6,17 +6,16 @@
 // assumed. Bench-only code: it uses SimGrid directly, nothing of mksim.
 #pragma once
 
-#include <simgrid/kernel/routing/NetPoint.hpp>
-#include <simgrid/kernel/routing/NetZoneImpl.hpp>
-#include <simgrid/s4u.hpp>
-#include <xbt/config.hpp>
-
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <simgrid/kernel/routing/NetPoint.hpp>
+#include <simgrid/kernel/routing/NetZoneImpl.hpp>
+#include <simgrid/s4u.hpp>
 #include <string>
 #include <typeinfo>
 #include <vector>
+#include <xbt/config.hpp>
 
 namespace bench {
 
@@ -28,12 +27,24 @@ struct Setting {
 };
 inline const std::vector<Setting>& relevant_settings() {
   static const std::vector<Setting> keys = {
-      {"network/model", 's'},          {"network/weight-S", 'd'},        {"network/crosstraffic", 'b'},
-      {"network/TCP-gamma", 'd'},      {"network/optim", 's'},           {"network/maxmin-selective-update", 'b'},
-      {"network/latency-factor", 'd'}, {"network/bandwidth-factor", 'd'}, {"cpu/model", 's'},
-      {"cpu/optim", 's'},              {"cpu/maxmin-selective-update", 'b'}, {"host/model", 's'},
-      {"surf/precision", 'd'},         {"maxmin/precision", 'd'},        {"maxmin/concurrency-limit", 'i'},
-      {"contexts/factory", 's'},       {"contexts/stack-size", 'i'},     {"contexts/guard-size", 'i'},
+      {"network/model", 's'},
+      {"network/weight-S", 'd'},
+      {"network/crosstraffic", 'b'},
+      {"network/TCP-gamma", 'd'},
+      {"network/optim", 's'},
+      {"network/maxmin-selective-update", 'b'},
+      {"network/latency-factor", 'd'},
+      {"network/bandwidth-factor", 'd'},
+      {"cpu/model", 's'},
+      {"cpu/optim", 's'},
+      {"cpu/maxmin-selective-update", 'b'},
+      {"host/model", 's'},
+      {"surf/precision", 'd'},
+      {"maxmin/precision", 'd'},
+      {"maxmin/concurrency-limit", 'i'},
+      {"contexts/factory", 's'},
+      {"contexts/stack-size", 'i'},
+      {"contexts/guard-size", 'i'},
       {"contexts/nthreads", 'i'},
   };
   return keys;
@@ -48,10 +59,14 @@ inline std::string num(double v) {
 inline std::string setting_text(const Setting& s) {
   namespace cfg = simgrid::config;
   switch (s.type) {
-    case 's': return cfg::get_value<std::string>(s.key);
-    case 'd': return num(cfg::get_value<double>(s.key));
-    case 'i': return std::to_string(cfg::get_value<int>(s.key));
-    default: return cfg::get_value<bool>(s.key) ? "yes" : "no";
+    case 's':
+      return cfg::get_value<std::string>(s.key);
+    case 'd':
+      return num(cfg::get_value<double>(s.key));
+    case 'i':
+      return std::to_string(cfg::get_value<int>(s.key));
+    default:
+      return cfg::get_value<bool>(s.key) ? "yes" : "no";
   }
 }
 
@@ -81,7 +96,7 @@ inline std::string describe_platform(bool routes) {
   const sg4::NetZone* root = e->get_netzone_root();
   // (get_parent() of the root zone is not usable in SimGrid 3.32: the parent is known from the walk instead.)
   std::function<void(const sg4::NetZone*, const sg4::NetZone*)> walk = [&](const sg4::NetZone* z,
-                                                                         const sg4::NetZone* parent) {
+                                                                           const sg4::NetZone* parent) {
     out += "zone " + z->get_name() + " " + zone_kind(z) + " " + (parent ? parent->get_name() : "-") + "\n";
     auto children = z->get_children();
     std::sort(children.begin(), children.end(), [](auto* a, auto* b) { return a->get_name() < b->get_name(); });
@@ -101,7 +116,7 @@ inline std::string describe_platform(bool routes) {
   for (auto* l : links)
     if (l->get_name() != "__loopback__")  // created by the network model on first use
       out += "link " + l->get_name() + " " + num(l->get_bandwidth()) + " " + num(l->get_latency()) + " " +
-           std::to_string(static_cast<int>(l->get_sharing_policy())) + "\n";
+             std::to_string(static_cast<int>(l->get_sharing_policy())) + "\n";
   if (routes) {
     auto hosts = hosts_by_name(e->get_all_hosts());
     std::vector<sg4::Host*> probes;

@@ -95,21 +95,28 @@ Stream read_stream(const char* path) {
     const std::string& k = w[0];
     if (k == "setting" || k == "zone" || k == "host" || k == "router" || k == "link" || k == "route")
       s.description += l + "\n";
-    if (k == "setting" && w.size() >= 3) s.settings.push_back(w[1] + ":" + w[2]);
-    else if (k == "zone") s.zones.push_back(w);
+    if (k == "setting" && w.size() >= 3)
+      s.settings.push_back(w[1] + ":" + w[2]);
+    else if (k == "zone")
+      s.zones.push_back(w);
     else if (k == "host") {
       host_index[w[1]] = static_cast<int>(s.host_names.size());
       s.host_names.push_back(w[1]);
       s.hosts.push_back(w);
-    } else if (k == "router") s.routers.push_back(w);
-    else if (k == "link") s.links.push_back(w);
-    else if (k == "hostlink") s.hostlinks.push_back(w);
-    else if (k == "zoneroute") s.zoneroutes.push_back(w);
+    } else if (k == "router")
+      s.routers.push_back(w);
+    else if (k == "link")
+      s.links.push_back(w);
+    else if (k == "hostlink")
+      s.hostlinks.push_back(w);
+    else if (k == "zoneroute")
+      s.zoneroutes.push_back(w);
     else if (k == "actor") {
       s.actors.push_back({w[1], index_of(w[2].c_str()), std::strtod(w[3].c_str(), nullptr), {}});
       s.actors.back().actions.reserve(std::strtoull(w[4].c_str(), nullptr, 10));
       cur = &s.actors.back();
-    } else if (k == "end") s.end = std::strtod(w[1].c_str(), nullptr);
+    } else if (k == "end")
+      s.end = std::strtod(w[1].c_str(), nullptr);
   }
   std::fclose(f);
   return s;
@@ -197,8 +204,8 @@ std::vector<sg4::Host*> build(const Stream& s) {
       else
         route.emplace_back(links.at(name));
     }
-    root->add_route(zones.at(r[1])->get_netpoint(), zones.at(r[2])->get_netpoint(), gateway.at(r[1]),
-                    gateway.at(r[2]), route, true);
+    root->add_route(zones.at(r[1])->get_netpoint(), zones.at(r[2])->get_netpoint(), gateway.at(r[1]), gateway.at(r[2]),
+                    route, true);
   }
   root->seal();
   std::vector<sg4::Host*> by_index;

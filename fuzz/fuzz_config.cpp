@@ -6,11 +6,12 @@
 // blocks every reader (reported in docs/reliability.md). Scenarios whose set-up would create more than 4096 cores'
 // worth of threads are only resolved, not set up, so the fuzzer does not run into the (legitimate) cost of a
 // million-thread workload.
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string>
-#include <unistd.h>
 
 #include "fuzz/harness.hpp"
 #include "sim/config.hpp"

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "fuzz/known_bugs.hpp"
-#include "sim/params.hpp"
+#include "sim/api/params.hpp"
 
 namespace mksim_fuzz {
 

@@ -22,8 +22,8 @@ inline bool masks_on() {
 }
 
 // No bug is open: every bug these functions stepped around has been fixed (issue #8), and its catalogue case and saved
-// input (fuzz/regressions/) now guard the fix. Add an entry here, naming its catalogue case and behind masks_on(), when a
-// new one is reported but not yet fixed; delete it with the fix.
+// input (fuzz/regressions/) now guard the fix. Add an entry here, naming its catalogue case and behind masks_on(), when
+// a new one is reported but not yet fixed; delete it with the fix.
 
 // An exception other than InputError that a known bug throws.
 inline bool known_exception(const std::exception&) {
@@ -35,8 +35,9 @@ inline bool known_crash(const nlohmann::json&) {
   return false;
 }
 
-// An hwloc XML text that crashes libhwloc itself and that models/hwloc_import.cpp does not refuse before it. (fuzz_hwloc
-// imports in its own process, so that such a file is a crash it finds; mksim itself imports in a child process.)
+// An hwloc XML text that crashes libhwloc itself and that models/hwloc_import.cpp does not refuse before it.
+// (fuzz_hwloc imports in its own process, so that such a file is a crash it finds; mksim itself imports in a child
+// process.)
 inline bool known_hwloc_crash(const std::string&) {
   return false;
 }

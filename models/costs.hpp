@@ -9,8 +9,12 @@
 
 namespace mksim {
 
-inline double cycles_to_s(const Machine& m, int core, double cycles) { return cycles / (m.cores[core].freq_ghz * 1e9); }
-inline double ns_to_cycles(const Machine& m, int core, double ns) { return ns * m.cores[core].freq_ghz; }
+inline double cycles_to_s(const Machine& m, int core, double cycles) {
+  return cycles / (m.cores[core].freq_ghz * 1e9);
+}
+inline double ns_to_cycles(const Machine& m, int core, double ns) {
+  return ns * m.cores[core].freq_ghz;
+}
 
 // Moving one cache line whose memory is on node `home` from core `from`'s cache to core `to` (a write-shared line, a
 // lock, a message slot). With directory coherence: a hit in the smallest cache both share, or, with no shared cache,
@@ -33,7 +37,9 @@ inline double line_transfer_ns(const Machine& m, int from, int to) {
 }
 
 // Load-to-use latency of one access of core `core` to memory on `node`.
-inline double memory_latency_ns(const Machine& m, int core, int node) { return m.mem_latency_ns(core, node); }
+inline double memory_latency_ns(const Machine& m, int core, int node) {
+  return m.mem_latency_ns(core, node);
+}
 
 // The most one core can stream from `node`: its own cap, and Little's law over its outstanding misses.
 inline double core_stream_bandwidth_bytes_s(const Machine& m, int core, int node) {

@@ -10,8 +10,8 @@
 
 #include "models/hwloc_import.hpp"
 
-#include <fmt/format.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <hwloc.h>
 #include <poll.h>
 #include <sys/wait.h>
@@ -21,11 +21,11 @@
 #include <cctype>
 #include <cerrno>
 #include <climits>
-#include <csignal>
 #include <cmath>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -37,8 +37,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "sim/api/params.hpp"
 #include "sim/input.hpp"
-#include "sim/params.hpp"
 
 namespace mksim {
 namespace {
@@ -306,7 +306,8 @@ bool is_hwloc_bitmap(std::string_view v) {
 // What in one element libhwloc 2.9 would crash on (it does not check these): an <object> with a cpuset but no
 // complete_cpuset or a nodeset but no complete_nodeset (a null bitmap is dereferenced in hwloc_topology_load), and a
 // set attribute that is not a bitmap (found by fuzz_hwloc). "" if none.
-std::string hwloc_element_problem(const std::string& tag, const std::vector<std::pair<std::string, std::string>>& attrs) {
+std::string hwloc_element_problem(const std::string& tag,
+                                  const std::vector<std::pair<std::string, std::string>>& attrs) {
   auto has = [&](const std::string& name) {
     return std::any_of(attrs.begin(), attrs.end(), [&](const auto& a) { return a.first == name; });
   };
@@ -315,9 +316,10 @@ std::string hwloc_element_problem(const std::string& tag, const std::vector<std:
   };
   for (const auto& [name, value] : attrs)
     if ((ends_with(name, "cpuset") || ends_with(name, "nodeset")) && !is_hwloc_bitmap(value))
-      return fmt::format("{}=\"{}\" in <{}> is not an hwloc bitmap, expected comma-separated hexadecimal words such as "
-                         "0x000000ff,0x0000000f",
-                         name, value.size() > 40 ? value.substr(0, 37) + "..." : value, tag);
+      return fmt::format(
+          "{}=\"{}\" in <{}> is not an hwloc bitmap, expected comma-separated hexadecimal words such as "
+          "0x000000ff,0x0000000f",
+          name, value.size() > 40 ? value.substr(0, 37) + "..." : value, tag);
   if (tag != "object") return "";
   std::string type;
   for (const auto& [name, value] : attrs)
@@ -325,9 +327,10 @@ std::string hwloc_element_problem(const std::string& tag, const std::vector<std:
   for (const auto& [set, complete] : {std::pair<std::string, std::string>{"cpuset", "complete_cpuset"},
                                       std::pair<std::string, std::string>{"nodeset", "complete_nodeset"}})
     if (has(set) != has(complete))
-      return fmt::format("<object type=\"{}\"> has {} but no {}, expected both or neither (libhwloc {} crashes on "
-                         "such objects)",
-                         type, has(set) ? set : complete, has(set) ? complete : set, HWLOC_VERSION);
+      return fmt::format(
+          "<object type=\"{}\"> has {} but no {}, expected both or neither (libhwloc {} crashes on "
+          "such objects)",
+          type, has(set) ? set : complete, has(set) ? complete : set, HWLOC_VERSION);
   return "";
 }
 
@@ -825,7 +828,9 @@ bool g_isolated = true;
 // added to the machine description that the import sets must be carried here too. The Catch2 test "hwloc: import in a
 // child process gives the same machine" compares the two ways on every real topology.
 // JSON writes NaN as null.
-double number_or_nan(const json& v) { return v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>(); }
+double number_or_nan(const json& v) {
+  return v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>();
+}
 
 json topology_to_json(const ImportedTopology& t) {
   const Machine& m = t.machine;
@@ -859,8 +864,7 @@ ImportedTopology topology_from_json(const json& j) {
   m.source = j["source"];
   m.packages = j["packages"];
   m.dies = j["dies"];
-  for (const auto& n : j["nodes"])
-    m.nodes.push_back({n[0], n[1], n[2], number_or_nan(n[3]), number_or_nan(n[4])});
+  for (const auto& n : j["nodes"]) m.nodes.push_back({n[0], n[1], n[2], number_or_nan(n[3]), number_or_nan(n[4])});
   for (const auto& c : j["cores"]) {
     Core k;
     k.id = c[0], k.package = c[1], k.die = c[2], k.node = c[3], k.freq_ghz = number_or_nan(c[4]), k.hw_threads = c[5];
@@ -970,8 +974,8 @@ std::string hwloc_reason(const std::string& err) {
 constexpr unsigned kChildTimeoutS = 60;
 
 // Imports in a child process; nullopt when no child could be started (the caller then imports in this process).
-std::optional<ImportedTopology> import_in_child(const std::string& buffer, const std::string& path,
-                                                const XmlScan& scan, const ImportedTopology& start) {
+std::optional<ImportedTopology> import_in_child(const std::string& buffer, const std::string& path, const XmlScan& scan,
+                                                const ImportedTopology& start) {
   const bool user_verbose = prepare_hwloc_environment();  // before the fork: the child inherits the environment
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return std::nullopt;
@@ -1022,14 +1026,14 @@ std::optional<ImportedTopology> import_in_child(const std::string& buffer, const
                                  "export it again with `lstopo file.xml`",
                                  HWLOC_VERSION, kChildTimeoutS, reason.empty() ? "" : "; hwloc last said: " + reason));
   if (WIFSIGNALED(status) || result.empty())
-    throw InputError(path, "",
-                     fmt::format("libhwloc {} crashed reading this topology ({}){}: the file is malformed in a way "
-                                 "mksim does not check yet; export it again with `lstopo file.xml`",
-                                 HWLOC_VERSION,
-                                 WIFSIGNALED(status) ? fmt::format("signal {}, {}", WTERMSIG(status),
-                                                                   strsignal(WTERMSIG(status)))
-                                                     : fmt::format("exit status {}", WEXITSTATUS(status)),
-                                 reason.empty() ? "" : "; hwloc last said: " + reason));
+    throw InputError(
+        path, "",
+        fmt::format("libhwloc {} crashed reading this topology ({}){}: the file is malformed in a way "
+                    "mksim does not check yet; export it again with `lstopo file.xml`",
+                    HWLOC_VERSION,
+                    WIFSIGNALED(status) ? fmt::format("signal {}, {}", WTERMSIG(status), strsignal(WTERMSIG(status)))
+                                        : fmt::format("exit status {}", WEXITSTATUS(status)),
+                    reason.empty() ? "" : "; hwloc last said: " + reason));
   const json r = json::parse(result);
   if (r.contains("ok")) return topology_from_json(r["ok"]);
   if (r.contains("refused")) explain_refusal(path, scan, r["refused"].get<int>(), reason);
@@ -1039,7 +1043,9 @@ std::optional<ImportedTopology> import_in_child(const std::string& buffer, const
 
 }  // namespace
 
-void set_hwloc_import_isolation(bool on) { g_isolated = on; }
+void set_hwloc_import_isolation(bool on) {
+  g_isolated = on;
+}
 
 ImportedTopology import_hwloc_xml(const std::string& path) {
   ImportedTopology out;

@@ -1,9 +1,10 @@
 #include "models/machine.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <deque>
-#include <fmt/format.h>
 #include <set>
 
 namespace mksim {
@@ -40,20 +41,25 @@ std::string Machine::check() const {
     for (int ci : c.caches)
       if (ci < 0 || ci >= static_cast<int>(caches.size())) return fmt::format("core {} names cache {}", i, ci);
     const CpuCosts& k = c.costs;
-    for (auto [name, v] : {std::pair{"kernel entry and exit", k.kernel_entry_exit_cycles},
-                           std::pair{"address-space switch", k.address_space_switch_cycles},
-                           std::pair{"page walk", k.page_walk_cycles}})
-      if (!(v >= 0) || !std::isfinite(v)) return fmt::format("core {} has a {} of {} cycles, expected >= 0", i, name, v);
+    for (auto [name, v] :
+         {std::pair{"kernel entry and exit", k.kernel_entry_exit_cycles},
+          std::pair{"address-space switch", k.address_space_switch_cycles}, std::pair{"page walk", k.page_walk_cycles}})
+      if (!(v >= 0) || !std::isfinite(v))
+        return fmt::format("core {} has a {} of {} cycles, expected >= 0", i, name, v);
   }
   for (const auto& nd : nodes) {
     if (!(nd.controller_bandwidth_gb_s > 0))
-      return fmt::format("NUMA node {} has memory bandwidth {} GB/s, expected > 0", nd.id, nd.controller_bandwidth_gb_s);
-    if (!(nd.local_latency_ns > 0)) return fmt::format("NUMA node {} has local latency {} ns", nd.id, nd.local_latency_ns);
+      return fmt::format("NUMA node {} has memory bandwidth {} GB/s, expected > 0", nd.id,
+                         nd.controller_bandwidth_gb_s);
+    if (!(nd.local_latency_ns > 0))
+      return fmt::format("NUMA node {} has local latency {} ns", nd.id, nd.local_latency_ns);
   }
   const auto& lat = interconnect.latency_ns;
-  if (lat.size() != n) return fmt::format("the latency matrix has {} rows, expected {} (one per NUMA node)", lat.size(), n);
+  if (lat.size() != n)
+    return fmt::format("the latency matrix has {} rows, expected {} (one per NUMA node)", lat.size(), n);
   for (size_t i = 0; i < n; ++i) {
-    if (lat[i].size() != n) return fmt::format("latency matrix row {} has {} entries, expected {}", i, lat[i].size(), n);
+    if (lat[i].size() != n)
+      return fmt::format("latency matrix row {} has {} entries, expected {}", i, lat[i].size(), n);
     for (size_t j = 0; j < n; ++j)
       if (!(lat[i][j] > 0) || !std::isfinite(lat[i][j]))
         return fmt::format("latency from node {} to node {} is {} ns, expected > 0", i, j, lat[i][j]);

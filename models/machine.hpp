@@ -22,11 +22,11 @@ struct Cache {
 // What the core's privileged operations cost in hardware, for kernel models to combine with their own software path
 // lengths (docs/calibration.md gives each preset's numbers and their sources).
 struct CpuCosts {
-  double kernel_entry_exit_cycles = 60;     // one entry into the kernel and the return to user mode (syscall + sysret)
-  double address_space_switch_cycles = 100; // loading another address space's page-table root (CR3 write), including
-                                            // the TLB flush it implies on an untagged TLB
-  bool tagged_tlb = true;                   // TLB entries carry an address-space tag (PCID/ASID) and survive a switch
-  double page_walk_cycles = 30;             // refilling one TLB entry after a flush (a page walk, tables in cache)
+  double kernel_entry_exit_cycles = 60;      // one entry into the kernel and the return to user mode (syscall + sysret)
+  double address_space_switch_cycles = 100;  // loading another address space's page-table root (CR3 write), including
+                                             // the TLB flush it implies on an untagged TLB
+  bool tagged_tlb = true;                    // TLB entries carry an address-space tag (PCID/ASID) and survive a switch
+  double page_walk_cycles = 30;              // refilling one TLB entry after a flush (a page walk, tables in cache)
 };
 
 struct Core {
@@ -35,10 +35,10 @@ struct Core {
   int die = 0;   // global die index (a die/CCX shares an LLC)
   int node = 0;  // NUMA node whose memory is local to this core
   double freq_ghz = 2.0;
-  int hw_threads = 1;             // SMT siblings (PUs) on this core
-  std::vector<int> pu_os_index;   // OS indexes of its PUs, when known (hwloc)
-  std::vector<int> caches;        // indexes into Machine::caches, smallest level first
-  CpuCosts costs;                 // privileged-operation costs of this core's CPU
+  int hw_threads = 1;            // SMT siblings (PUs) on this core
+  std::vector<int> pu_os_index;  // OS indexes of its PUs, when known (hwloc)
+  std::vector<int> caches;       // indexes into Machine::caches, smallest level first
+  CpuCosts costs;                // privileged-operation costs of this core's CPU
 };
 
 struct NumaNode {

@@ -1,7 +1,8 @@
 #include "models/platform.hpp"
 
-#include <deque>
 #include <fmt/format.h>
+
+#include <deque>
 
 namespace sg4 = simgrid::s4u;
 
@@ -21,7 +22,9 @@ void configure_simgrid(const Machine& m) {
   sg4::Engine::set_config("network/TCP-gamma", m.core_mlp * (llc ? llc->line_bytes : 64));
 }
 
-double route_latency_s(const Machine& m, int from, int to) { return m.interconnect.latency_ns[from][to] * 0.5e-9; }
+double route_latency_s(const Machine& m, int from, int to) {
+  return m.interconnect.latency_ns[from][to] * 0.5e-9;
+}
 
 // Latency of the link joining nodes a and b, so that routes add up to half the load latency of the matrix (the
 // average of both directions; exact for a full mesh).
@@ -81,8 +84,7 @@ Platform build_platform(const Machine& m) {
     p.controllers[i] = z->create_link(fmt::format("mc{}", i), m.nodes[i].controller_bandwidth_gb_s * 1e9)
                            ->set_latency(route_latency_s(m, i, i))
                            ->seal();
-    z->add_route(p.memory[i]->get_netpoint(), nullptr, nullptr, nullptr,
-                 {sg4::LinkInRoute(p.controllers[i])}, true);
+    z->add_route(p.memory[i]->get_netpoint(), nullptr, nullptr, nullptr, {sg4::LinkInRoute(p.controllers[i])}, true);
     gateways[i] = z->create_router(fmt::format("gw{}", i));
     zones[i] = z->seal();
   }

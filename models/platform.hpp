@@ -12,9 +12,9 @@
 namespace mksim {
 
 struct Platform {
-  std::vector<simgrid::s4u::Host*> cores;   // index: core id
+  std::vector<simgrid::s4u::Host*> cores;       // index: core id
   std::vector<simgrid::s4u::Link*> core_links;  // a core's own path to the memory system (its miss buffers)
-  std::vector<simgrid::s4u::Host*> memory;  // index: NUMA node id
+  std::vector<simgrid::s4u::Host*> memory;      // index: NUMA node id
   std::vector<simgrid::s4u::Link*> controllers;
   std::vector<simgrid::s4u::Link*> links;
 };

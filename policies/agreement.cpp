@@ -105,9 +105,8 @@ class Protocol {
   // package and serves those cores itself.
   double multicast(int from, std::vector<Group> groups, double start, bool farthest_first) {
     if (farthest_first)
-      std::stable_sort(groups.begin(), groups.end(), [&](const Group& a, const Group& b) {
-        return line(from, a.leader) > line(from, b.leader);
-      });
+      std::stable_sort(groups.begin(), groups.end(),
+                       [&](const Group& a, const Group& b) { return line(from, a.leader) > line(from, b.leader); });
     double t = start;
     std::vector<std::pair<double, int>> ready;
     for (const auto& g : groups) {
@@ -154,11 +153,21 @@ double run_agreement(Cpu& cpu, Agreement protocol, const std::vector<int>& targe
   const int me = cpu.core();
   double ns = 0;
   switch (protocol) {
-    case Agreement::IpiBroadcast: ns = p.ipi_broadcast(me, to, 0); break;
-    case Agreement::Unicast: ns = p.unicast(me, to, 0); break;
-    case Agreement::Broadcast: ns = p.broadcast(me, to, 0); break;
-    case Agreement::Multicast: ns = p.multicast(me, p.groups_by_package(me, to), 0, false); break;
-    case Agreement::NumaMulticast: ns = p.multicast(me, p.groups_by_package(me, to), 0, true); break;
+    case Agreement::IpiBroadcast:
+      ns = p.ipi_broadcast(me, to, 0);
+      break;
+    case Agreement::Unicast:
+      ns = p.unicast(me, to, 0);
+      break;
+    case Agreement::Broadcast:
+      ns = p.broadcast(me, to, 0);
+      break;
+    case Agreement::Multicast:
+      ns = p.multicast(me, p.groups_by_package(me, to), 0, false);
+      break;
+    case Agreement::NumaMulticast:
+      ns = p.multicast(me, p.groups_by_package(me, to), 0, true);
+      break;
   }
   cpu.count("agreement_message", to.size());
   return ns * 1e-9;

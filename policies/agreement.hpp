@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "policies/cpu.hpp"
-#include "sim/params.hpp"
+#include "sim/api/cpu.hpp"
+#include "sim/api/params.hpp"
 
 namespace mksim {
 

@@ -22,7 +22,7 @@
 #include <map>
 
 #include "models/costs.hpp"
-#include "policies/memory.hpp"
+#include "sim/api/memory.hpp"
 
 namespace mksim {
 

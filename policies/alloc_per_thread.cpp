@@ -11,7 +11,7 @@
 #include <array>
 #include <bit>
 
-#include "policies/memory.hpp"
+#include "sim/api/memory.hpp"
 
 namespace mksim {
 

@@ -6,8 +6,8 @@
 // coordinate through shared memory under a lock. Default costs and sources: docs/calibration.md.
 #include <array>
 
-#include "policies/kernel.hpp"
 #include "policies/kernel_costs.hpp"
+#include "sim/api/kernel.hpp"
 
 namespace mksim {
 
@@ -103,26 +103,27 @@ class Exokernel final : public KernelArchitecture {
 ArchitectureRegistry::Add reg(
     "architecture", "exokernel",
     "Aegis/Xok style: the kernel only protects (secure bindings); library OSes manage resources in the application",
-    with(Schema{
-             Field::number("libos_call_cycles", 20, "cycles", "a call into the library OS (a procedure call)")
-                 .at_least(0),
-             Field::number("protected_call_cycles", 0, "cycles",
-                           "the kernel's own path of a protected control transfer, besides the CPU's entry and exit "
-                           "(machine.cpu.kernel_entry_exit_cycles)")
-                 .at_least(0),
-             Field::number("binding_check_cycles", 30, "cycles", "checking a secure binding").at_least(0),
-             Field::integer("shared_state_every", 10, "calls",
-                            "one call in this many touches state shared with other library OSes (0: never)")
-                 .at_least(0),
-             Field::number("shared_state_cycles", 200, "cycles", "work under the shared lock").at_least(0),
-             Field::number("context_switch_cycles", 500, "cycles",
-                           "the kernel's own part of a context switch; a switch to another process adds the "
-                           "address-space switch of machine.cpu")
-                 .at_least(0),
-             AddressSpaceSwitch::field(),
-             Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
-         },
-         InterruptCosts::fields()),
+    with(
+        Schema{
+            Field::number("libos_call_cycles", 20, "cycles", "a call into the library OS (a procedure call)")
+                .at_least(0),
+            Field::number("protected_call_cycles", 0, "cycles",
+                          "the kernel's own path of a protected control transfer, besides the CPU's entry and exit "
+                          "(machine.cpu.kernel_entry_exit_cycles)")
+                .at_least(0),
+            Field::number("binding_check_cycles", 30, "cycles", "checking a secure binding").at_least(0),
+            Field::integer("shared_state_every", 10, "calls",
+                           "one call in this many touches state shared with other library OSes (0: never)")
+                .at_least(0),
+            Field::number("shared_state_cycles", 200, "cycles", "work under the shared lock").at_least(0),
+            Field::number("context_switch_cycles", 500, "cycles",
+                          "the kernel's own part of a context switch; a switch to another process adds the "
+                          "address-space switch of machine.cpu")
+                .at_least(0),
+            AddressSpaceSwitch::field(),
+            Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
+        },
+        InterruptCosts::fields()),
     [](const Params& p) { return std::make_unique<Exokernel>(p); });
 
 }  // namespace

@@ -1,6 +1,6 @@
 // One global heap behind one lock, the default of many C libraries and kernels of old: every allocation and free
 // takes the same lock, so its cache line bounces between all allocating cores (Berger et al., Hoard, ASPLOS 2000).
-#include "policies/memory.hpp"
+#include "sim/api/memory.hpp"
 
 namespace mksim {
 
@@ -8,7 +8,8 @@ namespace {
 
 class GlobalHeap final : public Allocator {
  public:
-  explicit GlobalHeap(const Params& p) : alloc_cycles_(p.number("alloc_cycles")), free_cycles_(p.number("free_cycles")) {
+  explicit GlobalHeap(const Params& p)
+      : alloc_cycles_(p.number("alloc_cycles")), free_cycles_(p.number("free_cycles")) {
     lock_.name = "heap";
   }
   void allocate(Cpu& cpu, Thread&, uint64_t) override {
@@ -27,11 +28,11 @@ class GlobalHeap final : public Allocator {
   SpinLock lock_;
 };
 
-AllocatorRegistry::Add reg("allocator", "global-heap", "one heap behind one lock shared by every thread",
-                           Schema{Field::number("alloc_cycles", 60, "cycles", "work inside the lock per allocation")
-                                      .at_least(0),
-                                  Field::number("free_cycles", 40, "cycles", "work inside the lock per free").at_least(0)},
-                           [](const Params& p) { return std::make_unique<GlobalHeap>(p); });
+AllocatorRegistry::Add reg(
+    "allocator", "global-heap", "one heap behind one lock shared by every thread",
+    Schema{Field::number("alloc_cycles", 60, "cycles", "work inside the lock per allocation").at_least(0),
+           Field::number("free_cycles", 40, "cycles", "work inside the lock per free").at_least(0)},
+    [](const Params& p) { return std::make_unique<GlobalHeap>(p); });
 
 }  // namespace
 }  // namespace mksim

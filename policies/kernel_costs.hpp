@@ -9,14 +9,18 @@
 
 #include "models/costs.hpp"
 #include "policies/agreement.hpp"
-#include "policies/cpu.hpp"
-#include "policies/thread.hpp"
-#include "sim/params.hpp"
+#include "sim/api/cpu.hpp"
+#include "sim/api/params.hpp"
+#include "sim/api/thread.hpp"
 
 namespace mksim {
 
-inline const CpuCosts& cpu_costs(const Machine& m, int core) { return m.cores[core].costs; }
-inline const CpuCosts& cpu_costs(const Cpu& cpu) { return cpu_costs(cpu.machine(), cpu.core()); }
+inline const CpuCosts& cpu_costs(const Machine& m, int core) {
+  return m.cores[core].costs;
+}
+inline const CpuCosts& cpu_costs(const Cpu& cpu) {
+  return cpu_costs(cpu.machine(), cpu.core());
+}
 
 // One kernel entry and exit on `core`: the CPU's crossing (machine.cpu.kernel_entry_exit_cycles) plus the kernel's own
 // `software_cycles` on that path.
@@ -93,7 +97,9 @@ inline Schema with(Schema s, const std::vector<Field>& more) {
   return s;
 }
 
-inline double pages_of(uint64_t bytes) { return static_cast<double>((bytes + 4095) / 4096); }
+inline double pages_of(uint64_t bytes) {
+  return static_cast<double>((bytes + 4095) / 4096);
+}
 
 // The agreement protocol a config asked for, or the architecture's default.
 inline Agreement shootdown_protocol(const std::string& option, Agreement fallback) {

@@ -4,13 +4,14 @@
 // switch into the server and back, and the TLB/cache refill it causes. A server on another core needs a cross-core
 // wake-up (an IPI) each way, and a single-threaded server is a queue that saturates. The kernel still shoots down TLB
 // entries by IPIs. Default costs and sources: docs/calibration.md.
-#include <array>
 #include <fmt/format.h>
+
+#include <array>
 #include <utility>
 
-#include "policies/kernel.hpp"
 #include "policies/kernel_costs.hpp"
 #include "policies/server_queue.hpp"
+#include "sim/api/kernel.hpp"
 
 namespace mksim {
 
@@ -28,7 +29,8 @@ class Microkernel final : public KernelArchitecture {
         as_(p),
         ipi_(p) {
     const int threads = static_cast<int>(p.integer("server_threads"));
-    servers_ = {ServerQueue("kernel", -1, 1), ServerQueue("fs", static_cast<int>(p.integer("file_server_core")), threads),
+    servers_ = {ServerQueue("kernel", -1, 1),
+                ServerQueue("fs", static_cast<int>(p.integer("file_server_core")), threads),
                 ServerQueue("memory", static_cast<int>(p.integer("memory_server_core")), threads),
                 ServerQueue("process", static_cast<int>(p.integer("process_server_core")), threads),
                 ServerQueue("net", static_cast<int>(p.integer("net_server_core")), threads)};
@@ -82,11 +84,13 @@ class Microkernel final : public KernelArchitecture {
 
   void map(Cpu& cpu, Thread& t, uint64_t bytes) override {
     // The memory server decides; the kernel installs the mapping (a capability invocation).
-    call_server(cpu, servers_[static_cast<size_t>(SyscallClass::Memory)], 0, pages_of(bytes) * page_table_cycles_per_page_);
+    call_server(cpu, servers_[static_cast<size_t>(SyscallClass::Memory)], 0,
+                pages_of(bytes) * page_table_cycles_per_page_);
   }
 
   void unmap(Cpu& cpu, Thread& t, uint64_t bytes, const std::vector<int>& tlb_cores) override {
-    call_server(cpu, servers_[static_cast<size_t>(SyscallClass::Memory)], 0, pages_of(bytes) * page_table_cycles_per_page_);
+    call_server(cpu, servers_[static_cast<size_t>(SyscallClass::Memory)], 0,
+                pages_of(bytes) * page_table_cycles_per_page_);
     auto protocol = shootdown_protocol(options_.shootdown, Agreement::IpiBroadcast);
     cpu.spend_s(run_agreement(cpu, protocol, tlb_cores, ipi_.as_agreement()), Work::Kernel);
     cpu.count("tlb_shootdown");
@@ -142,37 +146,38 @@ class Microkernel final : public KernelArchitecture {
 ArchitectureRegistry::Add reg(
     "architecture", "microkernel",
     "L4/seL4/NOVA style: OS services in user-level servers reached by synchronous IPC; servers may sit on other cores",
-    with(Schema{
-             Field::number("trap_cycles", 40, "cycles",
-                           "the kernel's own path of a call it serves itself, besides the CPU's entry and exit "
-                           "(machine.cpu.kernel_entry_exit_cycles)")
-                 .at_least(0),
-             Field::number("ipc_fastpath_cycles", 140, "cycles",
-                           "the kernel's one-way IPC fast path, besides the CPU's entry and exit and the "
-                           "address-space switch (machine.cpu)")
-                 .at_least(0),
-             AddressSpaceSwitch::field(),
-             Field::number("register_payload_bytes", 64, "bytes", "message size carried in registers (no copy)")
-                 .at_least(0),
-             Field::number("copy_bytes_per_cycle", 8, "bytes/cycle", "copy speed for long IPC").above(0),
-             Field::number("context_switch_cycles", 800, "cycles",
-                           "the kernel's own part of a thread switch by the scheduler; a switch to another process adds "
-                           "the address-space switch of machine.cpu")
-                 .at_least(0),
-             Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
-             Field::integer("file_server_core", -1, "core", "core of the file-system server (-1: the caller's core)")
-                 .at_least(-1),
-             Field::integer("memory_server_core", -1, "core", "core of the memory server (-1: the caller's core)")
-                 .at_least(-1),
-             Field::integer("process_server_core", -1, "core", "core of the process server (-1: the caller's core)")
-                 .at_least(-1),
-             Field::integer("net_server_core", -1, "core", "core of the network server (-1: the caller's core)")
-                 .at_least(-1),
-             Field::integer("server_threads", 1, "", "worker threads per server (1: a single-threaded queue)")
-                 .at_least(1)
-                 .at_most(4096),
-         },
-         InterruptCosts::fields()),
+    with(
+        Schema{
+            Field::number("trap_cycles", 40, "cycles",
+                          "the kernel's own path of a call it serves itself, besides the CPU's entry and exit "
+                          "(machine.cpu.kernel_entry_exit_cycles)")
+                .at_least(0),
+            Field::number("ipc_fastpath_cycles", 140, "cycles",
+                          "the kernel's one-way IPC fast path, besides the CPU's entry and exit and the "
+                          "address-space switch (machine.cpu)")
+                .at_least(0),
+            AddressSpaceSwitch::field(),
+            Field::number("register_payload_bytes", 64, "bytes", "message size carried in registers (no copy)")
+                .at_least(0),
+            Field::number("copy_bytes_per_cycle", 8, "bytes/cycle", "copy speed for long IPC").above(0),
+            Field::number("context_switch_cycles", 800, "cycles",
+                          "the kernel's own part of a thread switch by the scheduler; a switch to another process adds "
+                          "the address-space switch of machine.cpu")
+                .at_least(0),
+            Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
+            Field::integer("file_server_core", -1, "core", "core of the file-system server (-1: the caller's core)")
+                .at_least(-1),
+            Field::integer("memory_server_core", -1, "core", "core of the memory server (-1: the caller's core)")
+                .at_least(-1),
+            Field::integer("process_server_core", -1, "core", "core of the process server (-1: the caller's core)")
+                .at_least(-1),
+            Field::integer("net_server_core", -1, "core", "core of the network server (-1: the caller's core)")
+                .at_least(-1),
+            Field::integer("server_threads", 1, "", "worker threads per server (1: a single-threaded queue)")
+                .at_least(1)
+                .at_most(4096),
+        },
+        InterruptCosts::fields()),
     [](const Params& p) { return std::make_unique<Microkernel>(p); });
 
 }  // namespace

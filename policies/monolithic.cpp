@@ -5,8 +5,8 @@
 // their sources: docs/calibration.md.
 #include <array>
 
-#include "policies/kernel.hpp"
 #include "policies/kernel_costs.hpp"
+#include "sim/api/kernel.hpp"
 
 namespace mksim {
 
@@ -81,26 +81,27 @@ class Monolithic final : public KernelArchitecture {
 ArchitectureRegistry::Add reg(
     "architecture", "monolithic",
     "one kernel shared by all cores: traps, shared state behind spin locks, IPI-broadcast TLB shootdown",
-    with(Schema{
-             Field::number("trap_cycles", 90, "cycles",
-                           "the kernel's own system-call entry and exit path, besides the CPU's crossing "
-                           "(machine.cpu.kernel_entry_exit_cycles)")
-                 .at_least(0),
-             Field::number("shared_state_cycles", 200, "cycles", "work under a shared kernel lock per non-null syscall")
-                 .at_least(0),
-             Field::number("context_switch_cycles", 1500, "cycles",
-                           "the kernel's own part of a context switch (scheduler, register state); a switch to "
-                           "another process adds the address-space switch of machine.cpu")
-                 .at_least(0),
-             AddressSpaceSwitch::field(),
-             Field::number("copy_bytes_per_cycle", 8, "bytes/cycle", "kernel copy speed for IPC").above(0),
-             Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
-             Field::number("vma_cycles", 1870, "cycles",
-                           "address-space bookkeeping of one map or unmap call (find, split or merge and free the "
-                           "VMA, gather and flush), besides the per-page work")
-                 .at_least(0),
-         },
-         InterruptCosts::fields()),
+    with(
+        Schema{
+            Field::number("trap_cycles", 90, "cycles",
+                          "the kernel's own system-call entry and exit path, besides the CPU's crossing "
+                          "(machine.cpu.kernel_entry_exit_cycles)")
+                .at_least(0),
+            Field::number("shared_state_cycles", 200, "cycles", "work under a shared kernel lock per non-null syscall")
+                .at_least(0),
+            Field::number("context_switch_cycles", 1500, "cycles",
+                          "the kernel's own part of a context switch (scheduler, register state); a switch to "
+                          "another process adds the address-space switch of machine.cpu")
+                .at_least(0),
+            AddressSpaceSwitch::field(),
+            Field::number("copy_bytes_per_cycle", 8, "bytes/cycle", "kernel copy speed for IPC").above(0),
+            Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
+            Field::number("vma_cycles", 1870, "cycles",
+                          "address-space bookkeeping of one map or unmap call (find, split or merge and free the "
+                          "VMA, gather and flush), besides the per-page work")
+                .at_least(0),
+        },
+        InterruptCosts::fields()),
     [](const Params& p) { return std::make_unique<Monolithic>(p); });
 
 }  // namespace

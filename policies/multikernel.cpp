@@ -7,9 +7,9 @@
 // (prepare + commit rounds). Default costs and sources: docs/calibration.md.
 #include <fmt/format.h>
 
-#include "policies/kernel.hpp"
 #include "policies/kernel_costs.hpp"
 #include "policies/server_queue.hpp"
+#include "sim/api/kernel.hpp"
 
 namespace mksim {
 
@@ -125,9 +125,9 @@ class Multikernel final : public KernelArchitecture {
     // cache the mapping, and answers by LRPC (Baumann et al., section 5.1 and Figure 7).
     // Each LRPC: a trap into the CPU driver and the dispatch of the other domain, in its own address space.
     const double lrpc = trap_cycles(cpu, trap_cycles_) + context_switch_cycles_ + as_.cycles(cpu);
-    cpu.spend_cycles(lrpc + monitor_request_cycles_ + trap_cycles(cpu, trap_cycles_) +
-                         pages_of(bytes) * page_table_cycles_per_page_,
-                     Work::Kernel);
+    cpu.spend_cycles(
+        lrpc + monitor_request_cycles_ + trap_cycles(cpu, trap_cycles_) + pages_of(bytes) * page_table_cycles_per_page_,
+        Work::Kernel);
     auto protocol = shootdown_protocol(options_.shootdown, Agreement::NumaMulticast);
     cpu.spend_s(run_agreement(cpu, protocol, tlb_cores, agreement_costs()), Work::Kernel);
     cpu.spend_cycles(lrpc, Work::Kernel);
@@ -176,35 +176,36 @@ class Multikernel final : public KernelArchitecture {
 ArchitectureRegistry::Add reg(
     "architecture", "multikernel",
     "Barrelfish style: a kernel per core, replicated state, agreement by URPC messages between monitors",
-    with(Schema{
-             Field::number("trap_cycles", 40, "cycles",
-                           "the local CPU driver's own entry and exit path, besides the CPU's crossing "
-                           "(machine.cpu.kernel_entry_exit_cycles)")
-                 .at_least(0),
-             Field::number("context_switch_cycles", 437, "cycles",
-                           "the CPU driver's dispatch of another dispatcher and that dispatcher's upcall (software); "
-                           "another domain's dispatch adds the address-space switch of machine.cpu")
-                 .at_least(0),
-             AddressSpaceSwitch::field(),
-             Field::number("urpc_send_cycles", 60, "cycles", "writing one cache-line message into a channel")
-                 .at_least(0),
-             Field::number("urpc_receive_cycles", 60, "cycles", "polling and reading one cache-line message")
-                 .at_least(0),
-             Field::number("monitor_handler_cycles", 800, "cycles",
-                           "a monitor's handling of an agreement request (e.g. invalidate a TLB entry) and its ack")
-                 .at_least(0),
-             Field::number("monitor_request_cycles", 5464, "cycles",
-                           "the initiating monitor's own work on a global operation (capability checks, protocol "
-                           "set-up), besides the messages")
-                 .at_least(0),
-             Field::number("poll_delay_ns", 0, "ns", "mean delay until a busy receiver polls its channel").at_least(0),
-             Field::choice("notification", "poll", {"poll", "ipi"},
-                           "how receivers learn of messages: polling (IPI only to idle cores) or always an IPI"),
-             Field::choice("service_replicas", "per-core", {"per-core", "per-node"},
-                           "where replicas of file/network services run"),
-             Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
-         },
-         InterruptCosts::fields()),
+    with(
+        Schema{
+            Field::number("trap_cycles", 40, "cycles",
+                          "the local CPU driver's own entry and exit path, besides the CPU's crossing "
+                          "(machine.cpu.kernel_entry_exit_cycles)")
+                .at_least(0),
+            Field::number("context_switch_cycles", 437, "cycles",
+                          "the CPU driver's dispatch of another dispatcher and that dispatcher's upcall (software); "
+                          "another domain's dispatch adds the address-space switch of machine.cpu")
+                .at_least(0),
+            AddressSpaceSwitch::field(),
+            Field::number("urpc_send_cycles", 60, "cycles", "writing one cache-line message into a channel")
+                .at_least(0),
+            Field::number("urpc_receive_cycles", 60, "cycles", "polling and reading one cache-line message")
+                .at_least(0),
+            Field::number("monitor_handler_cycles", 800, "cycles",
+                          "a monitor's handling of an agreement request (e.g. invalidate a TLB entry) and its ack")
+                .at_least(0),
+            Field::number("monitor_request_cycles", 5464, "cycles",
+                          "the initiating monitor's own work on a global operation (capability checks, protocol "
+                          "set-up), besides the messages")
+                .at_least(0),
+            Field::number("poll_delay_ns", 0, "ns", "mean delay until a busy receiver polls its channel").at_least(0),
+            Field::choice("notification", "poll", {"poll", "ipi"},
+                          "how receivers learn of messages: polling (IPI only to idle cores) or always an IPI"),
+            Field::choice("service_replicas", "per-core", {"per-core", "per-node"},
+                          "where replicas of file/network services run"),
+            Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
+        },
+        InterruptCosts::fields()),
     [](const Params& p) { return std::make_unique<Multikernel>(p); });
 
 }  // namespace

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "policies/memory.hpp"
+#include "sim/api/memory.hpp"
 
 namespace mksim {
 
@@ -79,7 +79,8 @@ PlacementRegistry::Add r1("memory_policy", "first-touch", "a page goes to the no
 PlacementRegistry::Add r2("memory_policy", "local", "pages go to the thread's preferred node, else the touching core's",
                           Schema{}, [](const Params&) { return std::make_unique<Local>(); });
 PlacementRegistry::Add r3("memory_policy", "interleave", "pages spread evenly over a set of nodes",
-                          Schema{Field::numbers("nodes", "node ids", "nodes to interleave over (empty: all)").at_least(0)},
+                          Schema{
+                              Field::numbers("nodes", "node ids", "nodes to interleave over (empty: all)").at_least(0)},
                           [](const Params& p) { return std::make_unique<Interleave>(p); });
 PlacementRegistry::Add r4("memory_policy", "bind", "every page on one node",
                           Schema{Field::integer("node", 0, "", "the node").at_least(0)},

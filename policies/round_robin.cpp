@@ -3,7 +3,7 @@
 #include <deque>
 #include <limits>
 
-#include "policies/scheduler.hpp"
+#include "sim/api/scheduler.hpp"
 
 namespace mksim {
 

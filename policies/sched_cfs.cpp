@@ -13,7 +13,7 @@
 #include <set>
 
 #include "policies/sched_domains.hpp"
-#include "policies/scheduler.hpp"
+#include "sim/api/scheduler.hpp"
 
 namespace mksim {
 

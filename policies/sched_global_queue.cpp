@@ -4,7 +4,7 @@
 // their number and distance (the reason Linux 2.6 moved to per-CPU run queues; Molnar's O(1) scheduler, 2002).
 #include <deque>
 
-#include "policies/scheduler.hpp"
+#include "sim/api/scheduler.hpp"
 
 namespace mksim {
 

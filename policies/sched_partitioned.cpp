@@ -20,7 +20,7 @@
 #include <map>
 #include <set>
 
-#include "policies/scheduler.hpp"
+#include "sim/api/scheduler.hpp"
 
 namespace mksim {
 

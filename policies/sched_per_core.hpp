@@ -10,7 +10,7 @@
 
 #include "models/costs.hpp"
 #include "policies/sched_domains.hpp"
-#include "policies/scheduler.hpp"
+#include "sim/api/scheduler.hpp"
 
 namespace mksim {
 

@@ -57,15 +57,16 @@ class WorkStealing final : public PerCoreQueueScheduler {
   }
 };
 
-SchedulerRegistry::Add reg("scheduler", "work-stealing",
-                           "per-core run queues; a core with nothing to run steals from other cores' queues, nearest "
-                           "first",
-                           [] {
-                             Schema s;
-                             s.fields = PerCoreQueueScheduler::common_fields();
-                             return s;
-                           }(),
-                           [](const Params& p) { return std::make_unique<WorkStealing>(p); });
+SchedulerRegistry::Add reg(
+    "scheduler", "work-stealing",
+    "per-core run queues; a core with nothing to run steals from other cores' queues, nearest "
+    "first",
+    [] {
+      Schema s;
+      s.fields = PerCoreQueueScheduler::common_fields();
+      return s;
+    }(),
+    [](const Params& p) { return std::make_unique<WorkStealing>(p); });
 
 }  // namespace
 }  // namespace mksim

@@ -11,7 +11,7 @@ namespace mksim {
 
 struct ServerQueue {
   std::string name;
-  int core = -1;                 // where it runs; -1: on the caller's core (a per-core server, NOVA/Genode style)
+  int core = -1;                  // where it runs; -1: on the caller's core (a per-core server, NOVA/Genode style)
   std::vector<double> free_at_s;  // when each worker thread is next free
   uint64_t served = 0;
   double busy_s = 0, queued_s = 0;

@@ -4,8 +4,9 @@
 // kernel work (system calls, map/unmap, spawn, and interrupt handlers) and memory operations nested inside them,
 // context switches between them, and idle slices; instant events for wake-ups and inter-processor interrupts (on the
 // sender when sent, on the target when handled); flow arrows from each message send to its receive and from each IPI
-// to its handler; counters for run-queue lengths (per core) and memory bandwidth (per node). Times are written in microseconds with nanosecond resolution from integer
-// nanoseconds, so slices nest exactly and the same config and seed give a byte-identical file.
+// to its handler; counters for run-queue lengths (per core) and memory bandwidth (per node). Times are written in
+// microseconds with nanosecond resolution from integer nanoseconds, so slices nest exactly and the same config and seed
+// give a byte-identical file.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -252,18 +253,19 @@ class ChromeTrace final : public Observer {
       if (it == recvs_.end()) continue;
       const auto& recvs = it->second;
       const std::string args = fmt::format(R"({{"channel":{}}})", channel);
-      for (size_t k = 0; k < std::min(sends.size(), recvs.size()); ++k) flow(++id, "message", "ipc", sends[k], recvs[k], args);
+      for (size_t k = 0; k < std::min(sends.size(), recvs.size()); ++k)
+        flow(++id, "message", "ipc", sends[k], recvs[k], args);
     }
     for (const auto& [from, to] : ipis_) flow(++id, "IPI", "ipi", from, to, "{}");
   }
 
   void flow(uint64_t id, const char* name, const char* cat, const Flow& from, const Flow& to, const std::string& args) {
     add(from.ts_ns, 4, 0,
-        fmt::format(R"({{"name":"{}","cat":"{}","ph":"s","id":{},"ts":{},"pid":{},"tid":{},"args":{}}})", name, cat,
-                    id, us(from.ts_ns), pid_of_core(from.core), tid_of_core(from.core), args));
+        fmt::format(R"({{"name":"{}","cat":"{}","ph":"s","id":{},"ts":{},"pid":{},"tid":{},"args":{}}})", name, cat, id,
+                    us(from.ts_ns), pid_of_core(from.core), tid_of_core(from.core), args));
     add(to.ts_ns, 4, 0,
-        fmt::format(R"({{"name":"{}","cat":"{}","ph":"f","bp":"e","id":{},"ts":{},"pid":{},"tid":{},"args":{}}})",
-                    name, cat, id, us(to.ts_ns), pid_of_core(to.core), tid_of_core(to.core), args));
+        fmt::format(R"({{"name":"{}","cat":"{}","ph":"f","bp":"e","id":{},"ts":{},"pid":{},"tid":{},"args":{}}})", name,
+                    cat, id, us(to.ts_ns), pid_of_core(to.core), tid_of_core(to.core), args));
   }
 
   const Scenario& sc_;

@@ -1,6 +1,7 @@
 // The basic subcommands: run, validate, machine, list, docs.
-#include <filesystem>
 #include <fmt/format.h>
+
+#include <filesystem>
 #include <iostream>
 
 #include "sim/cli.hpp"
@@ -111,11 +112,18 @@ class ListCommand final : public Command {
                    "architectures | schedulers | memory_policies | allocators | workloads | presets (default: all)");
   }
   int run() override {
-    static const std::vector<std::pair<std::string, std::string>> names = {
-        {"architectures", "architecture"}, {"architecture", "architecture"}, {"schedulers", "scheduler"},
-        {"scheduler", "scheduler"},        {"memory_policies", "memory_policy"}, {"memory_policy", "memory_policy"},
-        {"allocators", "allocator"},       {"allocator", "allocator"},     {"workloads", "workload"},
-        {"workload", "workload"},          {"presets", "presets"},         {"preset", "presets"}};
+    static const std::vector<std::pair<std::string, std::string>> names = {{"architectures", "architecture"},
+                                                                           {"architecture", "architecture"},
+                                                                           {"schedulers", "scheduler"},
+                                                                           {"scheduler", "scheduler"},
+                                                                           {"memory_policies", "memory_policy"},
+                                                                           {"memory_policy", "memory_policy"},
+                                                                           {"allocators", "allocator"},
+                                                                           {"allocator", "allocator"},
+                                                                           {"workloads", "workload"},
+                                                                           {"workload", "workload"},
+                                                                           {"presets", "presets"},
+                                                                           {"preset", "presets"}};
     if (what_.empty()) {
       std::cout << list_components("") << list_presets();
       return 0;
@@ -157,8 +165,8 @@ RegisterCommand r2("validate", "Check a config without running it", 20,
 RegisterCommand r3("machine", "Print a machine's summary: packages, NUMA nodes, cores, PUs, caches, distance matrix",
                    30, [] { return std::make_unique<MachineCommand>(); });
 RegisterCommand r4("list",
-                   "List the registered architectures, schedulers, memory policies, allocators, workloads, presets",
-                   40, [] { return std::make_unique<ListCommand>(); });
+                   "List the registered architectures, schedulers, memory policies, allocators, workloads, presets", 40,
+                   [] { return std::make_unique<ListCommand>(); });
 RegisterCommand r5("docs", "Print generated reference documentation (docs config > docs/config.md)", 90,
                    [] { return std::make_unique<DocsCommand>(); });
 

@@ -1,25 +1,30 @@
 #include "sim/config.hpp"
 
-#include <filesystem>
 #include <fmt/format.h>
+
+#include <filesystem>
 #include <limits>
 #include <set>
 
 #include "policies/agreement.hpp"
-#include "policies/kernel.hpp"
-#include "policies/memory.hpp"
-#include "policies/scheduler.hpp"
+#include "sim/api/kernel.hpp"
+#include "sim/api/memory.hpp"
+#include "sim/api/scheduler.hpp"
+#include "sim/api/workload.hpp"
 #include "sim/input.hpp"
 #include "sim/machine_config.hpp"
-#include "workloads/workload.hpp"
 
 namespace mksim {
 
 namespace fs = std::filesystem;
 
-json parse_json_text(const std::string& text, const std::string& file) { return parse_json(text, file); }
+json parse_json_text(const std::string& text, const std::string& file) {
+  return parse_json(text, file);
+}
 
-json load_json_file(const std::string& path) { return parse_json(read_input_file(path, "the file"), path); }
+json load_json_file(const std::string& path) {
+  return parse_json(read_input_file(path, "the file"), path);
+}
 
 std::string resolve_path(const std::string& p, const std::string& base_dir) {
   fs::path path(p);
@@ -141,9 +146,9 @@ json resolve_kernel(const json& given, const std::string& file, Scenario& sc) {
   sc.allocator = pick(AllocatorRegistry::instance(), kernel, "allocator", "allocator", file);
 
   const Field* sd = kernel_slots_schema().find("shootdown");
-  sc.shootdown = check_field(*sd, kernel.contains("shootdown") ? kernel["shootdown"] : sd->default_value,
-                             "kernel.shootdown", file)
-                     .get<std::string>();
+  sc.shootdown =
+      check_field(*sd, kernel.contains("shootdown") ? kernel["shootdown"] : sd->default_value, "kernel.shootdown", file)
+          .get<std::string>();
   json out = {{"architecture", sc.architecture.name},
               {"scheduler", sc.scheduler.name},
               {"memory_policy", sc.placement.name},
@@ -175,7 +180,8 @@ json resolve_workloads(const json& given, const std::string& file, Scenario& sc)
   if (given.is_null()) throw InputError(file, "workload", "missing, expected an object with a 'kind' (or a list)");
   bool list = given.is_array();
   if (!list && !given.is_object())
-    throw InputError(file, "workload", fmt::format("found {}, expected an object with a 'kind' or a list of them", given.dump()));
+    throw InputError(file, "workload",
+                     fmt::format("found {}, expected an object with a 'kind' or a list of them", given.dump()));
   json items = list ? given : json::array({given});
   if (items.empty()) throw InputError(file, "workload", "found an empty list, expected at least one workload");
   json out = json::array();
@@ -183,23 +189,27 @@ json resolve_workloads(const json& given, const std::string& file, Scenario& sc)
   for (size_t i = 0; i < items.size(); ++i) {
     auto path = list ? join_path("workload", i) : std::string("workload");
     const json& w = items[i];
-    if (!w.is_object()) throw InputError(file, path, fmt::format("found {}, expected an object with a 'kind'", w.dump()));
+    if (!w.is_object())
+      throw InputError(file, path, fmt::format("found {}, expected an object with a 'kind'", w.dump()));
     if (!w.contains("kind"))
       throw InputError(file, join_path(path, "kind"),
                        "missing, expected a workload kind, " + one_of("", WorkloadRegistry::instance().names()));
     if (!w["kind"].is_string())
-      throw InputError(file, join_path(path, "kind"), fmt::format("found {}, expected a workload kind", w["kind"].dump()));
+      throw InputError(file, join_path(path, "kind"),
+                       fmt::format("found {}, expected a workload kind", w["kind"].dump()));
     auto kind = w["kind"].get<std::string>();
     const auto* e = WorkloadRegistry::instance().find(kind);
     if (!e)
-      throw InputError(file, join_path(path, "kind"),
-                       fmt::format("unknown workload kind '{}', {}", kind, one_of(kind, WorkloadRegistry::instance().names())));
+      throw InputError(
+          file, join_path(path, "kind"),
+          fmt::format("unknown workload kind '{}', {}", kind, one_of(kind, WorkloadRegistry::instance().names())));
     json params = w;
     params.erase("kind");
     std::string name = kind;
     if (params.contains("name")) {
       if (!params["name"].is_string())
-        throw InputError(file, join_path(path, "name"), fmt::format("found {}, expected a string", params["name"].dump()));
+        throw InputError(file, join_path(path, "name"),
+                         fmt::format("found {}, expected a string", params["name"].dump()));
       name = params["name"].get<std::string>();
       params.erase("name");
     } else if (list) {
@@ -223,8 +233,9 @@ Scenario resolve_scenario(const json& doc, const std::string& file, const std::s
   sc.file = file;
   sc.base_dir = base_dir;
   if (!doc.is_object())
-    throw InputError(file, "top level", fmt::format("found {}, expected an object with machine, kernel, workload, run",
-                                                    doc.dump().substr(0, 40)));
+    throw InputError(
+        file, "top level",
+        fmt::format("found {}, expected an object with machine, kernel, workload, run", doc.dump().substr(0, 40)));
   static const std::vector<std::string> sections = {"machine", "kernel", "workload", "run", "description"};
   for (auto it = doc.begin(); it != doc.end(); ++it)
     if (std::find(sections.begin(), sections.end(), it.key()) == sections.end())

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "models/machine.hpp"
-#include "sim/params.hpp"
+#include "sim/api/params.hpp"
 
 namespace mksim {
 

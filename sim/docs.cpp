@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include "models/presets.hpp"
+#include "sim/api/registry.hpp"
 #include "sim/config.hpp"
 #include "sim/machine_config.hpp"
-#include "sim/registry.hpp"
 
 namespace mksim {
 
@@ -113,7 +113,8 @@ std::string config_reference_markdown() {
       "`interconnect.distances` (ACPI SLIT distances, converted as latency(i,j) = local_latency_ns(j) x d(i,j) / 10,\n"
       "since SLIT gives each distance relative to local = 10), the hwloc file's NUMA distances (same conversion), or\n"
       "the hop model: local latency + hops x `hop_latency_ns` over the link topology. Hops between nodes come from\n"
-      "the links when given; otherwise from the distinct latency tiers (the nearest remote nodes are one hop away).\n\n";
+      "the links when given; otherwise from the distinct latency tiers (the nearest remote nodes are one hop "
+      "away).\n\n";
   out += kHeader;
   schema_rows(machine_schema(), "machine", out);
   out +=

@@ -1,37 +1,38 @@
 #include "sim/engine.hpp"
 
+#include <fmt/format.h>
+#include <simgrid/version.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cassert>
 #include <chrono>
+#include <cmath>
 #include <csignal>
-#include <filesystem>
 #include <cstddef>
 #include <cstdlib>
-#include <deque>
-#include <cmath>
 #include <cstring>
-#include <fmt/format.h>
+#include <deque>
+#include <filesystem>
 #include <queue>
-#include <unordered_map>
 #include <set>
-#include <type_traits>
 #include <simgrid/s4u.hpp>
-#include <simgrid/version.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <type_traits>
+#include <unordered_map>
 #include <utility>
 
 #include "mksim_version.hpp"
 #include "models/coherence.hpp"
 #include "models/costs.hpp"
 #include "models/platform.hpp"
-#include "policies/kernel.hpp"
-#include "policies/memory.hpp"
-#include "policies/scheduler.hpp"
+#include "sim/api/kernel.hpp"
+#include "sim/api/memory.hpp"
+#include "sim/api/scheduler.hpp"
+#include "sim/api/workload.hpp"
 #include "sim/outputs.hpp"
-#include "workloads/workload.hpp"
 
 namespace sg4 = simgrid::s4u;
 
@@ -108,7 +109,7 @@ enum class Step { Continue, Blocked, Exited, Yielded };
 
 // The events the engine itself counts (summary.events_by_kind); kernel models count theirs by name (Cpu::count).
 enum class EngineEvent { ContextSwitch, Preemption, CacheRefill, Interrupt, LockAcquire, Sleep, Count };
-constexpr const char* kEngineEventNames[] = {"context_switch", "preemption", "cache_refill",
+constexpr const char* kEngineEventNames[] = {"context_switch", "preemption",   "cache_refill",
                                              "interrupt",      "lock_acquire", "sleep"};
 static_assert(std::size(kEngineEventNames) == static_cast<size_t>(EngineEvent::Count));
 
@@ -121,8 +122,8 @@ class CoreRt final : public Cpu {
   int id = 0;
   sg4::Host* host = nullptr;
   double hz = 1e9;
-  double pending_s = 0;       // private work not yet handed to SimGrid
-  double stolen_cycles = 0;   // interrupt work other cores asked of this one
+  double pending_s = 0;      // private work not yet handed to SimGrid
+  double stolen_cycles = 0;  // interrupt work other cores asked of this one
   struct PendingIpi {
     int from;
     double cycles, sent_s;
@@ -132,8 +133,8 @@ class CoreRt final : public Cpu {
   const Thread* prev = nullptr;
   sg4::SemaphorePtr sem;
   bool waiting = false, notified = false, idle_wait = false;
-  double grant_s = -1;        // spin-lock hand-off time set by the releaser
-  uint64_t fill_bytes = 0;    // bytes brought into this core's private caches so far (what evicts working sets)
+  double grant_s = -1;      // spin-lock hand-off time set by the releaser
+  uint64_t fill_bytes = 0;  // bytes brought into this core's private caches so far (what evicts working sets)
   double end_s = 0;
 
   // statistics
@@ -207,11 +208,11 @@ class EngineImpl final : public WorkloadEnv {
   uint32_t create_process(const std::string& name, std::vector<int> cores) override {
     for (int c : cores)
       if (c < 0 || c >= m_.num_cores())
-        throw InputError(sc_.file, current_workload_path_,
-                         fmt::format("process '{}' names core {}, but the machine has cores 0..{}", name, c,
-                                     m_.num_cores() - 1));
-    processes_.push_back({static_cast<uint32_t>(processes_.size()), name, std::move(cores),
-                          std::vector<bool>(m_.num_cores(), false)});
+        throw InputError(
+            sc_.file, current_workload_path_,
+            fmt::format("process '{}' names core {}, but the machine has cores 0..{}", name, c, m_.num_cores() - 1));
+    processes_.push_back(
+        {static_cast<uint32_t>(processes_.size()), name, std::move(cores), std::vector<bool>(m_.num_cores(), false)});
     return processes_.back().id;
   }
   uint32_t create_thread(uint32_t process, ThreadSpec spec, std::unique_ptr<OpSource> source) override {
@@ -241,9 +242,9 @@ class EngineImpl final : public WorkloadEnv {
     r.bytes = bytes;
     r.bind_node = bind_node;
     if (bind_node >= m_.num_nodes())
-      throw InputError(sc_.file, current_workload_path_,
-                       fmt::format("memory bound to NUMA node {}, but the machine has nodes 0..{}", bind_node,
-                                   m_.num_nodes() - 1));
+      throw InputError(
+          sc_.file, current_workload_path_,
+          fmt::format("memory bound to NUMA node {}, but the machine has nodes 0..{}", bind_node, m_.num_nodes() - 1));
     regions_.push_back(r);
     return r.id;
   }
@@ -437,7 +438,9 @@ class EngineImpl final : public WorkloadEnv {
   std::vector<std::vector<Thread*>> join_waiters_;
 };
 
-const Machine& CoreRt::machine() const { return e->m_ref(); }
+const Machine& CoreRt::machine() const {
+  return e->m_ref();
+}
 
 bool CoreRt::is_idle(int core) const {
   const CoreRt& c = *e->cores()[core];
@@ -455,7 +458,9 @@ void CoreRt::spend_s(double s, Work w) {
   }
 }
 
-void CoreRt::count(const char* kind, uint64_t n) { e->count(kind, n); }
+void CoreRt::count(const char* kind, uint64_t n) {
+  e->count(kind, n);
+}
 
 void CoreRt::interrupt(int target, double handler_cycles) {
   CoreRt& t = *e->cores()[target];
@@ -772,8 +777,8 @@ void EngineImpl::refill_working_set(CoreRt& c, Thread& t) {
   const double line = llc ? llc->line_bytes : 64.0;
   const bool in_llc = llc && llc->cores.size() > 1 && t.last_core >= 0 && m_.shared_cache(c.id, t.last_core) == llc &&
                       evicted <= llc->size_bytes;
-  const double per_line_ns = in_llc ? llc->hit_latency_cycles / c.hz * 1e9
-                                    : memory_latency_ns(m_, c.id, m_.cores[c.id].node) / m_.core_mlp;
+  const double per_line_ns =
+      in_llc ? llc->hit_latency_cycles / c.hz * 1e9 : memory_latency_ns(m_, c.id, m_.cores[c.id].node) / m_.core_mlp;
   const double s = std::ceil(evicted / line) * per_line_ns * 1e-9;
   c.spend_s(s, Work::User);
   t.stats.refill_s += s;
@@ -929,7 +934,7 @@ Step EngineImpl::execute(CoreRt& c, Thread& t, double slice_end_s) {
       return block(c, t, "the exit of thread", &target.name);
     }
     case OpKind::Sleep:
-      c.flush();  // the timer fires on SimGrid's clock
+      c.flush();                                            // the timer fires on SimGrid's clock
       add_timer({c.now_s() + op.seconds, seq_++, &t, -1});  // completes the operation
       return block(c, t, "sleep");
     case OpKind::Wait:
@@ -1046,9 +1051,9 @@ Step EngineImpl::coherent_access(CoreRt& c, Thread& t, const Region& r, double l
   // Only accesses ordered in simulated time queue at the home node: a private access runs ahead of SimGrid's clock
   // (its misses are the first touches of lines no other core wants), so it neither waits for nor delays the others.
   double private_home_free_s = 0;
-  const LineAccessCost cost = access_lines(m_, std::span(lines).first(n), c.id, op.access == AccessKind::Write,
-                                           op.pattern == AccessPattern::Chase, home, t0,
-                                           shared ? home_free_s_[home] : private_home_free_s);
+  const LineAccessCost cost =
+      access_lines(m_, std::span(lines).first(n), c.id, op.access == AccessKind::Write,
+                   op.pattern == AccessPattern::Chase, home, t0, shared ? home_free_s_[home] : private_home_free_s);
   c.spend_s(cost.done_s - t0, Work::User);
   t.stats.bytes_accessed += op.bytes;
   c.fill_bytes += static_cast<uint64_t>((cost.transfers + cost.from_memory) * line_bytes);
@@ -1074,8 +1079,8 @@ json EngineImpl::check_invariants(double T, const json& doc) const {
       violations.push_back(fmt::format("core {}: negative or inconsistent time (busy {}, kernel {}, idle {})",
                                        c["id"].get<int>(), busy, kernel, idle));
     if (std::fabs(busy + idle - T) > eps + 1e-7 * T)
-      violations.push_back(fmt::format("core {}: busy {} s + idle {} s != simulated time {} s", c["id"].get<int>(),
-                                       busy, idle, T));
+      violations.push_back(
+          fmt::format("core {}: busy {} s + idle {} s != simulated time {} s", c["id"].get<int>(), busy, idle, T));
   }
   int unfinished = 0;
   for (const auto& t : threads_) {
@@ -1088,8 +1093,8 @@ json EngineImpl::check_invariants(double T, const json& doc) const {
     }
     double accounted = st.run_s + st.wait_s + st.blocked_s, lived = st.end_s - st.start_s;
     if (std::fabs(accounted - lived) > eps + 1e-6 * lived)
-      violations.push_back(fmt::format("thread {}: run + wait + blocked = {} s but it lived {} s", t->name,
-                                       accounted, lived));
+      violations.push_back(
+          fmt::format("thread {}: run + wait + blocked = {} s but it lived {} s", t->name, accounted, lived));
   }
   uint64_t sent = 0, received = 0, in_flight = 0;
   for (const auto& ch : channels_) {
@@ -1098,12 +1103,8 @@ json EngineImpl::check_invariants(double T, const json& doc) const {
       violations.push_back(fmt::format("channel {}: {} sent, {} received, {} queued", ch.name, ch.sent, ch.received,
                                        ch.messages.size()));
   }
-  return {{"ok", violations.empty()},
-          {"violations", violations},
-          {"messages_sent", sent},
-          {"messages_received", received},
-          {"messages_in_flight", in_flight},
-          {"threads_unfinished", unfinished}};
+  return {{"ok", violations.empty()},      {"violations", violations},        {"messages_sent", sent},
+          {"messages_received", received}, {"messages_in_flight", in_flight}, {"threads_unfinished", unfinished}};
 }
 
 json metrics_json(const Metrics& m) {
@@ -1221,7 +1222,7 @@ json EngineImpl::build_results(double wall_setup_s, double wall_sim_s) {
     threads.push_back({{"id", t->id},
                        {"name", t->name},
                        {"process", processes_[t->process].name},
-                       {"state", t->state == ThreadState::Exited ? "exited"
+                       {"state", t->state == ThreadState::Exited    ? "exited"
                                  : t->state == ThreadState::Blocked ? "blocked"
                                                                     : "runnable"},
                        {"start_s", t->stats.start_s},
@@ -1283,10 +1284,10 @@ json EngineImpl::build_results(double wall_setup_s, double wall_sim_s) {
     json waits = json::array();
     for (const auto& t : threads_)
       if (t->state == ThreadState::Blocked)
-        waits.push_back({{"thread", t->name},
-                         {"waits_for", t->blocked_on_object
-                                           ? fmt::format("{} '{}'", t->blocked_on, *t->blocked_on_object)
-                                           : std::string(t->blocked_on)}});
+        waits.push_back(
+            {{"thread", t->name},
+             {"waits_for", t->blocked_on_object ? fmt::format("{} '{}'", t->blocked_on, *t->blocked_on_object)
+                                                : std::string(t->blocked_on)}});
     doc["blocked"] = waits;
   }
 
@@ -1378,8 +1379,8 @@ RunResults run_isolated(const Scenario& sc, const std::string& outdir) {
   int status = 0;
   waitpid(pid, &status, 0);
   if (WIFSIGNALED(status))
-    throw std::runtime_error(fmt::format("the simulation process died of signal {} ({})", WTERMSIG(status),
-                                         strsignal(WTERMSIG(status))));
+    throw std::runtime_error(
+        fmt::format("the simulation process died of signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status))));
   if (text.empty()) throw std::runtime_error("the simulation process ended without results");
   json out = json::parse(text);
   if (out.contains("input_error")) {

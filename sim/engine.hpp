@@ -7,8 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "sim/api/observer.hpp"
 #include "sim/config.hpp"
-#include "sim/observer.hpp"
 #include "sim/results.hpp"
 
 namespace mksim {

@@ -1,13 +1,13 @@
 #include "sim/input.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fmt/format.h>
 #include <vector>
 
 namespace mksim {
@@ -80,8 +80,9 @@ void make_output_folder(const std::string& dir) {
   std::error_code ec;
   for (fs::path p(dir); !p.empty(); p = p.parent_path()) {
     if (fs::exists(p, ec) && !fs::is_directory(p, ec))
-      throw InputError(dir, "", fmt::format("cannot write the results here: {} exists and is not a directory",
-                                            p.string() == dir ? "it" : p.string()));
+      throw InputError(dir, "",
+                       fmt::format("cannot write the results here: {} exists and is not a directory",
+                                   p.string() == dir ? "it" : p.string()));
     if (p == p.parent_path()) break;
   }
   fs::create_directories(dir, ec);
@@ -98,14 +99,22 @@ size_t utf8_sequence(std::string_view s, size_t i) {
   if (c < 0x80) return 1;
   size_t len = 0;
   unsigned char lo = 0x80, hi = 0xbf;  // range of the second byte
-  if (c >= 0xc2 && c <= 0xdf) len = 2;
-  else if (c == 0xe0) len = 3, lo = 0xa0;
-  else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef) len = 3;
-  else if (c == 0xed) len = 3, hi = 0x9f;
-  else if (c == 0xf0) len = 4, lo = 0x90;
-  else if (c >= 0xf1 && c <= 0xf3) len = 4;
-  else if (c == 0xf4) len = 4, hi = 0x8f;
-  else return 0;
+  if (c >= 0xc2 && c <= 0xdf)
+    len = 2;
+  else if (c == 0xe0)
+    len = 3, lo = 0xa0;
+  else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef)
+    len = 3;
+  else if (c == 0xed)
+    len = 3, hi = 0x9f;
+  else if (c == 0xf0)
+    len = 4, lo = 0x90;
+  else if (c >= 0xf1 && c <= 0xf3)
+    len = 4;
+  else if (c == 0xf4)
+    len = 4, hi = 0x8f;
+  else
+    return 0;
   if (i + len > s.size()) return 0;
   if (b(i + 1) < lo || b(i + 1) > hi) return 0;
   for (size_t k = 2; k < len; ++k)
@@ -230,9 +239,12 @@ size_t offset_of_level(std::string_view text, int level) {
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
@@ -248,8 +260,10 @@ std::string line_column(std::string_view text, size_t pos, int first_line) {
   pos = std::min(pos, text.size());
   size_t line = static_cast<size_t>(first_line), col = 1;
   for (size_t i = 0; i < pos; ++i) {
-    if (text[i] == '\n') ++line, col = 1;
-    else ++col;
+    if (text[i] == '\n')
+      ++line, col = 1;
+    else
+      ++col;
   }
   return fmt::format("line {}, column {}", line, col);
 }
@@ -269,10 +283,10 @@ bool parse(std::string_view text, const std::string& file, int first_line, bool 
     return true;
   }
   if (sax.too_deep)
-    throw InputError(file, line_column(text, offset_of_level(text, kMaxJsonDepth + 1), first_line),
-                     fmt::format("found lists and objects nested more than {} levels deep (at {}), expected at most {}",
-                                 kMaxJsonDepth, sax.deep_path.empty() ? "the top level" : sax.deep_path,
-                                 kMaxJsonDepth));
+    throw InputError(
+        file, line_column(text, offset_of_level(text, kMaxJsonDepth + 1), first_line),
+        fmt::format("found lists and objects nested more than {} levels deep (at {}), expected at most {}",
+                    kMaxJsonDepth, sax.deep_path.empty() ? "the top level" : sax.deep_path, kMaxJsonDepth));
   if (!sax.error) throw InputError(file, "", "invalid JSON");
   if (sax.error_is_syntax) {
     if (syntax_is_ok) return false;
@@ -285,9 +299,9 @@ bool parse(std::string_view text, const std::string& file, int first_line, bool 
   }
   const size_t start = sax.error_position >= sax.error_token.size() ? sax.error_position - sax.error_token.size() : 0;
   if (sax.error_id == 406)  // out_of_range: a number too large for a double
-    throw InputError(file, line_column(text, start, first_line),
-                     fmt::format("found the number {}, which is too large for a double, expected a finite number",
-                                 sax.error_token));
+    throw InputError(
+        file, line_column(text, start, first_line),
+        fmt::format("found the number {}, which is too large for a double, expected a finite number", sax.error_token));
   std::string what = sax.error_what;
   if (auto close = what.find("] "); what.rfind("[json.exception", 0) == 0 && close != std::string::npos)
     what = what.substr(close + 2);

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "sim/params.hpp"
+#include "sim/api/params.hpp"
 
 namespace mksim {
 
@@ -29,8 +29,7 @@ class InputFileError : public InputError {
 // terminal), sockets and files over `max_bytes` without blocking or reading them, with an InputFileError such as
 // "PATH: cannot read the trace file: not a regular file (a character device)". `what` names what the file should be
 // ("the file", "hwloc XML topology", "the trace file").
-std::string read_input_file(const std::string& path, const std::string& what,
-                            uint64_t max_bytes = kMaxInputFileBytes);
+std::string read_input_file(const std::string& path, const std::string& what, uint64_t max_bytes = kMaxInputFileBytes);
 
 // Parses JSON text. Every problem becomes an InputError naming `file` and "line L, column C": a syntax error, a number
 // that overflows a double (1e400), a string that is not UTF-8, lists and objects nested deeper than kMaxJsonDepth.

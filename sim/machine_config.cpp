@@ -1,8 +1,9 @@
 #include "sim/machine_config.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 
 #include "models/hwloc_import.hpp"
@@ -124,10 +125,14 @@ constexpr int kMaxNumaNodes = 1024;
 
 int scope_group(CacheScope s, const Core& c) {
   switch (s) {
-    case CacheScope::Core: return c.id;
-    case CacheScope::Die: return c.die;
-    case CacheScope::Node: return c.node;
-    case CacheScope::Socket: return c.package;
+    case CacheScope::Core:
+      return c.id;
+    case CacheScope::Die:
+      return c.die;
+    case CacheScope::Node:
+      return c.node;
+    case CacheScope::Socket:
+      return c.package;
   }
   return c.id;
 }
@@ -200,7 +205,8 @@ void apply_interconnect(Machine& m, const Params& p, const std::vector<std::vect
   const int n = m.num_nodes();
   Params ic = p.child("interconnect");
   m.interconnect.link_bandwidth_gb_s = ic.number("link_bandwidth_gb_s");
-  if (ic.has("links")) m.interconnect.links = parse_links(ic.raw()["links"], n, join_path(ic.path(), "links"), ic.file());
+  if (ic.has("links"))
+    m.interconnect.links = parse_links(ic.raw()["links"], n, join_path(ic.path(), "links"), ic.file());
   else if (ic.text("topology") == "ring" && n > 2)
     for (int i = 0; i < n; ++i) m.interconnect.links.emplace_back(i, (i + 1) % n);
   check_matrix_size(ic, "latency_ns", n);
@@ -219,7 +225,8 @@ void apply_interconnect(Machine& m, const Params& p, const std::vector<std::vect
     m.interconnect.latency_ns.assign(n, std::vector<double>(n));
     for (int i = 0; i < n; ++i)
       for (int j = 0; j < n; ++j)
-        m.interconnect.latency_ns[i][j] = m.nodes[j].local_latency_ns + (i == j ? 0 : hops[i][j] * ic.number("hop_latency_ns"));
+        m.interconnect.latency_ns[i][j] =
+            m.nodes[j].local_latency_ns + (i == j ? 0 : hops[i][j] * ic.number("hop_latency_ns"));
   }
   m.interconnect.hops = derive_hops(m.interconnect, n);
 }
@@ -233,12 +240,14 @@ void apply_cpu_costs(Machine& m, const Params& cpu) {
   for (auto& c : m.cores) c.costs = k;
 }
 
-const char* protocol_name(CoherenceProtocol p) { return p == CoherenceProtocol::Broadcast ? "broadcast" : "directory"; }
+const char* protocol_name(CoherenceProtocol p) {
+  return p == CoherenceProtocol::Broadcast ? "broadcast" : "directory";
+}
 
 void apply_coherence(Machine& m, const Params& c) {
   const std::string name = c.text("protocol");  // one of the schema's choices
-  m.coherence.protocol = name == protocol_name(CoherenceProtocol::Broadcast) ? CoherenceProtocol::Broadcast
-                                                                             : CoherenceProtocol::Directory;
+  m.coherence.protocol =
+      name == protocol_name(CoherenceProtocol::Broadcast) ? CoherenceProtocol::Broadcast : CoherenceProtocol::Directory;
   m.coherence.home_occupancy_ns = c.number("home_occupancy_ns");
 }
 
@@ -260,13 +269,17 @@ Machine uniform_machine(const Params& p) {
   const int cps = static_cast<int>(p.integer("cores_per_socket"));
   const int nps = static_cast<int>(p.integer("nodes_per_socket"));
   const int dps = static_cast<int>(p.integer("dies_per_socket"));
-  if (cps % nps) p.fail("nodes_per_socket", fmt::format("{} cores per socket do not split evenly over {} NUMA nodes", cps, nps));
-  if (cps % dps) p.fail("dies_per_socket", fmt::format("{} cores per socket do not split evenly over {} dies", cps, dps));
+  if (cps % nps)
+    p.fail("nodes_per_socket", fmt::format("{} cores per socket do not split evenly over {} NUMA nodes", cps, nps));
+  if (cps % dps)
+    p.fail("dies_per_socket", fmt::format("{} cores per socket do not split evenly over {} dies", cps, dps));
   if (static_cast<int64_t>(sockets) * cps > 65536)
-    p.fail("cores_per_socket", fmt::format("{} cores in all, expected at most 65536", static_cast<int64_t>(sockets) * cps));
+    p.fail("cores_per_socket",
+           fmt::format("{} cores in all, expected at most 65536", static_cast<int64_t>(sockets) * cps));
   if (static_cast<int64_t>(sockets) * nps > kMaxNumaNodes)
-    p.fail("nodes_per_socket", fmt::format("{} NUMA nodes in all ({} sockets x {} per socket), expected at most {} NUMA nodes",
-                                           static_cast<int64_t>(sockets) * nps, sockets, nps, kMaxNumaNodes));
+    p.fail("nodes_per_socket",
+           fmt::format("{} NUMA nodes in all ({} sockets x {} per socket), expected at most {} NUMA nodes",
+                       static_cast<int64_t>(sockets) * nps, sockets, nps, kMaxNumaNodes));
   m.packages = sockets;
   m.dies = sockets * dps;
   for (int s = 0; s < sockets; ++s)
@@ -310,7 +323,8 @@ Machine hwloc_machine(const json& given, const Params& p, const std::string& bas
   }
   Machine m = std::move(topo.machine);
   if (m.num_nodes() > kMaxNumaNodes)
-    p.fail("hwloc", fmt::format("{} has {} NUMA nodes, expected at most {} NUMA nodes", path, m.num_nodes(), kMaxNumaNodes));
+    p.fail("hwloc",
+           fmt::format("{} has {} NUMA nodes, expected at most {} NUMA nodes", path, m.num_nodes(), kMaxNumaNodes));
   if (given.contains("name")) m.name = p.text("name");
   const json mem_given = given.value("memory", json::object());
   apply_memory(m, p.child("memory"), mem_given.contains("node_size_gib"));
@@ -332,7 +346,8 @@ Machine build_machine(const json& given_in, const std::string& path, const std::
                       const std::string& base_dir, json* resolved) {
   json given = given_in.is_null() ? json::object() : given_in;
   if (!given.is_object())
-    throw InputError(file, path, fmt::format("found {}, expected an object such as {{\"preset\": NAME}}", given.dump()));
+    throw InputError(file, path,
+                     fmt::format("found {}, expected an object such as {{\"preset\": NAME}}", given.dump()));
   if (given.contains("preset") && given.contains("hwloc"))
     throw InputError(file, join_path(path, "hwloc"), "give either 'preset' or 'hwloc', not both");
   if (given.contains("preset")) {
@@ -343,8 +358,9 @@ Machine build_machine(const json& given_in, const std::string& path, const std::
     if (!preset) {
       std::vector<std::string> names;
       for (const auto& pr : machine_presets()) names.push_back(pr.name);
-      throw InputError(file, join_path(path, "preset"),
-                       fmt::format("unknown preset '{}', {}", pv.get<std::string>(), one_of(pv.get<std::string>(), names)));
+      throw InputError(
+          file, join_path(path, "preset"),
+          fmt::format("unknown preset '{}', {}", pv.get<std::string>(), one_of(pv.get<std::string>(), names)));
     }
     json merged = json::parse(preset->json);
     json overrides = given;
@@ -357,7 +373,7 @@ Machine build_machine(const json& given_in, const std::string& path, const std::
   Params p(values, path, file);
   Machine m = given.contains("hwloc") ? hwloc_machine(given, p, base_dir) : uniform_machine(p);
   if (!given.contains("hwloc")) apply_interconnect(m, p, {});
-  m.source = given.contains("preset") ? "preset:" + p.text("preset")
+  m.source = given.contains("preset")  ? "preset:" + p.text("preset")
              : given.contains("hwloc") ? "hwloc:" + p.text("hwloc")
                                        : "description";
   if (auto problem = m.check(); !problem.empty()) throw InputError(file, path, problem);
@@ -373,7 +389,7 @@ Machine machine_from_argument(const std::string& arg) {
     Params p(values, "machine", "this host");
     apply_memory(m, p.child("memory"), false);
     apply_cpu_costs(m, p.child("cpu"));
-  apply_coherence(m, p.child("coherence"));
+    apply_coherence(m, p.child("coherence"));
     apply_interconnect(m, p, topo.slit);
     return m;
   }
@@ -441,9 +457,8 @@ json machine_summary_json(const Machine& m) {
               {"address_space_switch_cycles", k.address_space_switch_cycles},
               {"tagged_tlb", k.tagged_tlb},
               {"page_walk_cycles", k.page_walk_cycles}};
-  j["coherence"] = {
-      {"protocol", protocol_name(m.coherence.protocol)},
-      {"home_occupancy_ns", m.coherence.home_occupancy_ns}};
+  j["coherence"] = {{"protocol", protocol_name(m.coherence.protocol)},
+                    {"home_occupancy_ns", m.coherence.home_occupancy_ns}};
   return j;
 }
 
@@ -465,8 +480,9 @@ std::string machine_summary_text(const Machine& m) {
   for (const auto& nd : m.nodes) {
     int cores = 0;
     for (const auto& c : m.cores) cores += c.node == nd.id;
-    out += fmt::format("    node {}: package {}, {} cores, {:.1f} GiB, {:.1f} GB/s, local {:.0f} ns\n", nd.id, nd.package,
-                       cores, nd.memory_bytes / 1073741824.0, nd.controller_bandwidth_gb_s, nd.local_latency_ns);
+    out +=
+        fmt::format("    node {}: package {}, {} cores, {:.1f} GiB, {:.1f} GB/s, local {:.0f} ns\n", nd.id, nd.package,
+                    cores, nd.memory_bytes / 1073741824.0, nd.controller_bandwidth_gb_s, nd.local_latency_ns);
   }
   out += "  latency (ns), row: accessing node, column: memory node\n";
   for (int i = 0; i < m.num_nodes(); ++i) {
@@ -475,15 +491,16 @@ std::string machine_summary_text(const Machine& m) {
     out += "\n";
   }
   const CpuCosts& k = m.cores.front().costs;
-  out += fmt::format("  cpu: kernel entry+exit {} cycles, address-space switch {} cycles, {} TLB, page walk {} cycles\n",
-                     k.kernel_entry_exit_cycles, k.address_space_switch_cycles, k.tagged_tlb ? "tagged" : "untagged",
-                     k.page_walk_cycles);
-  out += fmt::format("  coherence: {}, home node occupancy {} ns per request\n",
-                     protocol_name(m.coherence.protocol),
+  out +=
+      fmt::format("  cpu: kernel entry+exit {} cycles, address-space switch {} cycles, {} TLB, page walk {} cycles\n",
+                  k.kernel_entry_exit_cycles, k.address_space_switch_cycles, k.tagged_tlb ? "tagged" : "untagged",
+                  k.page_walk_cycles);
+  out += fmt::format("  coherence: {}, home node occupancy {} ns per request\n", protocol_name(m.coherence.protocol),
                      m.coherence.home_occupancy_ns);
-  out += fmt::format("  interconnect: {} links, {:.1f} GB/s each\n",
-                     m.interconnect.links.empty() ? std::string("full mesh") : std::to_string(m.interconnect.links.size()),
-                     m.interconnect.link_bandwidth_gb_s);
+  out +=
+      fmt::format("  interconnect: {} links, {:.1f} GB/s each\n",
+                  m.interconnect.links.empty() ? std::string("full mesh") : std::to_string(m.interconnect.links.size()),
+                  m.interconnect.link_bandwidth_gb_s);
   return out;
 }
 

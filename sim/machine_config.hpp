@@ -5,7 +5,7 @@
 #include <string>
 
 #include "models/machine.hpp"
-#include "sim/params.hpp"
+#include "sim/api/params.hpp"
 
 namespace mksim {
 

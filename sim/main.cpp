@@ -1,12 +1,13 @@
 // mksim's command line. Exit status: 0 success, 2 bad input (config, topology, trace: the message names the file and
 // the JSON path or line), 1 any other failure.
-#include <algorithm>
 #include <fmt/format.h>
+
+#include <algorithm>
 #include <iostream>
 
 #include "mksim_version.hpp"
+#include "sim/api/params.hpp"
 #include "sim/cli.hpp"
-#include "sim/params.hpp"
 
 using namespace mksim;
 
@@ -18,18 +19,19 @@ std::string usage_error(const std::vector<std::string>& commands, int argc, char
   if (!first.empty() && first[0] != '-' && std::find(commands.begin(), commands.end(), first) == commands.end())
     return InputError("<command line>", "", fmt::format("unknown command '{}', {}", first, one_of(first, commands)))
         .what();
-  return InputError("<command line>", "",
-                    fmt::format("{} (`mksim --help` lists the commands, `mksim COMMAND --help` their options)",
-                                e.what()))
+  return InputError(
+             "<command line>", "",
+             fmt::format("{} (`mksim --help` lists the commands, `mksim COMMAND --help` their options)", e.what()))
       .what();
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"mksim " MKSIM_VERSION
-               ": discrete-event simulator of many-core NUMA operating-system designs.\n"
-               "Describe a machine, pick a kernel architecture, scheduler and memory policies, run a workload, compare."};
+  CLI::App app{
+      "mksim " MKSIM_VERSION
+      ": discrete-event simulator of many-core NUMA operating-system designs.\n"
+      "Describe a machine, pick a kernel architecture, scheduler and memory policies, run a workload, compare."};
   app.require_subcommand(1);
   app.set_version_flag("--version", MKSIM_VERSION);
   auto infos = cli_commands();

@@ -5,9 +5,9 @@
 #include <memory>
 #include <string>
 
+#include "sim/api/observer.hpp"
+#include "sim/api/registry.hpp"
 #include "sim/config.hpp"
-#include "sim/observer.hpp"
-#include "sim/registry.hpp"
 
 namespace mksim {
 

@@ -1,8 +1,9 @@
-#include "sim/params.hpp"
+#include "sim/api/params.hpp"
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
-#include <fmt/format.h>
 
 #include "sim/input.hpp"
 
@@ -47,20 +48,33 @@ std::string one_of(const std::string& given, const std::vector<std::string>& kno
   return out;
 }
 
-std::string join_path(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
-std::string join_path(const std::string& path, size_t index) { return fmt::format("{}[{}]", path, index); }
+std::string join_path(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+std::string join_path(const std::string& path, size_t index) {
+  return fmt::format("{}[{}]", path, index);
+}
 
 std::string type_name(FieldType t) {
   switch (t) {
-    case FieldType::Integer: return "integer";
-    case FieldType::Number: return "number";
-    case FieldType::String: return "string";
-    case FieldType::Boolean: return "boolean";
-    case FieldType::Choice: return "name";
-    case FieldType::NumberList: return "list of numbers";
-    case FieldType::NumberMatrix: return "matrix of numbers";
-    case FieldType::Object: return "object";
-    case FieldType::Any: return "any";
+    case FieldType::Integer:
+      return "integer";
+    case FieldType::Number:
+      return "number";
+    case FieldType::String:
+      return "string";
+    case FieldType::Boolean:
+      return "boolean";
+    case FieldType::Choice:
+      return "name";
+    case FieldType::NumberList:
+      return "list of numbers";
+    case FieldType::NumberMatrix:
+      return "matrix of numbers";
+    case FieldType::Object:
+      return "object";
+    case FieldType::Any:
+      return "any";
   }
   return "?";
 }
@@ -69,13 +83,13 @@ static std::string describe(const json& v) {
   // Strings built in code (not parsed) may hold bytes that are not UTF-8: show them replaced rather than throw.
   std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
   if (s.size() > 60) s = s.substr(0, 57) + "...";
-  const char* kind = v.is_string()          ? "string"
-                     : v.is_boolean()       ? "boolean"
+  const char* kind = v.is_string()                                     ? "string"
+                     : v.is_boolean()                                  ? "boolean"
                      : v.is_number_integer() || v.is_number_unsigned() ? "integer"
-                     : v.is_number()        ? "number"
-                     : v.is_array()         ? "list"
-                     : v.is_object()        ? "object"
-                                            : "null";
+                     : v.is_number()                                   ? "number"
+                     : v.is_array()                                    ? "list"
+                     : v.is_object()                                   ? "object"
+                                                                       : "null";
   return fmt::format("{} {}", kind, s);
 }
 
@@ -154,7 +168,7 @@ static void check_range(const Field& f, double x, const std::string& path, const
   const bool low = f.min_exclusive ? x <= f.min : x < f.min;
   if (!low && !(x > f.max)) return;
   // The bound it breaks, then the whole range when there are two: "at most 4096 (between 1 and 4096)".
-  const std::string broken = !low                ? fmt::format("at most {}", f.max)
+  const std::string broken = !low              ? fmt::format("at most {}", f.max)
                              : f.min_exclusive ? fmt::format("greater than {}", f.min)
                                                : fmt::format("at least {}", f.min);
   std::string range = broken;
@@ -165,9 +179,11 @@ static void check_range(const Field& f, double x, const std::string& path, const
   const std::string type = type_name(f.type);
   const char* article = type == "integer" ? "an" : "a";
   if (range.rfind(broken, 0) == 0)  // the range says it first
-    throw InputError(file, path, fmt::format("found {}, expected {} {} {}{}", x, article, type, range,
-                                             unit.empty() ? "" : " (" + f.unit + ")"));
-  throw InputError(file, path, fmt::format("found {}, expected {} {} {} ({}{})", x, article, type, broken, range, unit));
+    throw InputError(
+        file, path,
+        fmt::format("found {}, expected {} {} {}{}", x, article, type, range, unit.empty() ? "" : " (" + f.unit + ")"));
+  throw InputError(file, path,
+                   fmt::format("found {}, expected {} {} {} ({}{})", x, article, type, broken, range, unit));
 }
 
 json check_field(const Field& f, const json& v, const std::string& path, const std::string& file) {
@@ -221,9 +237,9 @@ json check_field(const Field& f, const json& v, const std::string& path, const s
         if (!v[i].is_array())
           throw InputError(file, join_path(path, i), fmt::format("found {}, expected a row", describe(v[i])));
         if (v[i].size() != v.size())
-          throw InputError(file, join_path(path, i),
-                           fmt::format("row has {} entries, expected {} (the matrix must be square)", v[i].size(),
-                                       v.size()));
+          throw InputError(
+              file, join_path(path, i),
+              fmt::format("row has {} entries, expected {} (the matrix must be square)", v[i].size(), v.size()));
         for (size_t j = 0; j < v[i].size(); ++j) {
           auto p = join_path(join_path(path, i), j);
           if (!v[i][j].is_number())
@@ -245,7 +261,8 @@ json check_field(const Field& f, const json& v, const std::string& path, const s
 
 json Schema::resolve(const json& given, const std::string& path, const std::string& file) const {
   if (!given.is_null() && !given.is_object())
-    throw InputError(file, path.empty() ? "top level" : path, fmt::format("found {}, expected an object", describe(given)));
+    throw InputError(file, path.empty() ? "top level" : path,
+                     fmt::format("found {}, expected an object", describe(given)));
   json out = json::object();
   if (given.is_object()) {
     for (auto it = given.begin(); it != given.end(); ++it) {
@@ -278,22 +295,32 @@ const json& Params::get(const std::string& name) const {
   return *it;
 }
 
-double Params::number(const std::string& name) const { return get(name).get<double>(); }
+double Params::number(const std::string& name) const {
+  return get(name).get<double>();
+}
 int64_t Params::integer(const std::string& name) const {
   const auto& v = get(name);
   return v.is_number_integer() ? v.get<int64_t>() : static_cast<int64_t>(v.get<double>());
 }
-std::string Params::text(const std::string& name) const { return get(name).get<std::string>(); }
-bool Params::boolean(const std::string& name) const { return get(name).get<bool>(); }
+std::string Params::text(const std::string& name) const {
+  return get(name).get<std::string>();
+}
+bool Params::boolean(const std::string& name) const {
+  return get(name).get<bool>();
+}
 bool Params::has(const std::string& name) const {
   auto it = values_.find(name);
   return it != values_.end() && !it->is_null();
 }
-std::vector<double> Params::numbers(const std::string& name) const { return get(name).get<std::vector<double>>(); }
+std::vector<double> Params::numbers(const std::string& name) const {
+  return get(name).get<std::vector<double>>();
+}
 std::vector<std::vector<double>> Params::matrix(const std::string& name) const {
   return get(name).get<std::vector<std::vector<double>>>();
 }
-Params Params::child(const std::string& name) const { return Params(get(name), join_path(path_, name), file_); }
+Params Params::child(const std::string& name) const {
+  return Params(get(name), join_path(path_, name), file_);
+}
 void Params::fail(const std::string& name, const std::string& what) const {
   throw InputError(file_, join_path(path_, name), what);
 }

@@ -14,9 +14,9 @@
 #include <map>
 #include <set>
 
+#include "sim/api/workload.hpp"
 #include "sim/outputs.hpp"
 #include "workloads/ops_format.hpp"
-#include "workloads/workload.hpp"
 
 namespace mksim {
 

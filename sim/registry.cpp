@@ -1,4 +1,4 @@
-#include "sim/registry.hpp"
+#include "sim/api/registry.hpp"
 
 namespace mksim {
 

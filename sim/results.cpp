@@ -1,7 +1,8 @@
 #include "sim/results.hpp"
 
-#include <filesystem>
 #include <fmt/format.h>
+
+#include <filesystem>
 #include <fstream>
 
 namespace mksim {
@@ -61,9 +62,10 @@ void RunResults::write(const std::string& dir, bool csv) const {
 
 std::string RunResults::summary_text() const {
   const auto& s = doc["summary"];
-  std::string out = fmt::format("{} on {} ({} cores, {} NUMA nodes), scheduler {}\n", s["architecture"].get<std::string>(),
-                                doc["config"]["machine"]["name"].get<std::string>(), s["cores"].get<int>(),
-                                s["numa_nodes"].get<int>(), s["scheduler"].get<std::string>());
+  std::string out =
+      fmt::format("{} on {} ({} cores, {} NUMA nodes), scheduler {}\n", s["architecture"].get<std::string>(),
+                  doc["config"]["machine"]["name"].get<std::string>(), s["cores"].get<int>(),
+                  s["numa_nodes"].get<int>(), s["scheduler"].get<std::string>());
   out += fmt::format("  status {}: simulated {:.6g} s, {} OS events, {}/{} threads finished\n",
                      s["status"].get<std::string>(), s["sim_time_s"].get<double>(), s["events"].get<uint64_t>(),
                      s["threads_finished"].get<int>(), s["threads"].get<int>());
@@ -78,7 +80,8 @@ std::string RunResults::summary_text() const {
   }
   if (doc.contains("blocked"))
     for (const auto& b : doc["blocked"])
-      out += fmt::format("  blocked: {} waits for {}\n", b["thread"].get<std::string>(), b["waits_for"].get<std::string>());
+      out += fmt::format("  blocked: {} waits for {}\n", b["thread"].get<std::string>(),
+                         b["waits_for"].get<std::string>());
   out += fmt::format("  host time {:.3f} s\n", doc["wall_clock"]["total_s"].get<double>());
   return out;
 }

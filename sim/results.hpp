@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/params.hpp"
+#include "sim/api/params.hpp"
 
 namespace mksim {
 

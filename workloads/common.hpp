@@ -7,7 +7,7 @@
 #include <cmath>
 #include <vector>
 
-#include "workloads/workload.hpp"
+#include "sim/api/workload.hpp"
 
 namespace mksim {
 

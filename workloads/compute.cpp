@@ -22,10 +22,10 @@ class ComputeWorkload final : public Workload {
     for (int i = 0; i < threads; ++i) {
       ThreadSpec spec{fmt::format("compute.{}", i), p_.boolean("pin") ? std::vector<int>{cores[i]} : std::vector<int>{},
                       -1, static_cast<uint64_t>(p_.number("working_set_kib") * 1024)};
-      uint32_t id = env.create_thread(proc, spec,
-                                      boxed(body(p_.number("cycles_per_thread"), p_.number("chunk_cycles"),
-                                                 static_cast<int>(p_.integer("syscalls_per_chunk")), sc,
-                                                 p_.number("syscall_cycles"))));
+      uint32_t id = env.create_thread(
+          proc, spec,
+          boxed(body(p_.number("cycles_per_thread"), p_.number("chunk_cycles"),
+                     static_cast<int>(p_.integer("syscalls_per_chunk")), sc, p_.number("syscall_cycles"))));
       first_ = std::min(first_, id);
       last_ = id + 1;
     }
@@ -66,7 +66,8 @@ WorkloadRegistry::Add reg(
                       "kind of kernel service the system calls use"),
         Field::number("syscall_cycles", 0, "cycles", "service work inside each system call").at_least(0),
         Field::boolean("pin", true, "pin thread i to its core; false lets the scheduler place threads"),
-        Field::number("working_set_kib", 0, "KiB", "data each thread keeps in its core's caches (refilled after a "
+        Field::number("working_set_kib", 0, "KiB",
+                      "data each thread keeps in its core's caches (refilled after a "
                       "context switch, as much as other threads evicted)")
             .at_least(0)
             .at_most(1073741824),

@@ -239,9 +239,9 @@ class GenodeWorkload final : public Workload {
     }
     // Names from here end up in results.json, which is UTF-8; pugixml does not check.
     if (const size_t bad = find_invalid_utf8(text_); bad != std::string::npos)
-      throw InputError(xml_, fmt::format("line {}", line_at(static_cast<ptrdiff_t>(bad))),
-                       fmt::format("byte 0x{:02x} is not UTF-8, expected UTF-8 text",
-                                   static_cast<unsigned char>(text_[bad])));
+      throw InputError(
+          xml_, fmt::format("line {}", line_at(static_cast<ptrdiff_t>(bad))),
+          fmt::format("byte 0x{:02x} is not UTF-8, expected UTF-8 text", static_cast<unsigned char>(text_[bad])));
     pugi::xml_node config = doc.document_element();
     if (std::string(config.name()) != "config")
       fail_at(config, fmt::format("the root element is <{}>, expected a Genode init <config>", config.name()));

@@ -116,7 +116,9 @@ WorkloadRegistry::Add reg(
             .at_least(1)
             .at_most(65536),
         Field::integer("objects_per_thread", 1000, "", "live objects each thread keeps").at_least(1).at_most(10000000),
-        Field::number("min_bytes", 8, "bytes", "smallest object (sizes are uniform)").at_least(1).at_most(1099511627776.0),
+        Field::number("min_bytes", 8, "bytes", "smallest object (sizes are uniform)")
+            .at_least(1)
+            .at_most(1099511627776.0),
         Field::number("max_bytes", 1000, "bytes", "largest object").at_least(1).at_most(1099511627776.0),
         Field::number("handoff_fraction", 0.1, "",
                       "fraction of new objects exchanged for a live object of another thread (freed there)")

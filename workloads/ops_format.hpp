@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "workloads/program.hpp"
+#include "sim/api/program.hpp"
 
 namespace mksim {
 

@@ -155,14 +155,17 @@ WorkloadRegistry::Add reg(
         Field::integer("cores", 4, "", "number of updating cores (k), one client thread on each")
             .at_least(1)
             .at_most(65536),
-        Field::integer("first_core", 0, "core id", "clients run on cores first_core .. first_core + k - 1").at_least(0).at_most(65535),
+        Field::integer("first_core", 0, "core id", "clients run on cores first_core .. first_core + k - 1")
+            .at_least(0)
+            .at_most(65535),
         Field::integer("server_core", -1, "core id",
                        "message-server: the server's core (-1: the core after the clients)")
             .at_least(-1)
             .at_most(65535),
         Field::integer("updates_per_core", 1000, "", "updates each client makes").at_least(1).at_most(1000000000),
         Field::number("update_cycles", 20, "cycles", "work of one update besides writing the lines").at_least(0),
-        Field::integer("lines", 1, "cache lines", "lines of the structure one update writes (SHM1..SHM8); a structure larger than "
+        Field::integer("lines", 1, "cache lines",
+                       "lines of the structure one update writes (SHM1..SHM8); a structure larger than "
                        "machine.memory.coherent_region_max_kib streams from memory instead of moving between caches")
             .at_least(1)
             .at_most(1024),

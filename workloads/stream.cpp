@@ -71,8 +71,9 @@ WorkloadRegistry::Add reg(
         Field::number("chunk_bytes", 4.0 * 1048576, "bytes", "bytes per memory operation")
             .at_least(1)
             .at_most(1125899906842624.0),
-        Field::numbers("node", "node ids",
-                       "NUMA node of each thread's buffer, thread i on node[i % len] (empty: the memory policy decides)")
+        Field::numbers(
+            "node", "node ids",
+            "NUMA node of each thread's buffer, thread i on node[i % len] (empty: the memory policy decides)")
             .at_least(0),
         Field::choice("pattern", "sequential", {"sequential", "random", "chase"}, "access pattern"),
         Field::choice("access", "read", {"read", "write"}, "reads or writes"),

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "workloads/workload.hpp"
+#include "sim/api/workload.hpp"
 
 namespace mksim {
 

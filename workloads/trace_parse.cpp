@@ -16,8 +16,8 @@
 #include <limits>
 #include <sstream>
 
+#include "sim/api/params.hpp"
 #include "sim/input.hpp"
-#include "sim/params.hpp"
 
 namespace mksim {
 
@@ -314,7 +314,8 @@ class Reader {
 
   void remember(int32_t pid, std::string_view comm) {
     if (pid == 0 || comm.empty() || comm == "<...>" || (comm.front() == '<' && comm.back() == '>')) return;
-    // A Linux comm is 16 bytes of anything: keep it readable and storable (results.json is UTF-8) with bad bytes as \xNN.
+    // A Linux comm is 16 bytes of anything: keep it readable and storable (results.json is UTF-8) with bad bytes as
+    // \xNN.
     out_.comm[pid] = escape_invalid_utf8(comm);
   }
 

@@ -291,7 +291,9 @@ WorkloadRegistry::Add reg(
         Field::integer("record_bytes", 1000, "bytes", "record size (YCSB: 10 fields of 100 bytes)")
             .at_least(1)
             .at_most(1073741824),
-        Field::integer("value_bytes", 100, "bytes", "bytes an update writes (one field)").at_least(1).at_most(1073741824),
+        Field::integer("value_bytes", 100, "bytes", "bytes an update writes (one field)")
+            .at_least(1)
+            .at_most(1073741824),
         Field::integer("scan_length_max", 100, "", "longest scan (lengths are uniform from 1)")
             .at_least(1)
             .at_most(1000000000),

@@ -7,10 +7,10 @@
 
 #include "mksim_version.hpp"
 #include "models/presets.hpp"
+#include "sim/api/registry.hpp"
 #include "sim/config.hpp"
 #include "sim/engine.hpp"
 #include "sim/machine_config.hpp"
-#include "sim/registry.hpp"
 #include "sim/sweep.hpp"
 
 namespace py = pybind11;

@@ -3,11 +3,11 @@
 
 #include "models/costs.hpp"
 #include "policies/agreement.hpp"
-#include "policies/kernel.hpp"
+#include "sim/api/kernel.hpp"
+#include "sim/api/workload.hpp"
 #include "sim/config.hpp"
 #include "sim/engine.hpp"
 #include "sim/machine_config.hpp"
-#include "workloads/workload.hpp"
 
 using namespace mksim;
 
@@ -151,14 +151,14 @@ TEST_CASE("architecture: all four are registered and accept the shootdown choice
       CHECK_NOTHROW(resolve_scenario(doc, "t", "."));
     }
   }
-  json bad = {{"machine", small_machine()},
-              {"kernel", {{"shootdown", "numa-multicst"}}},
-              {"workload", {{"kind", "compute"}}}};
+  json bad = {
+      {"machine", small_machine()}, {"kernel", {{"shootdown", "numa-multicst"}}}, {"workload", {{"kind", "compute"}}}};
   CHECK_THROWS_WITH(resolve_scenario(bad, "t", "."), Catch::Contains("did you mean 'numa-multicast'"));
 }
 
-TEST_CASE("architecture: syscall-heavy work costs more under microkernel IPC than a monolithic trap, less as a "
-          "library call") {
+TEST_CASE(
+    "architecture: syscall-heavy work costs more under microkernel IPC than a monolithic trap, less as a "
+    "library call") {
   std::map<std::string, double> span;
   for (const char* a : {"monolithic", "microkernel", "exokernel", "multikernel"}) {
     json doc = {{"machine", small_machine()},
@@ -191,8 +191,7 @@ TEST_CASE("architecture: a single-threaded server on another core is a queue tha
                 {"kernel",
                  {{"architecture", "microkernel"},
                   {"microkernel", {{"file_server_core", 15}, {"server_threads", server_threads}}}}},
-                {"workload",
-                 {{"kind", "test-syscall-loop"}, {"threads", 8}, {"calls", 200}, {"work_cycles", 2000}}}};
+                {"workload", {{"kind", "test-syscall-loop"}, {"threads", 8}, {"calls", 200}, {"work_cycles", 2000}}}};
     return run_doc(doc)["workload"]["metrics"]["makespan_s"].get<double>();
   };
   double one = span(1), four = span(4);
@@ -201,8 +200,9 @@ TEST_CASE("architecture: a single-threaded server on another core is a queue tha
   CHECK(four < 0.4 * one);
 }
 
-TEST_CASE("architecture: NUMA-aware multicast shootdown beats IPI broadcast on a many-socket machine at high core "
-          "counts") {
+TEST_CASE(
+    "architecture: NUMA-aware multicast shootdown beats IPI broadcast on a many-socket machine at high core "
+    "counts") {
   Machine m = eight_socket();
   const double ipi2 = agreement_cycles(m, Agreement::IpiBroadcast, 2);
   const double ipi32 = agreement_cycles(m, Agreement::IpiBroadcast, 32);
@@ -224,8 +224,9 @@ TEST_CASE("architecture: NUMA-aware multicast shootdown beats IPI broadcast on a
   CHECK(cpu.interrupted.count(0) == 0);
 }
 
-TEST_CASE("architecture: in simulation, unmap latency grows with sharing cores faster under monolithic than under "
-          "multikernel") {
+TEST_CASE(
+    "architecture: in simulation, unmap latency grows with sharing cores faster under monolithic than under "
+    "multikernel") {
   auto unmap_us = [](const char* arch, int k) {
     json doc = {{"machine", json::parse(R"({"sockets": 8, "cores_per_socket": 4, "freq_ghz": 2.0,
                                             "interconnect": {"topology": "ring", "hop_latency_ns": 60}})")},

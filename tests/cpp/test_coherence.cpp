@@ -21,7 +21,9 @@ json two_socket_doc() {
       "interconnect": {"latency_ns": [[100, 150], [150, 100]]}})");
 }
 
-Machine two_socket() { return build_machine(two_socket_doc(), "machine", "test", "."); }
+Machine two_socket() {
+  return build_machine(two_socket_doc(), "machine", "test", ".");
+}
 
 // Core `core` writes (or reads) `lines` at `at_s`; returns how long it took, in ns.
 double access_ns(const Machine& m, std::vector<CacheLine>& lines, int core, bool write, double at_s = 0,
@@ -153,8 +155,8 @@ TEST_CASE("coherence: the home node takes one request per occupancy interval, wh
 namespace {
 
 json shared_update(int cores, json extra = json::object()) {
-  json w = {{"kind", "shared-update"}, {"mode", "shared-memory"}, {"sync", "none"}, {"cores", cores},
-            {"lines", 8},          {"update_cycles", 0},          {"updates_per_core", 200}};
+  json w = {{"kind", "shared-update"}, {"mode", "shared-memory"}, {"sync", "none"}, {"cores", cores}, {"lines", 8},
+            {"update_cycles", 0},      {"updates_per_core", 200}};
   w.update(extra);
   return {{"machine", two_socket_doc()}, {"workload", w}, {"run", {{"seed", 1}}}};
 }
@@ -196,9 +198,9 @@ TEST_CASE("coherence: with a busy home node an update's cost grows with the line
     return metric(run_metrics(doc), "cycles_per_update");
   };
   const double two = cycles(4, 2), eight = cycles(4, 8);
-  CHECK(eight == Approx(4 * 8 * 20 * 2.0).epsilon(0.1));  // k cores x n lines x 20 ns, at 2 GHz
-  CHECK(eight / two == Approx(4).epsilon(0.15));          // linear in the lines
-  CHECK(cycles(8, 8) / eight == Approx(2).epsilon(0.15)); // and in the cores
+  CHECK(eight == Approx(4 * 8 * 20 * 2.0).epsilon(0.1));   // k cores x n lines x 20 ns, at 2 GHz
+  CHECK(eight / two == Approx(4).epsilon(0.15));           // linear in the lines
+  CHECK(cycles(8, 8) / eight == Approx(2).epsilon(0.15));  // and in the cores
   // Without the occupancy, the 8 lines' hand-overs overlap: the cost hardly depends on the lines.
   CHECK(metric(run_metrics(shared_update(4, {{"lines", 8}})), "cycles_per_update") <
         1.5 * metric(run_metrics(shared_update(4, {{"lines", 2}})), "cycles_per_update"));

@@ -137,8 +137,8 @@ TEST_CASE("config: relative paths resolve against the config file's folder") {
 }
 
 TEST_CASE("machine: the short uniform form builds a machine of any size") {
-  Machine m = build_machine(json::parse(R"({"sockets": 16, "cores_per_socket": 64, "nodes_per_socket": 1})"),
-                            "machine", "t", ".");
+  Machine m = build_machine(json::parse(R"({"sockets": 16, "cores_per_socket": 64, "nodes_per_socket": 1})"), "machine",
+                            "t", ".");
   CHECK(m.num_cores() == 1024);
   CHECK(m.num_nodes() == 16);
   CHECK(m.packages == 16);
@@ -197,8 +197,8 @@ TEST_CASE("machine: every real hwloc file loads through a config, with hwloc's s
   for (const auto& e : fs::directory_iterator(MKSIM_SOURCE_DIR "/../shared/realdata/hwloc")) {
     if (e.path().extension() != ".xml") continue;
     INFO(e.path().string());
-    Machine m = build_machine(json{{"hwloc", e.path().string()}, {"memory", {{"local_latency_ns", 90}}}}, "machine",
-                              "t", ".");
+    Machine m =
+        build_machine(json{{"hwloc", e.path().string()}, {"memory", {{"local_latency_ns", 90}}}}, "machine", "t", ".");
     CHECK(m.check().empty());
     CHECK(m.num_cores() > 0);
     for (const auto& n : m.nodes) CHECK(n.local_latency_ns == Approx(90));
@@ -212,7 +212,8 @@ TEST_CASE("machine: every real hwloc file loads through a config, with hwloc's s
   CHECK(uv.pus() == 384);
   // SLIT 10/50 from the file: remote = 5x local.
   double ratio_max = 0;
-  for (int j = 1; j < 24; ++j) ratio_max = std::max(ratio_max, uv.interconnect.latency_ns[0][j] / uv.interconnect.latency_ns[0][0]);
+  for (int j = 1; j < 24; ++j)
+    ratio_max = std::max(ratio_max, uv.interconnect.latency_ns[0][j] / uv.interconnect.latency_ns[0][0]);
   CHECK(ratio_max == Approx(7.9));
   CHECK_THROWS_WITH(build_machine(json{{"hwloc", "x.xml"}, {"sockets", 2}}, "machine", "t", "."),
                     Catch::Contains("machine.sockets") && Catch::Contains("cannot be combined"));

@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include "sim/api/workload.hpp"
 #include "sim/config.hpp"
 #include "sim/engine.hpp"
-#include "workloads/workload.hpp"
 
 using namespace mksim;
 
@@ -65,7 +65,9 @@ json run_doc(const json& doc) {
   return r;
 }
 
-double metric(const json& r, const char* name) { return r["workload"]["metrics"][name].get<double>(); }
+double metric(const json& r, const char* name) {
+  return r["workload"]["metrics"][name].get<double>();
+}
 
 }  // namespace
 
@@ -73,8 +75,12 @@ TEST_CASE("engine: a remote access costs what the config says and a local one le
   auto run_chase = [](int node) {
     json doc = {{"machine", two_socket_machine()},
                 {"workload",
-                 {{"kind", "stream"}, {"pattern", "chase"}, {"cores", {0}}, {"node", {node}},
-                  {"bytes_per_thread", 64 * 20000}, {"chunk_bytes", 64 * 1000}}}};
+                 {{"kind", "stream"},
+                  {"pattern", "chase"},
+                  {"cores", {0}},
+                  {"node", {node}},
+                  {"bytes_per_thread", 64 * 20000},
+                  {"chunk_bytes", 64 * 1000}}}};
     return metric(run_doc(doc), "makespan_s");
   };
   double local = run_chase(0), remote = run_chase(1);
@@ -88,8 +94,12 @@ TEST_CASE("engine: two streams on one memory controller each get half its bandwi
   auto run_two = [](int node_a, int node_b, int core_b) {
     json doc = {{"machine", two_socket_machine()},
                 {"workload",
-                 {{"kind", "stream"}, {"threads", 2}, {"cores", {0, core_b}}, {"node", {node_a, node_b}},
-                  {"bytes_per_thread", 1e8}, {"chunk_bytes", 1e7}}}};
+                 {{"kind", "stream"},
+                  {"threads", 2},
+                  {"cores", {0, core_b}},
+                  {"node", {node_a, node_b}},
+                  {"bytes_per_thread", 1e8},
+                  {"chunk_bytes", 1e7}}}};
     return run_doc(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"].get<std::vector<double>>();
   };
   auto shared = run_two(0, 0, 1);  // both on node 0's controller (10 GB/s)
@@ -105,10 +115,10 @@ TEST_CASE("engine: one core's stream is bounded by Little's law over its misses 
   m["memory"]["core_mlp"] = 10;
   m["memory"]["controller_bandwidth_gb_s"] = 100;
   auto bw = [&](int node) {
-    json doc = {{"machine", m},
-                {"workload",
-                 {{"kind", "stream"}, {"cores", {0}}, {"node", {node}}, {"bytes_per_thread", 1e8},
-                  {"chunk_bytes", 1e7}}}};
+    json doc = {
+        {"machine", m},
+        {"workload",
+         {{"kind", "stream"}, {"cores", {0}}, {"node", {node}}, {"bytes_per_thread", 1e8}, {"chunk_bytes", 1e7}}}};
     return run_doc(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"][0].get<double>();
   };
   // 10 lines of 64 bytes in flight per load latency.
@@ -121,7 +131,11 @@ TEST_CASE("engine: a remote stream is limited by the interconnect link it crosse
   m["interconnect"]["link_bandwidth_gb_s"] = 4;
   json doc = {{"machine", m},
               {"workload",
-               {{"kind", "stream"}, {"threads", 2}, {"cores", {0, 1}}, {"node", {1, 1}}, {"bytes_per_thread", 4e7},
+               {{"kind", "stream"},
+                {"threads", 2},
+                {"cores", {0, 1}},
+                {"node", {1, 1}},
+                {"bytes_per_thread", 4e7},
                 {"chunk_bytes", 4e6}}}};
   auto bw = run_doc(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"].get<std::vector<double>>();
   CHECK(bw[0] == Approx(2).epsilon(0.01));
@@ -154,10 +168,11 @@ TEST_CASE("engine: busy time is the work plus the modelled overheads, and idle t
 }
 
 TEST_CASE("engine: threads sharing a core take turns by time slice") {
-  json doc = {{"machine", two_socket_machine()},
-              {"kernel", {{"round-robin", {{"time_slice_us", 100}}}, {"monolithic", {{"context_switch_cycles", 0}}}}},
-              {"workload",
-               {{"kind", "compute"}, {"threads", 2}, {"cores", {0}}, {"cycles_per_thread", 2e6}, {"chunk_cycles", 2e6}}}};
+  json doc = {
+      {"machine", two_socket_machine()},
+      {"kernel", {{"round-robin", {{"time_slice_us", 100}}}, {"monolithic", {{"context_switch_cycles", 0}}}}},
+      {"workload",
+       {{"kind", "compute"}, {"threads", 2}, {"cores", {0}}, {"cycles_per_thread", 2e6}, {"chunk_cycles", 2e6}}}};
   json r = run_doc(doc);
   // Two 1 ms threads on one core: both finish near 2 ms, after ~20 switches, each waiting about half the time.
   CHECK(r["summary"]["sim_time_s"].get<double>() == Approx(2e-3).epsilon(1e-6));
@@ -182,12 +197,17 @@ TEST_CASE("engine: a 1,024-core machine builds and runs") {
 }
 
 TEST_CASE("engine: the same seed gives byte-identical results apart from wall_clock") {
-  json doc = {{"machine", two_socket_machine()},
-              {"workload",
-               json::array({{{"kind", "compute"}, {"threads", 6}, {"pin", false}, {"cycles_per_thread", 1e6},
-                             {"syscalls_per_chunk", 2}, {"syscall_class", "file"}},
-                            {{"kind", "stream"}, {"threads", 2}, {"cores", {0, 4}}, {"node", {1, 0}},
-                             {"bytes_per_thread", 1e7}}})}};
+  json doc = {
+      {"machine", two_socket_machine()},
+      {"workload",
+       json::array(
+           {{{"kind", "compute"},
+             {"threads", 6},
+             {"pin", false},
+             {"cycles_per_thread", 1e6},
+             {"syscalls_per_chunk", 2},
+             {"syscall_class", "file"}},
+            {{"kind", "stream"}, {"threads", 2}, {"cores", {0, 4}}, {"node", {1, 0}}, {"bytes_per_thread", 1e7}}})}};
   json a = run_doc(doc), b = run_doc(doc);
   a.erase("wall_clock");
   b.erase("wall_clock");
@@ -240,8 +260,12 @@ TEST_CASE("engine: a context switch costs the refill of what other threads evict
     json doc = {{"machine", two_socket_machine()},
                 {"kernel", {{"round-robin", {{"time_slice_us", 100}}}, {"monolithic", {{"context_switch_cycles", 0}}}}},
                 {"workload",
-                 {{"kind", "compute"}, {"threads", threads}, {"cores", {0}}, {"cycles_per_thread", 2e6},
-                  {"chunk_cycles", 2e6}, {"working_set_kib", ws_kib}}}};
+                 {{"kind", "compute"},
+                  {"threads", threads},
+                  {"cores", {0}},
+                  {"cycles_per_thread", 2e6},
+                  {"chunk_cycles", 2e6},
+                  {"working_set_kib", ws_kib}}}};
     return run_doc(doc);
   };
   json alone = run(1, 256), shared = run(2, 256), none = run(2, 0);
@@ -268,7 +292,10 @@ TEST_CASE("engine: interleave spreads traffic over the memory controllers while 
     json doc = {{"machine", m},
                 {"kernel", {{"memory_policy", policy}}},
                 {"workload",
-                 {{"kind", "stream"}, {"threads", 4}, {"cores", {0, 1, 2, 3}}, {"bytes_per_thread", 4e6},
+                 {{"kind", "stream"},
+                  {"threads", 4},
+                  {"cores", {0, 1, 2, 3}},
+                  {"bytes_per_thread", 4e6},
                   {"chunk_bytes", 1e6}}}};
     json r = run_doc(doc);
     std::vector<double> bytes;

@@ -1,5 +1,6 @@
 // Tests of the hwloc topology importer against real hwloc exports (/work/shared/realdata/hwloc, see SOURCES.md there):
 // exact counts, cache sharing, NUMA distances in dense node order, the 3.0-format workaround, and errors for bad files.
+#include <hwloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,10 +16,8 @@
 #include <tuple>
 #include <vector>
 
-#include <hwloc.h>
-
 #include "models/hwloc_import.hpp"
-#include "sim/params.hpp"
+#include "sim/api/params.hpp"
 
 namespace fs = std::filesystem;
 using mksim::import_hwloc_xml;
@@ -479,7 +478,8 @@ void check_same(const ImportedTopology& a, const ImportedTopology& b) {
   REQUIRE(x.caches.size() == y.caches.size());
   for (size_t i = 0; i < x.caches.size(); ++i) {
     const auto &p = x.caches[i], &q = y.caches[i];
-    CHECK(std::tie(p.level, p.size_bytes, p.line_bytes, p.cores) == std::tie(q.level, q.size_bytes, q.line_bytes, q.cores));
+    CHECK(std::tie(p.level, p.size_bytes, p.line_bytes, p.cores) ==
+          std::tie(q.level, q.size_bytes, q.line_bytes, q.cores));
   }
   CHECK(a.slit == b.slit);
   CHECK(a.notes == b.notes);
@@ -527,8 +527,9 @@ TEST_CASE("hwloc: what libhwloc 2.9 crashes on is refused before it sees the fil
     TempFile f("no-complete-cpuset.xml", without("complete_cpuset"));
     const InputError e = expect_input_error(f.str());
     CHECK(e.where() == line);
-    CHECK(e.reason() == "<object type=\"Core\"> has cpuset but no complete_cpuset, expected both or neither (libhwloc " +
-                            std::string(HWLOC_VERSION) + " crashes on such objects)");
+    CHECK(e.reason() ==
+          "<object type=\"Core\"> has cpuset but no complete_cpuset, expected both or neither (libhwloc " +
+              std::string(HWLOC_VERSION) + " crashes on such objects)");
   }
   SECTION("nodeset without complete_nodeset, and the other way round") {
     TempFile f("no-complete-nodeset.xml", without("complete_nodeset"));

@@ -51,7 +51,9 @@ InputError input_error(F&& f) {
   throw std::logic_error("unreachable");
 }
 
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool has(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 }  // namespace
 

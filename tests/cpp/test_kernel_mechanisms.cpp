@@ -57,14 +57,12 @@ json run_metrics(const json& kernel, const json& workload) {
 
 double one_way_cycles(const json& kernel, const json& placement, const std::string& address_spaces = "shared",
                       const json& cpu = json::object()) {
-  json doc = {{"machine", two_socket_doc()},
-              {"kernel", kernel},
-              {"workload",
-               {{"kind", "ipc-pingpong"},
-                {"placement", placement},
-                {"round_trips", 50},
-                {"address_spaces", address_spaces}}},
-              {"run", {{"seed", 1}}}};
+  json doc = {
+      {"machine", two_socket_doc()},
+      {"kernel", kernel},
+      {"workload",
+       {{"kind", "ipc-pingpong"}, {"placement", placement}, {"round_trips", 50}, {"address_spaces", address_spaces}}},
+      {"run", {{"seed", 1}}}};
   doc["machine"]["cpu"] = cpu;
   json r = run_isolated(resolve_scenario(doc, "test", ".")).doc;
   REQUIRE(r["summary"]["status"] == "completed");

@@ -13,7 +13,9 @@ using namespace mksim;
 
 namespace {
 
-Machine machine_of(const json& section) { return build_machine(section, "machine", "cfg.json", "."); }
+Machine machine_of(const json& section) {
+  return build_machine(section, "machine", "cfg.json", ".");
+}
 
 std::string error_of(const json& section) {
   try {
@@ -24,7 +26,9 @@ std::string error_of(const json& section) {
   return "";
 }
 
-json two_cores() { return {{"sockets", 1}, {"cores_per_socket", 2}}; }
+json two_cores() {
+  return {{"sockets", 1}, {"cores_per_socket", 2}};
+}
 
 }  // namespace
 

@@ -10,11 +10,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "sim/api/workload.hpp"
 #include "sim/config.hpp"
 #include "sim/engine.hpp"
 #include "sim/outputs.hpp"
 #include "workloads/ops_format.hpp"
-#include "workloads/workload.hpp"
 
 using namespace mksim;
 namespace fs = std::filesystem;
@@ -232,7 +232,7 @@ TEST_CASE("ops: bad ops traces are InputErrors with file and line") {
                     "\n") == "line 1");  // version
   CHECK(error_where(R"({"mksim_ops": 1, "threads": [{"process": 3}]})"
                     "\n") == "line 1");
-  CHECK(error_where(h + R"({"t": 0, "op": "compute", "cyc)") == "line 2, column 31");             // truncated
+  CHECK(error_where(h + R"({"t": 0, "op": "compute", "cyc)") == "line 2, column 31");            // truncated
   CHECK(error_where(h + "\n" + R"({"t": 0, "op": "teleport"})") == "line 3");                    // unknown operation
   CHECK(error_where(h + R"({"t": 1, "op": "yield"})") == "line 2");                              // undeclared thread
   CHECK(error_where(h + R"({"t": 0, "op": "recv", "channel": 1})") == "line 2");                 // undeclared channel

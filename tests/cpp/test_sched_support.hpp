@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "models/costs.hpp"
-#include "policies/cpu.hpp"
-#include "policies/memory.hpp"
-#include "policies/scheduler.hpp"
-#include "policies/thread.hpp"
+#include "sim/api/cpu.hpp"
+#include "sim/api/memory.hpp"
+#include "sim/api/scheduler.hpp"
+#include "sim/api/thread.hpp"
 #include "sim/config.hpp"
 #include "sim/engine.hpp"
 #include "sim/machine_config.hpp"

@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "sim/params.hpp"
+#include "sim/api/params.hpp"
 #include "workloads/trace_model.hpp"
 #include "workloads/trace_parse.hpp"
 

@@ -149,5 +149,6 @@ TEST_CASE("ipc-pingpong: window and address_spaces are checked") {
   CHECK_THAT(setup_error(doc), Catch::Contains("workload.window") && Catch::Contains("between 1 and"));
   doc["workload"]["window"] = 2;
   doc["workload"]["address_spaces"] = "seperate";
-  CHECK_THAT(setup_error(doc), Catch::Contains("workload.address_spaces") && Catch::Contains("did you mean 'separate'"));
+  CHECK_THAT(setup_error(doc),
+             Catch::Contains("workload.address_spaces") && Catch::Contains("did you mean 'separate'"));
 }

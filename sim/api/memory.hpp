@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "models/machine.hpp"
-#include "policies/cpu.hpp"
-#include "policies/thread.hpp"
-#include "sim/registry.hpp"
+#include "sim/api/cpu.hpp"
+#include "sim/api/registry.hpp"
+#include "sim/api/thread.hpp"
 
 namespace mksim {
 

@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "models/machine.hpp"
-#include "policies/cpu.hpp"
-#include "policies/thread.hpp"
-#include "sim/params.hpp"
-#include "sim/registry.hpp"
+#include "sim/api/cpu.hpp"
+#include "sim/api/params.hpp"
+#include "sim/api/registry.hpp"
+#include "sim/api/thread.hpp"
 
 namespace mksim {
 

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "policies/thread.hpp"
-#include "workloads/ops.hpp"
+#include "sim/api/ops.hpp"
+#include "sim/api/thread.hpp"
 
 namespace mksim {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "workloads/ops.hpp"
-#include "workloads/program.hpp"
+#include "sim/api/ops.hpp"
+#include "sim/api/program.hpp"
 
 namespace mksim {
 
@@ -31,8 +31,8 @@ struct Thread {
   uint32_t id = 0;
   uint32_t process = 0;
   std::string name;
-  std::vector<int> affinity;  // cores it may run on; empty: any core of its process
-  int home_node = -1;         // preferred NUMA node (NUMA-aware placement); -1: none
+  std::vector<int> affinity;       // cores it may run on; empty: any core of its process
+  int home_node = -1;              // preferred NUMA node (NUMA-aware placement); -1: none
   uint64_t working_set_bytes = 0;  // data it keeps in its core's private caches
   uint64_t fill_mark = 0;          // its last core's fill counter when it last left that core
   int last_core = -1;
@@ -41,11 +41,11 @@ struct Thread {
   double state_since_s = 0;
 
   std::unique_ptr<OpSource> source;
-  Op op;              // current operation
+  Op op;  // current operation
   bool has_op = false;
   double op_left_cycles = 0;  // what remains of a Compute operation that a time slice cut
   OpResult last_result;
-  uint32_t wake_tokens = 0;   // Wake before Wait
+  uint32_t wake_tokens = 0;  // Wake before Wait
   // What it waits for, for deadlock reports: a description and the name of the object (formatted only if reported).
   const char* blocked_on = "";
   const std::string* blocked_on_object = nullptr;

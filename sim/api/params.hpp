@@ -52,7 +52,7 @@ struct Field {
   double min = -std::numeric_limits<double>::infinity();
   double max = std::numeric_limits<double>::infinity();
   bool min_exclusive = false;
-  std::vector<std::string> choices;  // for Choice
+  std::vector<std::string> choices;      // for Choice
   std::shared_ptr<const Schema> object;  // for Object
 
   // Builders, so declarations read as one line each.

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "models/machine.hpp"
-#include "workloads/ops.hpp"
+#include "sim/api/ops.hpp"
 
 namespace mksim {
 
@@ -18,13 +18,13 @@ enum class Work : uint8_t { User, Kernel };
 // line's transfer from the last holder's core; waiters queue in FIFO order (ticket/MCS-like) and spin.
 struct SpinLock {
   std::string name;
-  int last_core = -1;         // whose cache holds the line
+  int last_core = -1;  // whose cache holds the line
   bool held = false;
-  double free_at_s = 0;       // when the current hold ends, once the holder has released it
-  std::deque<int> spinners;   // cores spinning on it while the holder's release time is unknown
+  double free_at_s = 0;      // when the current hold ends, once the holder has released it
+  std::deque<int> spinners;  // cores spinning on it while the holder's release time is unknown
   uint64_t acquisitions = 0;
   uint64_t contended = 0;
-  double wait_s = 0;          // total time cores spent spinning on it
+  double wait_s = 0;  // total time cores spent spinning on it
 };
 
 class Cpu {

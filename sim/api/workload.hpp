@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "models/machine.hpp"
-#include "sim/params.hpp"
-#include "sim/registry.hpp"
+#include "sim/api/params.hpp"
+#include "sim/api/program.hpp"
+#include "sim/api/registry.hpp"
 #include "sim/rng.hpp"
-#include "workloads/program.hpp"
 
 namespace mksim {
 

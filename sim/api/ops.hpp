@@ -59,11 +59,11 @@ struct Op {
   OpKind kind = OpKind::Compute;
   AccessPattern pattern = AccessPattern::Sequential;
   AccessKind access = AccessKind::Read;
-  uint32_t target = 0;   // channel, lock, region, thread, template or syscall class, by kind
-  double cycles = 0;     // Compute, Syscall (in-kernel work)
-  uint64_t bytes = 0;    // MemAccess, Send, Alloc, Map, Unmap
-  double seconds = 0;    // Sleep
-  uint64_t value = 0;    // Send: a value carried to the receiver (e.g. a request's arrival time stamp in ns)
+  uint32_t target = 0;  // channel, lock, region, thread, template or syscall class, by kind
+  double cycles = 0;    // Compute, Syscall (in-kernel work)
+  uint64_t bytes = 0;   // MemAccess, Send, Alloc, Map, Unmap
+  double seconds = 0;   // Sleep
+  uint64_t value = 0;   // Send: a value carried to the receiver (e.g. a request's arrival time stamp in ns)
 
   static Op compute(double cycles) { return {.kind = OpKind::Compute, .cycles = cycles}; }
   static Op mem(uint32_t region, uint64_t bytes, AccessPattern p = AccessPattern::Sequential,

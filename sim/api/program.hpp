@@ -8,7 +8,7 @@
 #include <memory>
 #include <utility>
 
-#include "workloads/ops.hpp"
+#include "sim/api/ops.hpp"
 
 namespace mksim {
 
