@@ -1,6 +1,7 @@
 #include "sim/engine.hpp"
 
 #include <fmt/format.h>
+#include <simgrid/config.h>  // before version.h, which uses its macros
 #include <simgrid/version.h>
 #include <sys/wait.h>
 #include <unistd.h>
