@@ -85,7 +85,6 @@ struct UserLock {
   Thread* owner = nullptr;
   int last_core = -1;
   std::deque<Thread*> waiters;
-  uint64_t acquisitions = 0, contended = 0;
 };
 
 struct Process {
@@ -474,13 +473,10 @@ void CoreRt::lock(SpinLock& l) {
   // Acquisitions are ordered by SimGrid's clock: synchronise first.
   flush();
   const double now = sim_clock();
-  ++l.acquisitions;
   e->count(EngineEvent::LockAcquire);
   if (!l.held) {
     double start = std::max(now, l.free_at_s);  // its last holder may have released it "in the future"
-    if (start > now) ++l.contended;
     double spin = start - now;
-    l.wait_s += spin;
     spin_s += spin;
     spend_s(spin, Work::Kernel);
     double transfer = (l.last_core >= 0 && l.last_core != id) ? transfer_from_ns(l.last_core) * 1e-9 : 0;
@@ -490,7 +486,6 @@ void CoreRt::lock(SpinLock& l) {
     return;
   }
   // Held, release time unknown yet: spin until the holder hands it over.
-  ++l.contended;
   l.spinners.push_back(id);
   grant_s = -1;
   waiting = true;
@@ -499,7 +494,6 @@ void CoreRt::lock(SpinLock& l) {
   waiting = notified = false;
   const double woke = sim_clock();
   double spin = std::max(0.0, grant_s - woke) + (woke - now);
-  l.wait_s += spin;
   spin_s += spin;
   // The time spent blocked in SimGrid already passed on the clock: count it as busy kernel time, not as pending.
   busy_s += woke - now;
@@ -867,14 +861,12 @@ Step EngineImpl::execute(CoreRt& c, Thread& t, double slice_end_s) {
         l.last_core = c.id;
         return done();
       }
-      ++l.acquisitions;
       if (!l.owner) {
         l.owner = &t;
         if (l.last_core >= 0 && l.last_core != c.id) c.spend_s(c.transfer_from_ns(l.last_core) * 1e-9, Work::User);
         l.last_core = c.id;
         return done();
       }
-      ++l.contended;
       // Contended: futex-style sleep in the kernel.
       kernel_->syscall(c, t, SyscallClass::Null, 0);
       l.waiters.push_back(&t);
@@ -1117,7 +1109,9 @@ json metrics_json(const Metrics& m) {
 void EngineImpl::prepare() {
   const auto& arch = *ArchitectureRegistry::instance().find(sc_.architecture.name);
   kernel_ = arch.make(sc_.architecture.params);
-  kernel_->init(m_, KernelOptions{sc_.shootdown});
+  KernelOptions options;
+  if (sc_.shootdown != "default") options.shootdown = make_agreement(sc_.shootdown);
+  kernel_->init(m_, options);
   sched_ = SchedulerRegistry::instance().find(sc_.scheduler.name)->make(sc_.scheduler.params);
   sched_->init(m_);
   placement_ = PlacementRegistry::instance().find(sc_.placement.name)->make(sc_.placement.params);

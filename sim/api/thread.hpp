@@ -50,10 +50,6 @@ struct Thread {
   const char* blocked_on = "";
   const std::string* blocked_on_object = nullptr;
 
-  // Scheduler-owned state.
-  double vruntime_s = 0;
-  double slice_used_s = 0;
-
   ThreadStats stats;
 
   bool may_run_on(int core) const {

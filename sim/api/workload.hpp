@@ -15,7 +15,7 @@
 #include "sim/api/params.hpp"
 #include "sim/api/program.hpp"
 #include "sim/api/registry.hpp"
-#include "sim/rng.hpp"
+#include "sim/api/rng.hpp"
 
 namespace mksim {
 
