@@ -1,7 +1,11 @@
 #include "sim/engine.hpp"
 
-#include <fmt/format.h>
+// clang-format off
+#include <simgrid/s4u.hpp>  // before simgrid/version.h, which needs SimGrid's macros
 #include <simgrid/version.h>
+// clang-format on
+
+#include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,7 +23,6 @@
 #include <filesystem>
 #include <queue>
 #include <set>
-#include <simgrid/s4u.hpp>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
