@@ -9,13 +9,11 @@ import pytest
 
 from conftest import ROOT
 
-# Built from parts so that this file does not match itself.
+# Built from parts so that this file does not match itself: the folder name followed by a slash (a relative or
+# absolute path into it), or joined to ".." or to a `parent` by a path operator (the examples in the first test).
 SHARED = "shared"
-OUTSIDE = re.compile(
-    SHARED + r"/"                        # ../shared/..., ../../shared/..., /work/shared/...
-    r"|\.\.[\"'\s]*[/\\,+][\"'\s]*" + SHARED + r"\b"  # "..", "shared" / ".." / "shared" / ".." + "shared"
-    r"|\bparent[\"'\s)]*[/,+][\"'\s]*" + SHARED + r"\b"  # ROOT.parent / "shared"
-)
+OUTSIDE = re.compile(SHARED + r"/" + r"|\.\.[\"'\s]*[/\\,+][\"'\s]*" + SHARED + r"\b" +
+                     r"|\bparent[\"'\s)]*[/,+][\"'\s]*" + SHARED + r"\b")
 
 
 def tracked_files():
