@@ -1,7 +1,8 @@
 #include "sim/engine.hpp"
 
+// simgrid/version.h uses SG_BEGIN_DECL and XBT_PUBLIC without including xbt/base.h, which defines them.
 // clang-format off
-#include <simgrid/s4u.hpp>  // before simgrid/version.h, which needs SimGrid's macros
+#include <xbt/base.h>
 #include <simgrid/version.h>
 // clang-format on
 
@@ -23,6 +24,7 @@
 #include <filesystem>
 #include <queue>
 #include <set>
+#include <simgrid/s4u.hpp>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
