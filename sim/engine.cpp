@@ -258,7 +258,7 @@ class EngineImpl final : public WorkloadEnv {
     return static_cast<uint32_t>(channels_.size() - 1);
   }
   uint32_t create_lock(const std::string& name) override {
-    locks_.push_back({name, nullptr, -1, {}, 0, 0});
+    locks_.push_back({name, nullptr, -1, {}});
     return static_cast<uint32_t>(locks_.size() - 1);
   }
   uint32_t create_template(uint32_t process, ThreadSpec spec,
