@@ -74,7 +74,8 @@ std::string list_components(const std::string& slot) {
       if (c->slot == s) list.push_back(c);
     std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->name < b->name; });
     for (const auto* c : list) {
-      out += fmt::format("  {:<16} {}\n", c->name, c->description);
+      out += fmt::format("  {:<16} {}{}\n", c->name, c->description,
+                         c->origin.empty() ? "" : " [from " + c->origin + "]");
       schema_text(*c->params, "", out);
     }
   }
@@ -131,7 +132,8 @@ std::string config_reference_markdown() {
       if (c->slot == slot) list.push_back(c);
     std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->name < b->name; });
     for (const auto* c : list) {
-      out += fmt::format("#### `{}`\n\n{}.\n\n", c->name, c->description);
+      out += fmt::format("#### `{}`\n\n{}.{}\n\n", c->name, c->description,
+                         c->origin.empty() ? "" : " From `" + c->origin + "`.");
       if (c->params->fields.empty()) {
         out += "No parameters.\n\n";
         continue;
