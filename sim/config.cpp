@@ -136,8 +136,9 @@ json resolve_params(const ComponentInfo& info, const json& given, const std::str
 // `plugins`: shared libraries to load before the components are looked up, relative to the config's folder.
 void load_config_plugins(const json& given, const std::string& file, const std::string& base_dir) {
   if (!given.is_array())
-    throw InputError(file, "plugins",
-                     fmt::format("found {}, expected a list of plugin files (\"libNAME.so\")", given.dump().substr(0, 60)));
+    throw InputError(
+        file, "plugins",
+        fmt::format("found {}, expected a list of plugin files (\"libNAME.so\")", given.dump().substr(0, 60)));
   for (size_t i = 0; i < given.size(); ++i) {
     if (!given[i].is_string())
       throw InputError(file, join_path("plugins", i),

@@ -153,13 +153,15 @@ void load_plugin(const std::string& path, const std::string& file, const std::st
   PluginStamp stamp = read_stamp(read_file_bytes(canonical));
   if (!stamp.problem.empty()) fail(stamp.problem);
   if (!stamp.contract)
-    fail("is a shared library but not an mksim plugin: it does not define mksim_plugin_contract_version (expand "
-         "MKSIM_PLUGIN(); once in one of its source files, see sim/api/plugin.hpp)");
+    fail(
+        "is a shared library but not an mksim plugin: it does not define mksim_plugin_contract_version (expand "
+        "MKSIM_PLUGIN(); once in one of its source files, see sim/api/plugin.hpp)");
   if (*stamp.contract != MKSIM_CONTRACT_VERSION)
-    fail(fmt::format("was built against mksim {} with contract version {}, but this mksim ({}) has contract version {}: "
-                     "rebuild the plugin against this mksim (find_package(mksim) from its install)",
-                     stamp.mksim_version.empty() ? "(unknown)" : stamp.mksim_version, *stamp.contract, MKSIM_VERSION,
-                     MKSIM_CONTRACT_VERSION));
+    fail(
+        fmt::format("was built against mksim {} with contract version {}, but this mksim ({}) has contract version {}: "
+                    "rebuild the plugin against this mksim (find_package(mksim) from its install)",
+                    stamp.mksim_version.empty() ? "(unknown)" : stamp.mksim_version, *stamp.contract, MKSIM_VERSION,
+                    MKSIM_CONTRACT_VERSION));
 
   export_host_symbols();
   std::vector<detail::PendingRegistration> pending;
@@ -180,8 +182,9 @@ void load_plugin(const std::string& path, const std::string& file, const std::st
   if (!version || *version != MKSIM_CONTRACT_VERSION)
     refuse("does not export mksim_plugin_contract_version as loaded (was it stripped or built with a version script?)");
   if (pending.empty())
-    refuse("registers no component: a plugin registers each with Registry<...>::Add, as mksim's own do (see "
-         "docs/writing-a-policy.md)");
+    refuse(
+        "registers no component: a plugin registers each with Registry<...>::Add, as mksim's own do (see "
+        "docs/writing-a-policy.md)");
   // Check every name before registering any, so that a refused plugin leaves the registries as they were.
   std::set<std::pair<std::string, std::string>> seen;
   for (const auto& r : pending) {
@@ -189,8 +192,8 @@ void load_plugin(const std::string& path, const std::string& file, const std::st
       std::string owner = "built into mksim";
       for (const auto* c : all_components())
         if (c->slot == r.slot && c->name == r.name && !c->origin.empty()) owner = "registered by " + c->origin;
-      refuse(fmt::format("registers {} '{}', but a {} of that name is already {}: rename the plugin's component", r.slot,
-                       r.name, r.slot, owner));
+      refuse(fmt::format("registers {} '{}', but a {} of that name is already {}: rename the plugin's component",
+                         r.slot, r.name, r.slot, owner));
     }
     if (!seen.emplace(r.slot, r.name).second)
       refuse(fmt::format("registers {} '{}' twice: every component needs its own name", r.slot, r.name));

@@ -60,11 +60,12 @@ class StickyFifo final : public Scheduler {
 
 // The one registration line: slot, name, description, declared parameters (checked in configs, listed by
 // `mksim list`, documented by `mksim docs config`), factory.
-SchedulerRegistry::Add reg(
-    "scheduler", "sticky-fifo", "one global FIFO queue; an idle core prefers a thread that last ran on it",
-    Schema{Field::number("time_slice_us", 4000, "us", "time slice").above(0),
-           Field::integer("lookahead", 8, "threads", "how far into the queue a core looks for its own threads")
-               .at_least(1)},
-    [](const Params& p) { return std::make_unique<StickyFifo>(p); });
+SchedulerRegistry::Add reg("scheduler", "sticky-fifo",
+                           "one global FIFO queue; an idle core prefers a thread that last ran on it",
+                           Schema{Field::number("time_slice_us", 4000, "us", "time slice").above(0),
+                                  Field::integer("lookahead", 8, "threads",
+                                                 "how far into the queue a core looks for its own threads")
+                                      .at_least(1)},
+                           [](const Params& p) { return std::make_unique<StickyFifo>(p); });
 
 }  // namespace

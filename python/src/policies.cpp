@@ -37,8 +37,8 @@ void after_fork_child() {
 
 FieldType field_type(const std::string& t, const std::string& name) {
   static const std::vector<std::pair<std::string, FieldType>> types = {
-      {"number", FieldType::Number}, {"integer", FieldType::Integer}, {"string", FieldType::String},
-      {"boolean", FieldType::Boolean}, {"choice", FieldType::Choice}, {"numbers", FieldType::NumberList}};
+      {"number", FieldType::Number},   {"integer", FieldType::Integer}, {"string", FieldType::String},
+      {"boolean", FieldType::Boolean}, {"choice", FieldType::Choice},   {"numbers", FieldType::NumberList}};
   for (const auto& [n, ft] : types)
     if (n == t) return ft;
   std::vector<std::string> known;
@@ -73,21 +73,30 @@ py::object to_python(const json& j) {
 
 const char* reason_name(EnqueueReason r) {
   switch (r) {
-    case EnqueueReason::Spawned: return "spawned";
-    case EnqueueReason::Woken: return "woken";
-    case EnqueueReason::Preempted: return "preempted";
-    case EnqueueReason::Yielded: return "yielded";
+    case EnqueueReason::Spawned:
+      return "spawned";
+    case EnqueueReason::Woken:
+      return "woken";
+    case EnqueueReason::Preempted:
+      return "preempted";
+    case EnqueueReason::Yielded:
+      return "yielded";
   }
   return "?";
 }
 
 const char* state_name(ThreadState s) {
   switch (s) {
-    case ThreadState::Created: return "created";
-    case ThreadState::Runnable: return "runnable";
-    case ThreadState::Running: return "running";
-    case ThreadState::Blocked: return "blocked";
-    case ThreadState::Exited: return "exited";
+    case ThreadState::Created:
+      return "created";
+    case ThreadState::Runnable:
+      return "runnable";
+    case ThreadState::Running:
+      return "running";
+    case ThreadState::Blocked:
+      return "blocked";
+    case ThreadState::Exited:
+      return "exited";
   }
   return "?";
 }
@@ -151,7 +160,8 @@ class PyScheduler final : public Scheduler, PyPolicy {
       int core = r.is_none() ? -1 : r.cast<int>();
       if (core < -1 || core >= machine_->num_cores())
         throw std::runtime_error(what_ + ".enqueue(): returned core " + std::to_string(core) +
-                                 ", expected -1 (any idle core) or a core 0.." + std::to_string(machine_->num_cores() - 1));
+                                 ", expected -1 (any idle core) or a core 0.." +
+                                 std::to_string(machine_->num_cores() - 1));
       return core;
     });
   }
@@ -168,9 +178,8 @@ class PyScheduler final : public Scheduler, PyPolicy {
     return call("queue_length", [&] { return queue_length_(core).cast<size_t>(); });
   }
   double time_slice_s(int core, const Thread& t) const override {
-    return call("time_slice_s", [&] {
-      return time_slice_s_(core, py::cast(&t, py::return_value_policy::reference)).cast<double>();
-    });
+    return call("time_slice_s",
+                [&] { return time_slice_s_(core, py::cast(&t, py::return_value_policy::reference)).cast<double>(); });
   }
   void ran(Thread& t, int core, double ran_s) override {
     if (!ran_.is_none())
@@ -247,10 +256,11 @@ void register_python(R& registry, const std::string& slot, const std::string& na
                      const std::string& params, py::object factory, const std::string& origin) {
   if (const auto* e = registry.find(name)) {
     if (e->info.origin.rfind("python:", 0) != 0)
-      throw InputError("<python>", name,
-                       "a " + slot + " named '" + name + "' is already " +
-                           (e->info.origin.empty() ? std::string("built into mksim") : "registered by " + e->info.origin) +
-                           ": pick another name");
+      throw InputError(
+          "<python>", name,
+          "a " + slot + " named '" + name + "' is already " +
+              (e->info.origin.empty() ? std::string("built into mksim") : "registered by " + e->info.origin) +
+              ": pick another name");
     registry.remove(name);
   }
   auto schema = std::make_shared<const Schema>(schema_from(json::parse(params)));
@@ -297,8 +307,9 @@ void bind_policies(py::module_& m) {
             return out;
           },
           py::arg("node"))
-      .def_property_readonly("latency_ns", [](const Machine& mc) { return mc.interconnect.latency_ns; },
-                             "latency_ns[i][j]: load latency of a core of node i reading memory of node j")
+      .def_property_readonly(
+          "latency_ns", [](const Machine& mc) { return mc.interconnect.latency_ns; },
+          "latency_ns[i][j]: load latency of a core of node i reading memory of node j")
       .def_property_readonly("hops", [](const Machine& mc) { return mc.interconnect.hops; })
       .def_property_readonly("node_memory_bytes",
                              [](const Machine& mc) {
@@ -306,13 +317,16 @@ void bind_policies(py::module_& m) {
                                for (const auto& n : mc.nodes) out.push_back(n.memory_bytes);
                                return out;
                              })
-      .def_property_readonly("node_bandwidth_gb_s",
-                             [](const Machine& mc) {
-                               std::vector<double> out;
-                               for (const auto& n : mc.nodes) out.push_back(n.controller_bandwidth_gb_s);
-                               return out;
-                             }, "what each node's memory controller sustains (1e9 bytes/s)")
-      .def_property_readonly("link_bandwidth_gb_s", [](const Machine& mc) { return mc.interconnect.link_bandwidth_gb_s; })
+      .def_property_readonly(
+          "node_bandwidth_gb_s",
+          [](const Machine& mc) {
+            std::vector<double> out;
+            for (const auto& n : mc.nodes) out.push_back(n.controller_bandwidth_gb_s);
+            return out;
+          },
+          "what each node's memory controller sustains (1e9 bytes/s)")
+      .def_property_readonly("link_bandwidth_gb_s",
+                             [](const Machine& mc) { return mc.interconnect.link_bandwidth_gb_s; })
       .def_property_readonly("core_bandwidth_gb_s", [](const Machine& mc) { return mc.core_bandwidth_gb_s; })
       .def(
           "mem_latency_ns", [](const Machine& mc, int core, int node) { return mc.mem_latency_ns(core, node); },
@@ -383,7 +397,8 @@ void bind_policies(py::module_& m) {
           register_python<AllocatorRegistry, PyAllocator>(AllocatorRegistry::instance(), slot, name, description,
                                                           params, std::move(factory), origin);
         else
-          throw InputError("<python>", slot, "unknown slot, " + one_of(slot, {"scheduler", "memory_policy", "allocator"}));
+          throw InputError("<python>", slot,
+                           "unknown slot, " + one_of(slot, {"scheduler", "memory_policy", "allocator"}));
       },
       py::arg("slot"), py::arg("name"), py::arg("description"), py::arg("params"), py::arg("factory"),
       py::arg("origin"),

@@ -14,8 +14,8 @@
 // sim/rng.hpp). Bump it with any change to a class layout, a virtual function or a signature there.
 #define MKSIM_CONTRACT_VERSION 1
 
-#define MKSIM_PLUGIN()                                                                                              \
+#define MKSIM_PLUGIN()                                                                                             \
   extern "C" __attribute__((visibility("default"), used)) const unsigned mksim_plugin_contract_version =           \
-      MKSIM_CONTRACT_VERSION;                                                                                       \
+      MKSIM_CONTRACT_VERSION;                                                                                      \
   extern "C" __attribute__((visibility("default"), used)) const char mksim_plugin_mksim_version[] = MKSIM_VERSION; \
   static_assert(true, "MKSIM_PLUGIN() is expanded once, at namespace scope")

@@ -65,11 +65,10 @@ class Registry {
   struct Add {
     Add(std::string slot, std::string name, std::string description, Schema params, Factory make) {
       auto schema = std::make_shared<const Schema>(std::move(params));
-      detail::PendingRegistration r{
-          slot, name, [name] { return instance().find(name) != nullptr; },
-          [slot, name, description, schema, make](const std::string& origin) {
-            instance().add(ComponentInfo{slot, name, description, schema, origin}, make);
-          }};
+      detail::PendingRegistration r{slot, name, [name] { return instance().find(name) != nullptr; },
+                                    [slot, name, description, schema, make](const std::string& origin) {
+                                      instance().add(ComponentInfo{slot, name, description, schema, origin}, make);
+                                    }};
       if (!detail::defer_registration(r)) r.apply("");
     }
   };

@@ -51,7 +51,7 @@ class LastNode final : public PagePlacement {
 SchedulerRegistry::Add r1("scheduler", "test-fifo", "one global FIFO queue (a test plugin)",
                           Schema{Field::number("time_slice_us", 2000, "us", "time slice").above(0)},
                           [](const Params& p) { return std::make_unique<GlobalFifo>(p); });
-PlacementRegistry::Add r2("memory_policy", "test-last-node", "every page on the last NUMA node (a test plugin)", Schema{},
-                          [](const Params&) { return std::make_unique<LastNode>(); });
+PlacementRegistry::Add r2("memory_policy", "test-last-node", "every page on the last NUMA node (a test plugin)",
+                          Schema{}, [](const Params&) { return std::make_unique<LastNode>(); });
 
 }  // namespace

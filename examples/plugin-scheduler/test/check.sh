@@ -6,7 +6,8 @@ set -euo pipefail
 mksim=$1 plugin=$2 config=$3
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-"$mksim" --plugin "$plugin" list schedulers | grep -q "^  sticky-fifo "
+listed=$("$mksim" --plugin "$plugin" list schedulers)
+grep -q "^  sticky-fifo " <<<"$listed" || { echo "sticky-fifo is not in mksim list schedulers" >&2; exit 1; }
 "$mksim" run "$config" --plugin "$plugin" -q -o "$out"
 python3 - "$out/results.json" <<'PY'
 import json, sys
