@@ -13,5 +13,5 @@ cmake --install "$BUILD_DIR" --prefix "$work/prefix" >/dev/null
 cmake -S "$ROOT/examples/plugin-scheduler" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/build"
-ctest --test-dir "$work/build" --output-on-failure
+ctest --test-dir "$work/build" --output-on-failure -V
 echo "plugin example: built against $work/prefix, loaded into its mksim, test passed"

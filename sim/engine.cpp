@@ -1,7 +1,12 @@
 #include "sim/engine.hpp"
 
-#include <fmt/format.h>
+// simgrid/version.h needs the macros of xbt/base.h, which s4u.hpp brings: keep this order.
+// clang-format off
+#include <simgrid/s4u.hpp>
 #include <simgrid/version.h>
+// clang-format on
+
+#include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,7 +24,6 @@
 #include <filesystem>
 #include <queue>
 #include <set>
-#include <simgrid/s4u.hpp>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>

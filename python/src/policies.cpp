@@ -6,6 +6,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <set>
+#include <type_traits>
+
 #include "sim/api/memory.hpp"
 #include "sim/api/registry.hpp"
 #include "sim/api/scheduler.hpp"
@@ -101,6 +104,69 @@ const char* state_name(ThreadState s) {
   return "?";
 }
 
+// What a Python policy asks of its Cpu (spend time, take or release a lock, sync, count an event) is recorded while
+// its method runs and carried out, in order, once it has returned. Taking a contended lock or syncing suspends the
+// calling core's SimGrid actor while other cores run, and those may call into Python too: a Python call suspended
+// half-way would interleave two Python call stacks on the interpreter's one thread state. So no Python frame is ever
+// live across a suspension: Python decides, C++ then does.
+struct CpuAction {
+  enum class Kind { Cycles, Seconds, Lock, Unlock, Sync, Count } kind;
+  Cpu* cpu;
+  double amount = 0;
+  bool kernel = true;
+  SpinLock* lock = nullptr;
+  const char* what = nullptr;  // Count: the event kind, interned (the engine keys kinds by pointer)
+};
+
+const char* intern(const std::string& kind) {
+  static std::set<std::string> kinds;
+  return kinds.insert(kind).first->c_str();
+}
+
+std::vector<CpuAction>* g_actions = nullptr;  // the actions of the Python call in progress
+
+struct CollectActions {
+  explicit CollectActions(std::vector<CpuAction>& a) : saved(g_actions) { g_actions = &a; }
+  ~CollectActions() { g_actions = saved; }
+  std::vector<CpuAction>* saved;
+};
+
+void run_action(const CpuAction& a) {
+  const Work w = a.kernel ? Work::Kernel : Work::User;
+  switch (a.kind) {
+    case CpuAction::Kind::Cycles:
+      a.cpu->spend_cycles(a.amount, w);
+      break;
+    case CpuAction::Kind::Seconds:
+      a.cpu->spend_s(a.amount, w);
+      break;
+    case CpuAction::Kind::Lock:
+      a.cpu->lock(*a.lock);
+      break;
+    case CpuAction::Kind::Unlock:
+      a.cpu->unlock(*a.lock);
+      break;
+    case CpuAction::Kind::Sync:
+      a.cpu->sync();
+      break;
+    case CpuAction::Kind::Count:
+      a.cpu->count(a.what, static_cast<uint64_t>(a.amount));
+      break;
+  }
+}
+
+void run_actions(const std::vector<CpuAction>& actions) {
+  for (const auto& a : actions) run_action(a);
+}
+
+// Records `a` while a Python policy's method runs; otherwise (a Cpu used outside one) does it now.
+void act(CpuAction a) {
+  if (g_actions)
+    g_actions->push_back(std::move(a));
+  else
+    run_action(a);
+}
+
 // The common part of the trampolines: the Python object, its methods looked up once, errors named.
 class PyPolicy {
  protected:
@@ -116,15 +182,28 @@ class PyPolicy {
       throw std::runtime_error(what_ + ": the Python class has no method " + name + "(), which this slot requires");
     return py::none();
   }
+  // Calls into Python with the GIL; the Cpu actions the Python code asked for run after it returns (see CpuAction).
   template <class F>
   auto call(const char* name, F&& f) const -> decltype(f()) {
-    py::gil_scoped_acquire gil;
-    try {
-      return f();
-    } catch (py::error_already_set& e) {
-      throw std::runtime_error(what_ + "." + name + "(): " + e.what());
-    } catch (const py::cast_error& e) {
-      throw std::runtime_error(what_ + "." + name + "(): returned a value of the wrong type (" + e.what() + ")");
+    std::vector<CpuAction> actions;
+    auto in_python = [&]() -> decltype(f()) {
+      py::gil_scoped_acquire gil;
+      CollectActions collect(actions);
+      try {
+        return f();
+      } catch (py::error_already_set& e) {
+        throw std::runtime_error(what_ + "." + name + "(): " + e.what());
+      } catch (const py::cast_error& e) {
+        throw std::runtime_error(what_ + "." + name + "(): returned a value of the wrong type (" + e.what() + ")");
+      }
+    };
+    if constexpr (std::is_void_v<decltype(f())>) {
+      in_python();
+      run_actions(actions);
+    } else {
+      auto result = in_python();
+      run_actions(actions);
+      return result;
     }
   }
   py::object obj_;
@@ -364,17 +443,39 @@ void bind_policies(py::module_& m) {
       .def_property_readonly("machine", &Cpu::machine, py::return_value_policy::reference)
       .def(
           "spend_cycles",
-          [](Cpu& c, double cycles, bool kernel) { c.spend_cycles(cycles, kernel ? Work::Kernel : Work::User); },
-          py::arg("cycles"), py::arg("kernel") = true)
+          [](Cpu& c, double cycles, bool kernel) {
+            act({CpuAction::Kind::Cycles, &c, cycles, kernel});
+          },
+          py::arg("cycles"), py::arg("kernel") = true,
+          "Charge `cycles` of work on this core (carried out when the method returns, in order).")
       .def(
-          "spend_s", [](Cpu& c, double s, bool kernel) { c.spend_s(s, kernel ? Work::Kernel : Work::User); },
+          "spend_s",
+          [](Cpu& c, double s, bool kernel) {
+            act({CpuAction::Kind::Seconds, &c, s, kernel});
+          },
           py::arg("seconds"), py::arg("kernel") = true)
-      .def("lock", &Cpu::lock, py::arg("lock"))
-      .def("unlock", &Cpu::unlock, py::arg("lock"))
-      .def("sync", &Cpu::sync)
       .def(
-          "count", [](Cpu& c, const std::string& kind, uint64_t n) { c.count(kind.c_str(), n); }, py::arg("kind"),
-          py::arg("n") = 1)
+          "lock",
+          [](Cpu& c, SpinLock& l) {
+            act({CpuAction::Kind::Lock, &c, 0, true, &l});
+          },
+          py::arg("lock"))
+      .def(
+          "unlock",
+          [](Cpu& c, SpinLock& l) {
+            act({CpuAction::Kind::Unlock, &c, 0, true, &l});
+          },
+          py::arg("lock"))
+      .def("sync",
+           [](Cpu& c) {
+             act({CpuAction::Kind::Sync, &c});
+           })
+      .def(
+          "count",
+          [](Cpu& c, const std::string& kind, uint64_t n) {
+            act({CpuAction::Kind::Count, &c, static_cast<double>(n), true, nullptr, intern(kind)});
+          },
+          py::arg("kind"), py::arg("n") = 1)
       .def("is_idle", &Cpu::is_idle, py::arg("core"));
 
   py::class_<Region>(m, "Region", "A memory region being placed.")

@@ -21,19 +21,41 @@ POLICY_STREAM["workload"]["node"] = []
 
 
 def outputs(out, rename):
-    """The run's output files, with the Python policy's name written as the built-in's."""
+    """The run's output files: the CSV tables as text, results.json (but its wall_clock) as parsed JSON (exact: Python reads every number
+    back to the same double) with the Python policy's name written as the built-in's, in values and as the key of its
+    parameter block (whose place in the file's key order differs)."""
     texts = {}
     for name in FILES:
         text = (Path(out) / name).read_text()
-        for py_name, builtin in rename.items():
-            text = text.replace(f'"{py_name}"', f'"{builtin}"')
-        texts[name] = text
+        if name == "results.json":
+            doc = json.loads(text)
+            doc.pop("wall_clock")  # host time, the one part of results.json that is not simulated
+            for py_name, builtin in rename.items():
+                kernel = doc["config"]["kernel"]
+                kernel[builtin] = kernel.pop(py_name)
+                for key, value in list(kernel.items()):
+                    if value == py_name:
+                        kernel[key] = builtin
+                for key, value in list(doc["summary"].items()):
+                    if value == py_name:
+                        doc["summary"][key] = builtin
+            texts[name] = doc
+        else:
+            texts[name] = text
     return texts
 
 
-def same_run(tmp_path, config, slot, builtin, python):
-    a = mksim.run(config, out=tmp_path / "builtin", **{f"kernel.{slot}": builtin})
-    b = mksim.run(config, out=tmp_path / "python", **{f"kernel.{slot}": python})
+def same_run(tmp_path, config, slot, builtin, python, params=None):
+    """Runs `config` with the built-in policy and with its Python copy (each given `params`); returns both runs'
+    output files."""
+    runs = []
+    for name in (builtin, python):
+        cfg = json.loads(json.dumps(config))
+        cfg["kernel"][slot] = name
+        if params is not None:
+            cfg["kernel"][name] = params
+        runs.append(mksim.run(cfg, out=tmp_path / ("builtin" if name == builtin else "python")))
+    a, b = runs
     assert a.config["kernel"][slot] == builtin and b.config["kernel"][slot] == python
     return outputs(tmp_path / "builtin", {}), outputs(tmp_path / "python", {python: builtin})
 
@@ -41,10 +63,8 @@ def same_run(tmp_path, config, slot, builtin, python):
 def test_python_round_robin_is_byte_identical_to_the_builtin(tmp_path):
     cfg = json.loads(json.dumps(SMALL_COMPUTE))
     cfg["workload"]["threads"] = 10  # queues of several threads, time slices and preemptions
-    cfg["kernel"]["round-robin"] = {"time_slice_us": 100}
-    cfg["kernel"]["py-round-robin"] = {"time_slice_us": 100}
-    builtin, python = same_run(tmp_path, cfg, "scheduler", "round-robin", "py-round-robin")
-    assert json.loads(builtin["results.json"])["summary"]["events_by_kind"]["context_switch"] > 20
+    builtin, python = same_run(tmp_path, cfg, "scheduler", "round-robin", "py-round-robin", {"time_slice_us": 100})
+    assert builtin["results.json"]["summary"]["events_by_kind"]["context_switch"] > 20
     for name in FILES:
         assert python[name] == builtin[name], name
 
@@ -63,7 +83,7 @@ def test_python_interleave_and_global_heap_are_byte_identical(tmp_path):
     builtin, python = same_run(tmp_path / "p", POLICY_STREAM, "memory_policy", "interleave", "py-interleave")
     for name in FILES:
         assert python[name] == builtin[name], name
-    assert all(n["read_bytes"] > 0 for n in json.loads(builtin["results.json"])["memory"])  # both nodes served
+    assert all(n["read_bytes"] > 0 for n in builtin["results.json"]["memory"])  # both nodes served
     larson = {"machine": {"sockets": 1, "cores_per_socket": 4},
               "kernel": {"allocator": "global-heap"},
               "workload": {"kind": "larson", "threads": 4, "objects_per_thread": 50, "duration_s": 0.0002},
