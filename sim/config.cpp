@@ -13,6 +13,7 @@
 #include "sim/api/workload.hpp"
 #include "sim/input.hpp"
 #include "sim/machine_config.hpp"
+#include "sim/plugins.hpp"
 
 namespace mksim {
 
@@ -125,6 +126,30 @@ const Schema& kernel_slots_schema() {
 
 namespace {
 
+// A component's parameters checked against its declarations; errors about a plugin's component name the plugin.
+json resolve_params(const ComponentInfo& info, const json& given, const std::string& path, const std::string& file) {
+  try {
+    return info.params->resolve(given, path, file);
+  } catch (const InputError& e) {
+    if (info.origin.empty()) throw;
+    throw InputError(e.file(), e.where(), e.reason() + origin_note(info));
+  }
+}
+
+// `plugins`: shared libraries to load before the components are looked up, relative to the config's folder.
+void load_config_plugins(const json& given, const std::string& file, const std::string& base_dir) {
+  if (!given.is_array())
+    throw InputError(
+        file, "plugins",
+        fmt::format("found {}, expected a list of plugin files (\"libNAME.so\")", given.dump().substr(0, 60)));
+  for (size_t i = 0; i < given.size(); ++i) {
+    if (!given[i].is_string())
+      throw InputError(file, join_path("plugins", i),
+                       fmt::format("found {}, expected the path of a plugin file", given[i].dump().substr(0, 60)));
+    load_plugin(resolve_path(given[i].get<std::string>(), base_dir), file, join_path("plugins", i));
+  }
+}
+
 template <class R>
 Component pick(const R& registry, const json& kernel, const char* slot, const char* what, const std::string& file,
                const std::string& base_dir) {
@@ -137,7 +162,7 @@ Component pick(const R& registry, const json& kernel, const char* slot, const ch
   if (!e) throw InputError(file, path, fmt::format("unknown {} '{}', {}", what, name, one_of(name, registry.names())));
   auto ppath = join_path("kernel", name);
   json given = kernel.contains(name) ? kernel[name] : json::object();
-  return {name, Params(e->info.params->resolve(given, ppath, file), ppath, file, base_dir)};
+  return {name, Params(resolve_params(e->info, given, ppath, file), ppath, file, base_dir)};
 }
 
 json resolve_kernel(const json& given, const std::string& file, Scenario& sc) {
@@ -180,7 +205,7 @@ json resolve_kernel(const json& given, const std::string& file, Scenario& sc) {
     if (!info)
       throw InputError(file, join_path("kernel", it.key()),
                        fmt::format("unknown key '{}', {}", it.key(), one_of(it.key(), known)));
-    out[it.key()] = info->params->resolve(it.value(), join_path("kernel", it.key()), file);
+    out[it.key()] = resolve_params(*info, it.value(), join_path("kernel", it.key()), file);
   }
   for (const auto* c : {&sc.architecture, &sc.scheduler, &sc.placement, &sc.allocator}) out[c->name] = c->params.raw();
   return out;
@@ -227,7 +252,7 @@ json resolve_workloads(const json& given, const std::string& file, Scenario& sc)
     }
     if (!names.insert(name).second)
       throw InputError(file, join_path(path, "name"), fmt::format("workload name '{}' is used twice", name));
-    json resolved = e->info.params->resolve(params, path, file);
+    json resolved = resolve_params(e->info, params, path, file);
     sc.workloads.push_back({kind, name, Params(resolved, path, file, sc.base_dir)});
     resolved["kind"] = kind;
     resolved["name"] = name;
@@ -246,7 +271,7 @@ Scenario resolve_scenario(const json& doc, const std::string& file, const std::s
     throw InputError(
         file, "top level",
         fmt::format("found {}, expected an object with machine, kernel, workload, run", doc.dump().substr(0, 40)));
-  static const std::vector<std::string> sections = {"machine", "kernel", "workload", "run", "description"};
+  static const std::vector<std::string> sections = {"machine", "kernel", "workload", "run", "description", "plugins"};
   for (auto it = doc.begin(); it != doc.end(); ++it)
     if (std::find(sections.begin(), sections.end(), it.key()) == sections.end())
       throw InputError(file, it.key(), fmt::format("unknown section '{}', {}", it.key(), one_of(it.key(), sections)));
@@ -256,6 +281,10 @@ Scenario resolve_scenario(const json& doc, const std::string& file, const std::s
 
   json resolved;
   if (doc.contains("description")) resolved["description"] = doc["description"];
+  if (doc.contains("plugins")) {
+    load_config_plugins(doc["plugins"], file, base_dir);
+    resolved["plugins"] = doc["plugins"];
+  }
   json machine_resolved;
   sc.machine = build_machine(doc.value("machine", json::object()), "machine", file, base_dir, &machine_resolved);
   resolved["machine"] = machine_resolved;

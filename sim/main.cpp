@@ -10,6 +10,7 @@
 #include "sim/api/params.hpp"
 #include "sim/api/registry.hpp"
 #include "sim/cli.hpp"
+#include "sim/plugins.hpp"
 
 using namespace mksim;
 
@@ -42,6 +43,11 @@ int main(int argc, char** argv) {
   }
   app.require_subcommand(1);
   app.set_version_flag("--version", MKSIM_VERSION);
+  // Plugins load before any command runs, so that every command (run, list, docs, sweep, ...) sees their components.
+  // The option may come before or after the command (`mksim --plugin libx.so list`, `mksim run c.json --plugin ...`).
+  std::vector<std::string> plugins;
+  app.add_option("--plugin", plugins, "load a plugin's components (a shared library, sim/api/plugin.hpp); repeatable");
+  app.fallthrough();
   auto infos = cli_commands();
   std::sort(infos.begin(), infos.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
   std::vector<std::pair<CLI::App*, std::unique_ptr<Command>>> commands;
@@ -61,6 +67,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    for (const auto& p : plugins) load_plugin(p, "<command line>", "--plugin");
     for (auto& [sub, cmd] : commands)
       if (sub->parsed()) return cmd->run();
   } catch (const InputError& e) {

@@ -30,6 +30,7 @@ namespace {
 
 std::mutex g_children_mutex;
 std::set<pid_t> g_children;  // children of run_in_child / run_batch not reaped yet
+ForkHooks g_fork_hooks;
 
 void write_text(const fs::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::binary);
@@ -88,13 +89,17 @@ pid_t start_run(const Scenario& sc, const std::string& outdir) {
   std::error_code ec;
   for (const char* f : {"results.json", "error.json", "trace.json", "ops.jsonl"}) fs::remove(fs::path(outdir) / f, ec);
   fflush(nullptr);
+  if (g_fork_hooks.before) g_fork_hooks.before();
   pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
+  const int fork_errno = errno;
+  if (pid != 0 && g_fork_hooks.parent) g_fork_hooks.parent();
+  if (pid < 0) throw std::runtime_error(fmt::format("fork: {}", std::strerror(fork_errno)));
   if (pid > 0) {
     std::lock_guard<std::mutex> lock(g_children_mutex);
     g_children.insert(pid);
     return pid;
   }
+  if (g_fork_hooks.child) g_fork_hooks.child();
   // The child: a host process (Python, a CLI sweep) may have installed its own handlers.
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
@@ -159,6 +164,10 @@ RunOutcome run_in_child(const Scenario& sc, const std::string& outdir) {
   }
   forget_child(pid);
   return finish_run(status, outdir);
+}
+
+void set_fork_hooks(const ForkHooks& hooks) {
+  g_fork_hooks = hooks;
 }
 
 void cancel_runs() {

@@ -11,18 +11,31 @@ Describe a machine, pick a kernel architecture, scheduler and memory policies, r
 
 Every simulation runs in a child process (SimGrid allows one engine per process); errors come back as
 :class:`InputError` (a bad config, with mksim's message naming the file and JSON path) or :class:`SimulationError`.
-Figures are in :mod:`mksim.plot`, regression checks in :mod:`mksim.testing`. See docs/python.md.
+Figures are in :mod:`mksim.plot`, regression checks in :mod:`mksim.testing`. See docs/python.md. Policies written
+in Python (:func:`register_scheduler`, ...) and C++ plugins (:func:`load_plugin`): docs/writing-a-policy.md.
 """
 
 from . import _mksim
 from .api import Result, build_info, compare, components, load_result, machine, presets, run, validate
 from .errors import InputError, SimulationError
+from .policies import (Allocator, Placement, Scheduler, SpinLock, load_plugin, loaded_plugins, param,
+                       register_allocator, register_placement, register_scheduler)
 from .sweep import load_sweep, sweep
 
 __version__ = _mksim.__version__
 
 __all__ = [
+    "Allocator",
     "InputError",
+    "Placement",
+    "Scheduler",
+    "SpinLock",
+    "load_plugin",
+    "loaded_plugins",
+    "param",
+    "register_allocator",
+    "register_placement",
+    "register_scheduler",
     "Result",
     "SimulationError",
     "build_info",

@@ -11,10 +11,15 @@
 #include "sim/config.hpp"
 #include "sim/engine.hpp"
 #include "sim/machine_config.hpp"
+#include "sim/plugins.hpp"
 #include "sim/sweep.hpp"
 
 namespace py = pybind11;
 using namespace mksim;
+
+namespace mksim {
+void bind_policies(py::module_& m);  // python/src/policies.cpp: policies written in Python
+}
 
 namespace {
 
@@ -72,6 +77,15 @@ PYBIND11_MODULE(_mksim, m) {
     }
   });
 
+  bind_policies(m);
+
+  m.def(
+      "load_plugin", [](const std::string& path) { load_plugin(path, "<python>", "load_plugin"); }, py::arg("path"),
+      "Load a C++ plugin (a shared library built against sim/api/plugin.hpp) and register its components; loading "
+      "one already loaded does nothing. Raises InputError naming the file when it cannot be used.");
+  m.def("loaded_plugins", &loaded_plugins, "The plugins loaded so far (canonical paths).");
+  m.attr("contract_version") = contract_version();
+
   m.def(
       "resolve",
       [](const std::string& config, bool is_path, const std::string& base_dir,
@@ -111,6 +125,7 @@ PYBIND11_MODULE(_mksim, m) {
           out.push_back({{"slot", c->slot},
                          {"name", c->name},
                          {"description", c->description},
+                         {"origin", c->origin},
                          {"params", params_json(*c->params)}});
         return out.dump();
       },

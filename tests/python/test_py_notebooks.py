@@ -1,4 +1,4 @@
-"""Every notebook in python/notebooks runs headless (nbclient + ipykernel) without a failing cell. A notebook names
+"""Every notebook in python/notebooks and examples/ runs headless (nbclient + ipykernel) without a failing cell. A notebook names
 what it needs in its metadata (`mksim.requires`: components by slot, and files relative to the repository); it is
 skipped, with the reason, only when one of those is missing from this build (`mksim list`)."""
 
@@ -12,7 +12,8 @@ from nbclient import NotebookClient
 import mksim
 from conftest import PYTHON_DIR, ROOT
 
-NOTEBOOKS = sorted((ROOT / "python" / "notebooks").glob("*.ipynb"))
+# The tutorial notebooks, and the examples' (examples/NAME/*.ipynb, e.g. python-policies).
+NOTEBOOKS = sorted((ROOT / "python" / "notebooks").glob("*.ipynb")) + sorted((ROOT / "examples").glob("*/*.ipynb"))
 
 
 def missing(requires):
