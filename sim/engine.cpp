@@ -1,7 +1,12 @@
 #include "sim/engine.hpp"
 
-#include <fmt/format.h>
+// simgrid/version.h uses SG_BEGIN_DECL and XBT_PUBLIC without including xbt/base.h, which defines them.
+// clang-format off
+#include <xbt/base.h>
 #include <simgrid/version.h>
+// clang-format on
+
+#include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
