@@ -40,7 +40,7 @@ json params_json(const Schema& s) {
 Scenario scenario_from_text(const std::string& text, const std::string& file, const std::string& base_dir,
                             const std::vector<std::string>& overrides) {
   json doc = parse_json_text(text, file);
-  for (const auto& o : overrides) apply_override(doc, o);
+  apply_overrides(doc, overrides);
   return resolve_scenario(doc, file, base_dir.empty() ? "." : base_dir);
 }
 
