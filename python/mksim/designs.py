@@ -57,12 +57,23 @@ def design_row(doc):
         "user_s": busy - kernel,
         "kernel_work_s": kernel - spin,
         "spin_s": spin,
-        "interrupts": int(sum(c.get("interrupts", 0) for c in cores)),
+        # Handler work one core asked of another (IPIs of TLB shootdowns and wake-ups, monitor requests).
+        "interrupts": int(ev.get("interrupt", 0)),
         "ipis": int(ev.get("ipi", 0)),
         "messages": int(sum(ev.get(k, 0) for k in MESSAGE_EVENTS)),
         "syscalls": int(sum(ev.get(k, 0) for k in SYSCALL_EVENTS)),
         "tlb_shootdowns": int(ev.get("tlb_shootdown", 0)),
+        # When each part of the job (the threads of one process: one workload) finished.
+        "parts": parts_end(doc),
     }
+
+
+def parts_end(doc):
+    """{process name: when its last thread ended (s)}, in the order the processes first appear."""
+    out = {}
+    for t in doc.get("threads", []):
+        out[t["process"]] = max(out.get(t["process"], 0.0), t["end_s"])
+    return out
 
 
 def _pct(x, total):
@@ -105,11 +116,19 @@ class DesignComparison:
 
         return pd.DataFrame(self.rows).set_index("design")
 
+    def parts(self):
+        """The parts of the job (processes) when there are several, else []."""
+        names = []
+        for r in self.rows:
+            names += [p for p in r["parts"] if p not in names]
+        return names if len(names) > 1 else []
+
     def table_text(self):
         """An aligned text table: one row per design, units in the headers."""
         best = self.ranking()[0]["sim_time_s"]
-        head = ["design", "sim time (ms)", "vs best", "busy core time (ms)", "user (%)", "kernel (%)", "spin (%)",
-                "IPIs", "messages", "syscalls"]
+        parts = self.parts()
+        head = ["design", "sim time (ms)", "vs best"] + [f"{p} ends (ms)" for p in parts] + [
+            "busy (core-ms)", "user (%)", "kernel (%)", "spin (%)", "interrupts", "messages", "syscalls"]
         lines = [head]
         for r in self.rows:
             b = r["busy_s"]
@@ -117,11 +136,12 @@ class DesignComparison:
                 r["design"] + ("" if r["status"] == "completed" else f" ({r['status']})"),
                 f"{r['sim_time_s'] * 1e3:.3f}",
                 f"{r['sim_time_s'] / best:.2f}x" if best > 0 else "-",
+            ] + [f"{r['parts'].get(p, float('nan')) * 1e3:.3f}" for p in parts] + [
                 f"{b * 1e3:.2f}",
                 f"{_pct(r['user_s'], b):.1f}",
                 f"{_pct(r['kernel_work_s'], b):.1f}",
                 f"{_pct(r['spin_s'], b):.1f}",
-                _count(r["ipis"]),
+                _count(r["interrupts"]),
                 _count(r["messages"]),
                 _count(r["syscalls"]),
             ])
@@ -154,11 +174,33 @@ class DesignComparison:
             lead += f", {second['sim_time_s'] / win['sim_time_s']:.2f}x faster than the runner-up {second['design']}"
         out.append(f"{lead}; {worst['design']} is slowest at {_ms(worst['sim_time_s'])} "
                    f"({worst['sim_time_s'] / win['sim_time_s']:.2f}x the winner's time).")
-        out.append(self._mechanism(win, worst))
-        counts = self._counts(win, worst)
-        if counts:
-            out.append(counts)
+        out.append(self._mechanism(win, worst) + self._counts(win, worst))
+        third = self._part_of_its_own(win) or self._middle(ranked)
+        if third:
+            out.append(third)
         return out
+
+    def _part_of_its_own(self, win):
+        # A part of the job that another design finishes clearly sooner than the winner does.
+        for part in self.parts():
+            ends = [(r["parts"][part], r["design"]) for r in self.rows if part in r["parts"]]
+            best_end, best = min(ends)
+            mine = win["parts"].get(part)
+            if best != win["design"] and mine and best_end < (1 - TIE_FRACTION) * mine:
+                return (f"The {part} part alone favours {best}: it ends at {_ms(best_end)} under {best} against "
+                        f"{_ms(mine)} under {win['design']} ({mine / best_end:.2f}x), but it does not set the job's "
+                        f"time.")
+        return ""
+
+    def _middle(self, ranked):
+        # The design between the runner-up and the slowest, when it is clearly behind the winner.
+        if len(ranked) < 4:
+            return ""
+        win, mid = ranked[0], ranked[-2]
+        if mid["sim_time_s"] <= (1 + TIE_FRACTION) * win["sim_time_s"]:
+            return ""
+        return (f"{mid['design']} ({mid['sim_time_s'] / win['sim_time_s']:.2f}x): "
+                + self._mechanism(win, mid)[0].lower() + self._mechanism(win, mid)[1:] + self._counts(win, mid))
 
     @staticmethod
     def _mechanism(win, worst):
@@ -178,19 +220,16 @@ class DesignComparison:
 
     @staticmethod
     def _counts(win, worst):
-        # The event counts that differ most between the two, as evidence of the mechanism.
+        # The event counts that differ by 1.5x or more between the two, as evidence of the mechanism (appended to the
+        # mechanism's sentence; empty when none does).
         parts = []
-        for key, what in (("ipis", "IPIs"), ("messages", "messages"), ("syscalls", "kernel entries")):
+        for key, what in (("interrupts", "interrupts"), ("messages", "messages"), ("syscalls", "system calls")):
             a, b = worst[key], win[key]
             if max(a, b) > 0 and (min(a, b) == 0 or max(a, b) / min(a, b) >= 1.5):
-                parts.append((key, what, a, b))
+                parts.append(f"{_count(a)} {what} against {_count(b)}")
         if not parts:
             return ""
-        phrases = [f"{_count(a)} against {_count(b)} {what}" for _, what, a, b in parts]
-        tlb = ""
-        if worst["tlb_shootdowns"] and worst["tlb_shootdowns"] == win["tlb_shootdowns"]:
-            tlb = f", for the same {_count(worst['tlb_shootdowns'])} TLB shootdowns"
-        return f"Event counts, {worst['design']} against {win['design']}: {', '.join(phrases)}{tlb}."
+        return f" It also takes {', '.join(parts)}."
 
     # ---- the figure ----
 
@@ -212,6 +251,12 @@ class DesignComparison:
         for b, t in zip(bars, times):
             ax1.annotate(f"{t:.3g}", (b.get_x() + b.get_width() / 2, b.get_height()), ha="center", va="bottom",
                          fontsize=9)
+        for k, part in enumerate(self.parts()):  # when each part of the job ended
+            ends = [r["parts"].get(part, float("nan")) * 1e3 for r in self.rows]
+            ax1.scatter(names, ends, marker="_^sov"[k % 5], s=160 if k == 0 else 50, color="black", zorder=3,
+                        label=f"{part} ends")
+        if self.parts():
+            ax1.legend(frameon=False, loc="upper right")
         ax1.set_ylabel("simulated time (ms)")
         ax1.set_title("time to finish (lower is better)")
         ax1.margins(y=0.15)
