@@ -205,15 +205,16 @@ class DesignComparison:
     @staticmethod
     def _mechanism(win, worst):
         # Busy core time of the slowest design beyond the winner's, by part; the largest part is the mechanism.
+        # (Parts that shrank do not offset the others: the share is of what grew.)
         extra = {k: worst[k] - win[k] for k, _, _ in PARTS}
-        total_extra = worst["busy_s"] - win["busy_s"]
+        grown = sum(max(0.0, e) for e in extra.values())
         key, _, phrase = max(PARTS, key=lambda p: extra[p[0]])
         share_worst = _pct(worst[key], worst["busy_s"])
         share_win = _pct(win[key], win["busy_s"])
-        if total_extra > 0 and extra[key] > 0:
+        if worst["busy_s"] > win["busy_s"] and extra[key] > 0:
             return (f"The gap is {phrase}: it takes {share_worst:.0f}% of {worst['design']}'s busy core time "
-                    f"against {share_win:.0f}% of {win['design']}'s, {_pct(extra[key], total_extra):.0f}% of the "
-                    f"{_ms(total_extra)} of extra core time.")
+                    f"against {share_win:.0f}% of {win['design']}'s, {_pct(extra[key], grown):.0f}% of the "
+                    f"{_ms(grown)} of core time that grew.")
         # The slowest design keeps its cores no busier: it loses time waiting (idle cores, blocked threads).
         return (f"{worst['design']} keeps its cores no busier than {win['design']} ({_ms(worst['busy_s'])} against "
                 f"{_ms(win['busy_s'])} of busy core time): it loses its time waiting, with cores idle.")

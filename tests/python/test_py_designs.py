@@ -38,10 +38,10 @@ def test_findings_name_the_winner_the_margin_and_the_mechanism():
     assert "monolithic is slowest at 4 ms (2.00x the winner's time)" in f[0]
     # 6 ms of extra busy core time, 6 ms of it spinning: 50% of monolithic's busy time, 0% of the multikernel's.
     assert f[1] == ("The gap is spinning on contended locks: it takes 50% of monolithic's busy core time against 0% "
-                    "of multikernel's, 100% of the 6 ms of extra core time. It also takes 0 messages against 3,000.")
+                    "of multikernel's, 100% of the 6 ms of core time that grew. It also takes 0 messages against 3,000.")
     # The third design behind the winner, explained the same way.
     assert f[2].startswith("microkernel (1.50x): the gap is kernel work")
-    assert "50% of the 4 ms of extra core time. It also takes 2,000 messages against 3,000." in f[2]
+    assert "50% of the 4 ms of core time that grew. It also takes 2,000 messages against 3,000." in f[2]
 
 
 def test_findings_follow_the_numbers_when_they_change():
