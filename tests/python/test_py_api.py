@@ -89,7 +89,7 @@ def test_machine_dict_marks_assumed_figures_and_says_where_the_others_come_from(
     host = mksim.machine("--this-host")
     assert host["provenance"]["caches.l1.size_kib"]["origin"] == "file"
     assert "freq_ghz" in host["assumed"] and "caches.l1.latency_cycles" in host["assumed"]
-    assert all(p["source"] for p in mksim.presets())
+    assert all(p["sources"] for p in mksim.presets())
 
 
 def test_choosing_a_preset_by_override_replaces_the_machine():

@@ -124,7 +124,7 @@ def test_real_runs_winner_changes_with_the_config(tmp_path):
 def test_cli_prints_table_findings_and_figure(tmp_path):
     cfg = tmp_path / "c.json"
     c = copy.deepcopy(SMALL_COMPUTE)
-    c["workload"].update({"cycles_per_thread": 2e5})
+    c["workload"].update({"cycles_per_thread": 2e5, "chunk_cycles": 2e3, "syscall_cycles": 200})
     cfg.write_text(json.dumps(c))
     out = tmp_path / "out"
     r = subprocess.run([sys.executable, "-m", "mksim.designs", str(cfg), "-o", str(out), "-j", "2"],
