@@ -233,6 +233,7 @@ class EngineImpl final : public WorkloadEnv {
                                      m_.num_cores() - 1));
     t->home_node = spec.home_node;
     t->working_set_bytes = spec.working_set_bytes;
+    t->sched = spec.sched;
     t->source = std::move(source);
     ++processes_.at(process).threads;
     threads_.push_back(std::move(t));
@@ -321,6 +322,7 @@ class EngineImpl final : public WorkloadEnv {
   // rest, whose time does not depend on the core's clock: divided first, the division, 20 % of this loop's time, is
   // off the clock's chain of dependent arithmetic. Same operands, same result.)
   Step compute(CoreRt& c, Thread& t, double slice_end_s) {
+    if (preemptive_) return compute_preemptible(c, t, slice_end_s);
     const double left = t.op_left_cycles;
     const double left_s = left / c.hz;
     const double t0 = c.now_s();
@@ -337,6 +339,8 @@ class EngineImpl final : public WorkloadEnv {
     if (t.op_left_cycles <= 1e-9) complete(c, t, t0);
     return Step::Continue;
   }
+  Step compute_preemptible(CoreRt& c, Thread& t, double slice_end_s);
+  void preempt(CoreRt& c, Thread& t, double slice_start_s);
   void complete(CoreRt& c, Thread& t, double started_s, uint64_t value = 0) {
     t.has_op = false;
     set_result(t.last_result, c.now_s(), value);
@@ -435,6 +439,7 @@ class EngineImpl final : public WorkloadEnv {
   bool started_ = false;
   bool finished_ = false;
   bool has_limits_ = false;  // any of run.max_events, max_sim_time_s, max_wall_time_s (check_limits after each step)
+  bool preemptive_ = false;  // the scheduler preempts on priority (Scheduler::preemptive)
   std::exception_ptr error_;
   std::string status_ = "completed";
   int current_core_ = -1;
@@ -554,6 +559,8 @@ void EngineImpl::make_runnable(Thread& t, int from_core, EnqueueReason why, doub
   }
   if (target >= 0) {
     if (target == from_core) return;
+    // A preemptive scheduler's busy core is interrupted only if the new thread takes its place.
+    if (preemptive_ && cores_[target]->current && !sched_->preempts(target, *cores_[target]->current)) return;
     if (delay_s > 0 || now > sim_clock())
       add_timer_notify(target, now + delay_s);
     else
@@ -616,6 +623,14 @@ void EngineImpl::timer_main() {
     if (t.thread && t.core == -2) {  // a reply arrives: the operation completed when it was issued
       Thread& th = *t.thread;
       th.last_result.time_s = now;
+      make_runnable(th, -1, EnqueueReason::Woken, 0);
+    } else if (t.thread && t.thread->op.kind == OpKind::NextJob) {  // a real-time job is released
+      Thread& th = *t.thread;
+      th.has_op = false;
+      th.last_result = {now, 0};
+      ++th.stats.ops;
+      count_op(OpKind::NextJob);
+      for (auto* o : obs_) o->on_op(th.last_core, th, th.op, th.state_since_s, now);
       make_runnable(th, -1, EnqueueReason::Woken, 0);
     } else if (t.thread) {  // a sleep ends
       Thread& th = *t.thread;
@@ -696,6 +711,14 @@ void EngineImpl::run_thread(CoreRt& c, Thread& t) {
   while (step == Step::Continue && !finished_) {
     if (c.stolen_cycles > 0) [[unlikely]]
       take_interrupts(c);
+    if (preemptive_) {  // a more urgent thread may have been queued for this core since the last operation
+      c.flush();
+      if (finished_) break;
+      if (sched_->preempts(c.id, t)) {
+        preempt(c, t, slice_start);
+        return;
+      }
+    }
     if (!t.has_op) {
       if (!t.source->next(t.last_result, t.op)) {
         exit_thread(c, t);
@@ -724,13 +747,7 @@ void EngineImpl::run_thread(CoreRt& c, Thread& t) {
     if (step == Step::Continue && c.now_s() >= slice_end) {
       c.flush();  // learn what other cores did meanwhile
       if (sched_->has_waiting(c.id)) {
-        t.fill_mark = c.fill_bytes;
-        sched_->ran(t, c.id, c.now_s() - slice_start);
-        for (auto* o : obs_) o->on_slice(c.id, t, slice_start, c.now_s());
-        c.current = nullptr;
-        c.prev = &t;
-        count(EngineEvent::Preemption);
-        make_runnable(t, c.id, EnqueueReason::Preempted, 0);
+        preempt(c, t, slice_start);
         return;
       }
       slice_end = c.now_s() + slice;
@@ -743,6 +760,47 @@ void EngineImpl::run_thread(CoreRt& c, Thread& t) {
   c.current = nullptr;
   c.prev = &t;
   if (step == Step::Continue && finished_) return;  // stopped by a limit while running
+}
+
+// `t` gives way to another thread on `c` (its time slice ended, or a more urgent thread came).
+void EngineImpl::preempt(CoreRt& c, Thread& t, double slice_start_s) {
+  t.fill_mark = c.fill_bytes;
+  sched_->ran(t, c.id, c.now_s() - slice_start_s);
+  for (auto* o : obs_) o->on_slice(c.id, t, slice_start_s, c.now_s());
+  c.current = nullptr;
+  c.prev = &t;
+  count(EngineEvent::Preemption);
+  ++t.stats.preemptions;
+  make_runnable(t, c.id, EnqueueReason::Preempted, 0);
+}
+
+// A Compute operation under a preemptive scheduler: the core computes on SimGrid's clock, waiting on its semaphore
+// for the time the work takes, so that a notification (a more urgent thread queued for this core) interrupts it at
+// the simulated time it happens; the cycles not done stay in the operation. The cost: one SimGrid activity per
+// operation instead of private work summed ahead of the clock.
+Step EngineImpl::compute_preemptible(CoreRt& c, Thread& t, double slice_end_s) {
+  c.flush();  // run_thread asked preempts() on SimGrid's clock just before
+  const double start = sim_clock();
+  const double left = t.op_left_cycles;
+  if (left <= 1e-9) {  // nothing to compute (a time stamp)
+    t.op_left_cycles = 0;
+    complete(c, t, start);
+    return Step::Continue;
+  }
+  const double run = std::min(left, std::max((slice_end_s - start) * c.hz, 1.0));
+  c.waiting = true;
+  c.idle_wait = c.notified = false;
+  const bool timed_out = c.sem->acquire_timeout(run / c.hz);
+  // A notification that came after the timeout fired but before this actor resumed left a token: take it.
+  if (timed_out && c.notified) c.sem->acquire();
+  c.waiting = c.notified = false;
+  const double elapsed = sim_clock() - start;
+  // The core computed meanwhile: busy time that SimGrid's clock already holds (as a memory stall).
+  c.busy_s += elapsed;
+  t.stats.run_s += elapsed;
+  t.op_left_cycles = timed_out ? left - run : std::max(0.0, left - std::min(run, elapsed * c.hz));
+  if (t.op_left_cycles <= 1e-9) complete(c, t, start);
+  return Step::Continue;
 }
 
 // Interrupt work other cores asked of this one (IPIs), taken from the running thread's time.
@@ -942,6 +1000,15 @@ Step EngineImpl::execute(CoreRt& c, Thread& t, double slice_end_s) {
       c.flush();                                            // the timer fires on SimGrid's clock
       add_timer({c.now_s() + op.seconds, seq_++, &t, -1});  // completes the operation
       return block(c, t, "sleep");
+    case OpKind::NextJob: {
+      c.flush();  // the timer fires on SimGrid's clock
+      const double relative = t.sched.relative_deadline_s > 0 ? t.sched.relative_deadline_s : t.sched.period_s;
+      t.sched.release_s = op.seconds;
+      t.sched.deadline_s = relative > 0 ? op.seconds + relative : INFINITY;
+      if (op.seconds <= c.now_s()) return done();  // released already (the previous job overran): run on
+      add_timer({op.seconds, seq_++, &t, -1});     // completes the operation
+      return block(c, t, "the release of its next job");
+    }
     case OpKind::Wait:
       c.flush();
       if (t.wake_tokens > 0) {
@@ -1149,6 +1216,7 @@ RunResults EngineImpl::run() {
   wall_start_ = Clock::now();
   prepare();
   has_limits_ = sc_.run.max_events || sc_.run.max_sim_time_s > 0 || sc_.run.max_wall_time_s > 0;
+  preemptive_ = sched_->preemptive();
   // SimGrid's `raw` context factory (its own default): 1.5-2x faster than `ucontext`, whose swapcontext also makes wall
   // time grow faster than the number of cores (docs/performance.md); results are identical with either. Sanitizer
   // builds ask for `thread` (ASan follows neither raw nor ucontext stack switches), anyone may ask for another.
@@ -1299,7 +1367,8 @@ json EngineImpl::build_results(double wall_setup_s, double wall_sim_s) {
   RunView view;
   view.sim_time_s = T;
   for (const auto& t : threads_)
-    view.threads.push_back({t->id, t->stats.start_s, t->stats.end_s, t->stats.run_s, t->state == ThreadState::Exited});
+    view.threads.push_back({t->id, t->stats.start_s, t->stats.end_s, t->stats.run_s, t->state == ThreadState::Exited,
+                            t->stats.context_switches, t->stats.migrations, t->stats.preemptions});
   json wl;
   json instances = json::array();
   for (size_t i = 0; i < workloads_.size(); ++i) {

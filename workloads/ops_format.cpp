@@ -264,6 +264,7 @@ RecordedOp read_op(const json& o, const std::string& file, int no, const OpsTrac
       op.target = id("thread", t.threads.size(), "thread");
       break;
     case OpKind::Sleep:
+    case OpKind::NextJob:
       c.only({"t", "op", "seconds"});
       op.seconds = c.number("seconds");
       break;
@@ -332,6 +333,7 @@ std::string ops_op_line(const RecordedOp& r) {
     case OpKind::Wake:
       return fmt::format(R"({},"thread":{}}})", head, op.target);
     case OpKind::Sleep:
+    case OpKind::NextJob:
       return fmt::format(R"({},"seconds":{}}})", head, op.seconds);
     case OpKind::Wait:
     case OpKind::Yield:

@@ -25,6 +25,9 @@ WORKLOADS = {
                "pattern": "random"},
     "ipc-pingpong": {"kind": "ipc-pingpong", "round_trips": 200},
     "latency-probe": {"kind": "latency-probe"},
+    "periodic": {"kind": "periodic", "tasks": [{"period_ms": 4, "wcet_ms": 1}, {"period_ms": 6, "wcet_ms": 2},
+                                               {"period_ms": 5, "wcet_ms": 2, "jitter_ms": 1}],
+                 "execution": "uniform", "working_set_kib": 64},
     "mixed": [{"kind": "compute", "threads": 2, "cycles_per_thread": 1e6, "syscalls_per_chunk": 2},
               {"kind": "stream", "threads": 2, "bytes_per_thread": 4194304}],
 }
@@ -38,6 +41,8 @@ STOCHASTIC = {
     "larson": {"kernel": {"allocator": "per-thread"},
                "workload": {"kind": "larson", "threads": 4, "objects_per_thread": 100, "duration_s": 0.0005,
                             "handoff_fraction": 0.5}},
+    "periodic": {"kernel": {"scheduler": "gedf"},
+                 "workload": {"kind": "periodic", "utilisation": 2.5, "task_count": 6, "duration_ms": 50}},
     "ycsb": {"workload": {"kind": "ycsb", "record_count": 10000, "duration_s": 0.0005, "cores_per_instance": 2}},
 }
 CONFIGS = sorted((ROOT / "configs").glob("*.json"))
