@@ -9,6 +9,25 @@
 
 namespace mksim {
 
+const char* origin_name(Origin o) {
+  switch (o) {
+    case Origin::File:
+      return "file";
+    case Origin::Preset:
+      return "preset";
+    case Origin::Config:
+      return "config";
+    case Origin::Default:
+      return "default";
+  }
+  return "default";
+}
+
+bool Machine::assumed(const std::string& figure) const {
+  auto it = provenance.find(figure);
+  return it != provenance.end() && it->second.origin == Origin::Default;
+}
+
 int Machine::pus() const {
   int n = 0;
   for (const auto& c : cores) n += c.hw_threads;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -76,9 +77,28 @@ struct Coherence {
   double home_occupancy_ns = 0;
 };
 
+// Where one figure of a machine description comes from, so that a summary can tell what was measured or cited from
+// what mksim assumed. A figure is named by its path in a config's machine section ("freq_ghz",
+// "caches.l2.latency_cycles", "memory.controller_bandwidth_gb_s"), which is also where a user overrides it; a new kind
+// of figure (e.g. a memory kind's bandwidth) is recorded the same way under its own path.
+enum class Origin {
+  File,     // read from a hwloc topology (a file or the running host's discovery)
+  Preset,   // a preset's figure, with the preset's sources (models/presets.cpp)
+  Config,   // written by the user in the config (or set on the command line)
+  Default,  // none of these gives it: mksim's default, an assumption the user may want to override
+};
+const char* origin_name(Origin o);
+
+struct Provenance {
+  Origin origin = Origin::Default;
+  std::string source;  // the file, the preset and its sources, or the config; empty for a default
+};
+
 struct Machine {
   std::string name = "machine";
   std::string source;  // where the description came from (preset, file), for summaries
+  // Per figure path (see Origin): where it came from. Filled in by whoever builds the description.
+  std::map<std::string, Provenance> provenance;
   int packages = 1;
   int dies = 1;
   std::vector<NumaNode> nodes;
@@ -101,6 +121,8 @@ struct Machine {
   double mem_latency_ns(int core, int node) const { return interconnect.latency_ns[cores[core].node][node]; }
   // Checks the description's consistency; returns "" or what is wrong (used after every way of building one).
   std::string check() const;
+  // Whether a figure is an assumption (recorded as Origin::Default); false for a figure with no record.
+  bool assumed(const std::string& figure) const;
 };
 
 // How ACPI SLIT distances turn into latencies: latency(i,j) = local_latency(j) * slit(i,j) / 10. SLIT 10 is local

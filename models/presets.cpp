@@ -21,7 +21,9 @@ const std::vector<Preset>& machine_presets() {
         "memory": {"node_size_gib": 96, "controller_bandwidth_gb_s": 100, "local_latency_ns": 81,
                    "core_bandwidth_gb_s": 14, "core_mlp": 12},
         "interconnect": {"link_bandwidth_gb_s": 62.4, "latency_ns": [[81, 131], [131, 81]]}
-      })"},
+      })",
+       "Intel ARK and Optimization Reference Manual (caches), STREAM triad (bandwidth), Intel MLC (latencies), UPI "
+       "link rate"},
       // 4x AMD Opteron 6272 (Interlagos, Dell R815 in data/realdata/hwloc/64amd64-4p2n4ca2co.xml): 16 cores per
       // package in 2 dies, each die its own NUMA node with 2 channels DDR3-1600 (25.6 GB/s peak, ~12 GB/s measured)
       // and 6 MiB of L3; 2.1 GHz; L1d 16 KiB (4 cycles), L2 2 MiB per 2-core module (20 cycles; modelled per core
@@ -41,7 +43,9 @@ const std::vector<Preset>& machine_presets() {
           [10, 16, 16, 22, 16, 22, 16, 22], [16, 10, 22, 16, 16, 22, 22, 16], [16, 22, 10, 16, 16, 16, 16, 16],
           [22, 16, 16, 10, 16, 16, 22, 22], [16, 16, 16, 16, 10, 16, 16, 22], [22, 22, 16, 16, 16, 10, 22, 16],
           [16, 22, 16, 22, 16, 22, 10, 16], [22, 16, 16, 22, 22, 16, 16, 10]]}
-      })"},
+      })",
+       "AMD Opteron 6272 data sheet and Software Optimization Guide (caches), Dell R815 firmware SLIT, HyperTransport "
+       "3 link rate, AMD64 APM vol. 2 (no PCID)"},
       // 1-socket desktop: Intel Core i9-9900K (Coffee Lake): 8 cores / 16 threads, 3.6 GHz base; L1d 32 KiB
       // (4 cycles), L2 256 KiB (12 cycles), 16 MiB shared L3 (~42 cycles) (Intel Optimization Reference Manual,
       // Skylake client); dual-channel DDR4-2666 = 42.7 GB/s peak, ~35 GB/s sustained; ~70 ns load latency.
@@ -51,7 +55,9 @@ const std::vector<Preset>& machine_presets() {
                    "l3": {"size_kib": 16384, "latency_cycles": 42, "shared_by": "socket"}},
         "memory": {"node_size_gib": 32, "controller_bandwidth_gb_s": 35, "local_latency_ns": 70,
                    "core_bandwidth_gb_s": 16, "core_mlp": 12}
-      })"},
+      })",
+       "Intel ARK and Optimization Reference Manual, Skylake client (caches), DDR4-2666 dual channel (bandwidth, ~70 "
+       "ns)"},
       // The four machines of Baumann et al., "The Multikernel", SOSP 2009, section 2 / Figure 2 and the evaluation
       // (the ETH machines nos, sbrinz and gruyere of the Barrelfish test harness, tools/harness/machines/
       // eth_machinedata.py: 4 cores at 2.8 GHz, 16 at 2.5 GHz, 32 at 2.0 GHz). Cache sizes and latencies: AMD
@@ -85,7 +91,8 @@ const std::vector<Preset>& machine_presets() {
         "cpu": {"tagged_tlb": false, "page_walk_cycles": 30},
         "coherence": {"protocol": "broadcast"},
         "interconnect": {"link_bandwidth_gb_s": 8, "links": [[0, 1]], "hop_latency_ns": 35}
-      })"},
+      })",
+       "Baumann et al., The Multikernel, SOSP 2009; AMD Opteron data sheets, AMD 40555 (NUMA latencies, estimates)"},
       // 4x4-core AMD: Supermicro H8QM3-2, 4x quad-core Opteron 8380 (Shanghai, K10, 45 nm) at 2.5 GHz in a square,
       // each socket linked to 2 neighbours (2 hops across); L1d 64 KiB (3 cycles), private 512 KiB L2 (15 cycles),
       // 6 MiB L3 per socket (48 cycles); DDR2-800, 2 channels (12.8 GB/s peak, ~8 GB/s sustained); local ~80 ns.
@@ -103,7 +110,9 @@ const std::vector<Preset>& machine_presets() {
         "cpu": {"tagged_tlb": false, "page_walk_cycles": 206.5},
         "coherence": {"protocol": "broadcast", "home_occupancy_ns": 37.5},
         "interconnect": {"link_bandwidth_gb_s": 4, "links": [[0, 1], [1, 3], [3, 2], [2, 0]], "hop_latency_ns": 35}
-      })"},
+      })",
+       "Baumann et al., The Multikernel, SOSP 2009 (Table 1 and Figure 3 fits); AMD K10 Software Optimization Guide; "
+       "AMD 40555"},
       // 8x4-core AMD: Tyan Thunder S4985 with M4985 daughter card, 8x quad-core Opteron 8350 (Barcelona, K10, 65 nm)
       // at 2.0 GHz; HT links as the paper's Figure 2: a twisted ladder, at most 3 hops, 1.8 on average (Conway &
       // Hughes 2007 give the same 8-socket topology); L1d 64 KiB (3 cycles), private 512 KiB L2 (15 cycles), 2 MiB L3
@@ -120,7 +129,9 @@ const std::vector<Preset>& machine_presets() {
         "coherence": {"protocol": "broadcast", "home_occupancy_ns": 37.5},
         "interconnect": {"link_bandwidth_gb_s": 4, "hop_latency_ns": 35, "links": [
           [0, 2], [2, 4], [4, 6], [1, 3], [3, 5], [5, 7], [0, 1], [6, 7], [2, 5], [3, 4]]}
-      })"},
+      })",
+       "Baumann et al., The Multikernel, SOSP 2009 (Figure 2 topology); AMD K10 Software Optimization Guide; Conway & "
+       "Hughes 2007"},
       // 2x4-core Intel: Intel S5000XVN, 2x quad-core Xeon X5355 (Clovertown, Core microarchitecture, 65 nm) at
       // 2.66 GHz; each package holds 2 dies of 2 cores sharing a 4 MiB L2 (14 cycles); L1d 32 KiB (3 cycles); one
       // external memory controller (5000X) behind the front-side bus, 1333 MT/s = 10.7 GB/s per bus, FB-DIMM DDR2-667
@@ -136,7 +147,8 @@ const std::vector<Preset>& machine_presets() {
                    "core_bandwidth_gb_s": 3, "core_mlp": 8},
         "cpu": {"tagged_tlb": false, "page_walk_cycles": 52},
         "interconnect": {"link_bandwidth_gb_s": 10.7, "latency_ns": [[105, 105], [105, 105]]}
-      })"},
+      })",
+       "Baumann et al., The Multikernel, SOSP 2009 (Table 1 fit); Intel ARK and Optimization Reference Manual (Core)"},
       // Core i7-4770 (Haswell) at 3.4 GHz, the seL4 IPC measurement machine (trustworthy.systems, seL4 comparative
       // performance): 4 cores / 8 threads, L1d 32 KiB (4 cycles), L2 256 KiB (12 cycles), 8 MiB L3 (36 cycles)
       // (Intel Optimization Reference Manual, Haswell; 7-cpu.com Haswell); dual-channel DDR3-1600 = 25.6 GB/s peak,
@@ -147,7 +159,8 @@ const std::vector<Preset>& machine_presets() {
                    "l3": {"size_kib": 8192, "latency_cycles": 36, "shared_by": "socket"}},
         "memory": {"node_size_gib": 16, "controller_bandwidth_gb_s": 20, "local_latency_ns": 65,
                    "core_bandwidth_gb_s": 12, "core_mlp": 10}
-      })"},
+      })",
+       "seL4 comparative performance (machine); Intel Optimization Reference Manual, Haswell; 7-cpu.com"},
       // Core i7-920 (Nehalem/Bloomfield) at 2.66 GHz, the NOVA IPC measurement machine (Steinberg & Kauer, "NOVA: A
       // Microhypervisor-Based Secure Virtualization Architecture", EuroSys 2010): 4 cores / 8 threads, L1d 32 KiB
       // (4 cycles), L2 256 KiB (10 cycles), 8 MiB L3 (38 cycles) (Intel Optimization Reference Manual, Nehalem);
@@ -158,7 +171,8 @@ const std::vector<Preset>& machine_presets() {
                    "l3": {"size_kib": 8192, "latency_cycles": 38, "shared_by": "socket"}},
         "memory": {"node_size_gib": 6, "controller_bandwidth_gb_s": 15, "local_latency_ns": 65,
                    "core_bandwidth_gb_s": 10, "core_mlp": 10}
-      })"},
+      })",
+       "Steinberg & Kauer, NOVA, EuroSys 2010 (machine); Intel Optimization Reference Manual, Nehalem"},
       // A 2-socket Xeon measured with Intel MLC (`mlc --latency_matrix`, idle latencies): ~81 ns local, ~131 ns
       // remote. Structure of a 2-socket Cascade Lake (2x Xeon Gold 6230: 20 cores/socket at 2.1 GHz, L1d 32 KiB,
       // L2 1 MiB, 27.5 MiB L3 per socket; Intel ARK), 6 channels DDR4-2933 per socket (~100 GB/s sustained), 3 UPI
@@ -171,7 +185,8 @@ const std::vector<Preset>& machine_presets() {
         "memory": {"node_size_gib": 96, "controller_bandwidth_gb_s": 100, "local_latency_ns": 81,
                    "core_bandwidth_gb_s": 14, "core_mlp": 12},
         "interconnect": {"link_bandwidth_gb_s": 62.4, "latency_ns": [[81, 131], [131, 81]]}
-      })"},
+      })",
+       "Intel MLC idle latency matrix; Intel ARK (Xeon Gold 6230); FD.io CSIT Skylake calibration"},
       // Sun Enterprise 5000 with 14 UltraSPARC-II processors at 400 MHz, the machine of the Hoard measurements (Berger,
       // McKinley, Blumofe, Wilson, ASPLOS 2000, section 5): a bus-based SMP (Gigaplane, 83 MHz, ~2.6 GB/s; Singhal et
       // al., "Gigaplane: A High Performance Bus for Large SMPs", Hot Interconnects 1996), uniform memory; per processor
@@ -184,7 +199,8 @@ const std::vector<Preset>& machine_presets() {
                    "l3": {"size_kib": 0}},
         "memory": {"node_size_gib": 2, "controller_bandwidth_gb_s": 1.6, "local_latency_ns": 300,
                    "core_bandwidth_gb_s": 0.6, "core_mlp": 3}
-      })"},
+      })",
+       "Berger et al., Hoard, ASPLOS 2000 (machine); Sun UltraSPARC-II User's Manual; Singhal et al., Gigaplane, 1996"},
   };
   return presets;
 }

@@ -10,7 +10,9 @@ namespace mksim {
 struct Preset {
   std::string name;
   std::string description;
-  std::string json;  // the machine section this preset stands for
+  std::string json;     // the machine section this preset stands for
+  std::string sources;  // where its figures come from, in short (the comment above each preset in presets.cpp and
+                        // docs/calibration.md say which figure comes from where)
 };
 
 const std::vector<Preset>& machine_presets();

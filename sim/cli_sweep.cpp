@@ -35,7 +35,7 @@ class SweepCommand final : public Command {
   }
   int run() override {
     SweepSpec spec = load_sweep(file_);
-    for (const auto& s : sets_) apply_override(spec.base, s);
+    apply_overrides(spec.base, sets_);
     if (outdir_.empty()) outdir_ = (fs::path("out") / fs::path(file_).stem()).string();
     size_t ran = 0, failed = 0;
     const size_t width = std::to_string(spec.points.size()).size();

@@ -33,6 +33,38 @@ std::string resolve_path(const std::string& p, const std::string& base_dir) {
   return (fs::path(base_dir) / path).lexically_normal().string();
 }
 
+namespace {
+
+bool is_machine_choice(const std::string& key) {
+  return key == "preset" || key == "hwloc";
+}
+
+// Splits "a.b[2].c" / "a.b.2.c" into steps.
+std::vector<std::string> path_steps(const std::string& path) {
+  std::vector<std::string> steps;
+  std::string cur;
+  for (char ch : path) {
+    if (ch == '.' || ch == '[' || ch == ']') {
+      if (!cur.empty()) steps.push_back(cur), cur.clear();
+    } else {
+      cur += ch;
+    }
+  }
+  if (!cur.empty()) steps.push_back(cur);
+  return steps;
+}
+
+bool chooses_machine(const std::vector<std::string>& steps) {
+  return steps.size() == 2 && steps[0] == "machine" && is_machine_choice(steps[1]);
+}
+
+// Whether an assignment chooses the machine (`machine.preset=...`, `machine.hwloc=...`).
+bool chooses_machine(const std::string& assignment) {
+  return chooses_machine(path_steps(assignment.substr(0, assignment.find('='))));
+}
+
+}  // namespace
+
 void apply_override(json& doc, const std::string& assignment) {
   auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
@@ -49,17 +81,14 @@ void apply_override(json& doc, const std::string& assignment) {
   } catch (const InputError& e) {
     throw InputError("--set", path, e.reason());
   }
-  // Split "a.b[2].c" / "a.b.2.c" into steps.
-  std::vector<std::string> steps;
-  std::string cur;
-  for (char ch : path) {
-    if (ch == '.' || ch == '[' || ch == ']') {
-      if (!cur.empty()) steps.push_back(cur), cur.clear();
-    } else {
-      cur += ch;
-    }
+  const std::vector<std::string> steps = path_steps(path);
+  // Choosing a preset or a hwloc file chooses a whole machine: it replaces the machine description rather than merging
+  // into it, so that no field of the old machine (a latency matrix of another size, a structure hwloc gives) is left
+  // over. Fields set after it (apply_overrides puts these choices first) override the chosen machine as usual.
+  if (chooses_machine(steps) && doc.is_object()) {
+    doc["machine"] = json{{steps[1], value}};
+    return;
   }
-  if (!cur.empty()) steps.push_back(cur);
   json* node = &doc;
   for (size_t i = 0; i < steps.size(); ++i) {
     const auto& s = steps[i];
@@ -84,6 +113,13 @@ void apply_override(json& doc, const std::string& assignment) {
     }
     if (last) *node = value;
   }
+}
+
+void apply_overrides(json& doc, const std::vector<std::string>& assignments) {
+  for (const auto& a : assignments)
+    if (chooses_machine(a)) apply_override(doc, a);
+  for (const auto& a : assignments)
+    if (!chooses_machine(a)) apply_override(doc, a);
 }
 
 const Schema& run_schema() {
@@ -307,7 +343,7 @@ Scenario resolve_scenario(const json& doc, const std::string& file, const std::s
 
 Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides) {
   json doc = load_json_file(path);
-  for (const auto& o : overrides) apply_override(doc, o);
+  apply_overrides(doc, overrides);
   auto base = fs::path(path).parent_path().string();
   return resolve_scenario(doc, path, base.empty() ? "." : base);
 }

@@ -19,7 +19,11 @@ std::string resolve_path(const std::string& p, const std::string& base_dir);
 
 // Applies `--set dotted.path=value` to a document: the value is JSON if it parses as JSON, else a string. A path
 // step may be an object key or a list index (`workload.1.threads` or `workload[1].threads`).
+// `machine.preset=NAME` and `machine.hwloc=FILE` replace the whole machine description with that choice.
 void apply_override(json& doc, const std::string& assignment);
+// Applies several assignments: those choosing the machine (preset, hwloc) first, then the others in order, so that
+// `--set machine.memory.local_latency_ns=90 --set machine.preset=server-2s` overrides the chosen preset.
+void apply_overrides(json& doc, const std::vector<std::string>& assignments);
 
 struct Component {
   std::string name;

@@ -90,8 +90,10 @@ std::string config_reference_markdown() {
       "see docs/writing-a-policy.md). Every field has a default; unknown keys are errors. Any field can be overridden "
       "from\n"
       "the command line with `--set dotted.path=value` (the value is read as JSON, else as a string; list items by\n"
-      "index: `workload.1.threads=4`). Relative paths resolve against the config file's folder. Units are in the\n"
-      "field names and in the tables: GB/s is 1e9 bytes per second, KiB and GiB are powers of two.\n\n"
+      "index: `workload.1.threads=4`); `--set machine.preset=NAME` and `--set machine.hwloc=FILE` choose another\n"
+      "machine: they replace the whole machine section (other `machine.*` assignments then apply to the chosen\n"
+      "machine, in whatever order they are given). Relative paths resolve against the config file's folder. Units\n"
+      "are in the field names and in the tables: GB/s is 1e9 bytes per second, KiB and GiB are powers of two.\n\n"
       "## `machine`\n\n"
       "Three ways to describe a machine, each with the other fields overriding what it gives:\n\n"
       "- `{\"preset\": NAME}`: a named preset (`mksim list presets`); the preset is a machine section itself, and\n"
@@ -110,7 +112,12 @@ std::string config_reference_markdown() {
       "since SLIT gives each distance relative to local = 10), the hwloc file's NUMA distances (same conversion), or\n"
       "the hop model: local latency + hops x `hop_latency_ns` over the link topology. Hops between nodes come from\n"
       "the links when given; otherwise from the distinct latency tiers (the nearest remote nodes are one hop "
-      "away).\n\n";
+      "away).\n\n"
+      "`mksim machine` says where each figure comes from: read from the hwloc file (or this host's discovery),\n"
+      "taken from a preset (which cites its sources), written in the config, or else a default of the table below,\n"
+      "an assumption marked `*` in the summary and listed by its path under `assumed` in `mksim machine --json`\n"
+      "and in `mksim.machine()` (with every figure's origin under `provenance`): the figures to override with what\n"
+      "is known of the machine.\n\n";
   out += kHeader;
   schema_rows(machine_schema(), "machine", out);
   out +=

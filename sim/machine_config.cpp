@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "models/presets.hpp"
 #include "sim/config.hpp"
@@ -315,7 +316,28 @@ Machine uniform_machine(const Params& p) {
 // Structural fields a hwloc file gives; a config may not set them beside `hwloc`.
 const char* kStructural[] = {"sockets", "dies_per_socket", "nodes_per_socket", "cores_per_socket", "threads_per_core"};
 
-Machine hwloc_machine(const json& given, const Params& p, const std::string& base_dir) {
+// The config's machine section path of the cache level a Cache uses (levels past 3 take l3's numbers).
+std::string cache_key(int level) {
+  return level <= 1 ? "l1" : level == 2 ? "l2" : "l3";
+}
+
+// A machine whose structure an hwloc topology gives (a file or this host's discovery): the same numbers are applied to
+// it whichever way it came, so that one host has one description.
+Machine topology_machine(ImportedTopology topo, const json& given, const Params& p) {
+  Machine m = std::move(topo.machine);
+  if (given.contains("name")) m.name = p.text("name");
+  const json mem_given = given.value("memory", json::object());
+  apply_memory(m, p.child("memory"), mem_given.contains("node_size_gib"));
+  apply_cpu_costs(m, p.child("cpu"));
+  apply_coherence(m, p.child("coherence"));
+  for (auto& c : m.cores) c.freq_ghz = p.number("freq_ghz");
+  Params caches = p.child("caches");
+  for (auto& k : m.caches) k.hit_latency_cycles = caches.child(cache_key(k.level)).number("latency_cycles");
+  apply_interconnect(m, p, topo.slit);
+  return m;
+}
+
+ImportedTopology hwloc_topology(const json& given, const Params& p, const std::string& base_dir) {
   for (const char* k : kStructural)
     if (given.contains(k))
       p.fail(k, fmt::format("'{}' cannot be combined with 'hwloc': the topology file gives the structure", k));
@@ -326,23 +348,106 @@ Machine hwloc_machine(const json& given, const Params& p, const std::string& bas
   } catch (const InputFileError& e) {  // say where the path came from; errors inside the file name the file
     p.fail("hwloc", fmt::format("{}: {}", path, e.reason()));
   }
-  Machine m = std::move(topo.machine);
-  if (m.num_nodes() > kMaxNumaNodes)
-    p.fail("hwloc",
-           fmt::format("{} has {} NUMA nodes, expected at most {} NUMA nodes", path, m.num_nodes(), kMaxNumaNodes));
-  if (given.contains("name")) m.name = p.text("name");
-  const json mem_given = given.value("memory", json::object());
-  apply_memory(m, p.child("memory"), mem_given.contains("node_size_gib"));
-  apply_cpu_costs(m, p.child("cpu"));
-  apply_coherence(m, p.child("coherence"));
-  for (auto& c : m.cores) c.freq_ghz = p.number("freq_ghz");
-  Params caches = p.child("caches");
-  for (auto& k : m.caches) {
-    const char* name = k.level <= 1 ? "l1" : k.level == 2 ? "l2" : "l3";
-    k.hit_latency_cycles = caches.child(name).number("latency_cycles");
+  if (topo.machine.num_nodes() > kMaxNumaNodes)
+    p.fail("hwloc", fmt::format("{} has {} NUMA nodes, expected at most {} NUMA nodes", path, topo.machine.num_nodes(),
+                                kMaxNumaNodes));
+  return topo;
+}
+
+// ---- provenance: where each figure came from ----
+
+// Where the figures of one description come from: what the user wrote, the preset it starts from, the topology.
+struct Origins {
+  json given;  // the user's own machine section (without the preset's fields)
+  const Preset* preset = nullptr;
+  json preset_fields;               // the preset's machine section
+  std::string topology;             // the hwloc file or "hwloc discovery of this host"; empty without one
+  bool topology_distances = false;  // the topology gave a NUMA distance matrix (used for the latencies)
+  std::string config;               // the config file, for figures the user wrote
+};
+
+bool has_path(const json& doc, const std::vector<std::string>& steps) {
+  const json* node = &doc;
+  for (const auto& s : steps) {
+    if (!node->is_object() || !node->contains(s)) return false;
+    node = &(*node)[s];
   }
-  apply_interconnect(m, p, topo.slit);
-  return m;
+  return true;
+}
+
+// Figures an hwloc topology gives: the structure, cache sizes, lines and sharing, each node's memory.
+bool from_topology(const std::string& path) {
+  for (const char* k : kStructural)
+    if (path == k) return true;
+  if (path.rfind("caches.", 0) == 0)
+    return path.find(".size_kib") != std::string::npos || path.find(".line_bytes") != std::string::npos ||
+           path.find(".shared_by") != std::string::npos;
+  return false;
+}
+
+Provenance origin_of(const std::vector<std::string>& steps, const std::string& path, const Origins& o) {
+  const bool user = has_path(o.given, steps);
+  if (!o.topology.empty() && from_topology(path)) return {Origin::File, o.topology};
+  if (user) return {Origin::Config, o.config};
+  if (o.preset && has_path(o.preset_fields, steps))
+    return {Origin::Preset, fmt::format("preset {}: {}", o.preset->name, o.preset->sources)};
+  if (!o.topology.empty() && path == "memory.node_size_gib") return {Origin::File, o.topology};
+  return {Origin::Default, ""};
+}
+
+void record_fields(Machine& m, const Schema& schema, std::vector<std::string>& steps, const Origins& o) {
+  for (const auto& f : schema.fields) {
+    if (steps.empty() && (f.name == "preset" || f.name == "hwloc" || f.name == "name")) continue;
+    steps.push_back(f.name);
+    if (f.object) {
+      record_fields(m, *f.object, steps, o);
+    } else {
+      std::string path;
+      for (const auto& s : steps) path += (path.empty() ? "" : ".") + s;
+      // Optional fields without a default (links, a latency or distance matrix) are figures only when given.
+      if (!f.default_value.is_null() || has_path(o.given, steps) || has_path(o.preset_fields, steps))
+        m.provenance[path] = origin_of(steps, path, o);
+    }
+    steps.pop_back();
+  }
+}
+
+// Records each figure's origin, then drops the ones that do not describe this machine (a cache level it does not
+// have, interconnect figures of a one-node machine, the hop model's figures when a matrix gives the latencies).
+void record_provenance(Machine& m, const Origins& o) {
+  std::vector<std::string> steps;
+  record_fields(m, machine_schema(), steps, o);
+  std::set<std::string> levels;
+  for (const auto& c : m.caches) levels.insert(cache_key(c.level));
+  auto prefixed = [](const std::string& path, const std::string& prefix) { return path.rfind(prefix, 0) == 0; };
+  const bool matrix = m.provenance.count("interconnect.latency_ns") || m.provenance.count("interconnect.distances") ||
+                      o.topology_distances;
+  for (auto it = m.provenance.begin(); it != m.provenance.end();) {
+    const std::string& path = it->first;
+    bool drop = false;
+    for (const char* level : {"l1", "l2", "l3"})
+      drop = drop || (prefixed(path, fmt::format("caches.{}.", level)) && !levels.count(level));
+    drop = drop || (m.num_nodes() == 1 && prefixed(path, "interconnect."));
+    drop = drop || (matrix && (path == "interconnect.hop_latency_ns" || path == "interconnect.topology"));
+    it = drop ? m.provenance.erase(it) : std::next(it);
+  }
+  // The latency matrix the machine uses, whichever way it was made (a figure of its own even when derived).
+  if (m.num_nodes() > 1) {
+    const auto& pv = m.provenance;
+    Provenance lat;
+    if (pv.count("interconnect.latency_ns")) {
+      lat = pv.at("interconnect.latency_ns");
+    } else if (pv.count("interconnect.distances")) {
+      lat = pv.at("interconnect.distances");
+      lat.source = fmt::format("SLIT distances ({}) x memory.local_latency_ns / 10",
+                               lat.source.empty() ? origin_name(lat.origin) : lat.source);
+    } else if (o.topology_distances) {
+      lat = {Origin::File, fmt::format("NUMA distances of {} x memory.local_latency_ns / 10", o.topology)};
+    } else {
+      lat = {Origin::Default, "hop model: memory.local_latency_ns + hops x interconnect.hop_latency_ns"};
+    }
+    m.provenance["interconnect.latency_ns"] = lat;
+  }
 }
 
 }  // namespace
@@ -355,6 +460,9 @@ Machine build_machine(const json& given_in, const std::string& path, const std::
                      fmt::format("found {}, expected an object such as {{\"preset\": NAME}}", given.dump()));
   if (given.contains("preset") && given.contains("hwloc"))
     throw InputError(file, join_path(path, "hwloc"), "give either 'preset' or 'hwloc', not both");
+  Origins origins;
+  origins.given = given;
+  origins.config = file;
   if (given.contains("preset")) {
     const auto& pv = given["preset"];
     if (!pv.is_string())
@@ -368,6 +476,8 @@ Machine build_machine(const json& given_in, const std::string& path, const std::
           fmt::format("unknown preset '{}', {}", pv.get<std::string>(), one_of(pv.get<std::string>(), names)));
     }
     json merged = json::parse(preset->json);
+    origins.preset = preset;
+    origins.preset_fields = merged;
     json overrides = given;
     overrides.erase("preset");
     merged.merge_patch(overrides);
@@ -376,26 +486,40 @@ Machine build_machine(const json& given_in, const std::string& path, const std::
   }
   json values = machine_schema().resolve(given, path, file);
   Params p(values, path, file);
-  Machine m = given.contains("hwloc") ? hwloc_machine(given, p, base_dir) : uniform_machine(p);
-  if (!given.contains("hwloc")) apply_interconnect(m, p, {});
+  Machine m;
+  if (given.contains("hwloc")) {
+    ImportedTopology topo = hwloc_topology(given, p, base_dir);
+    origins.topology = topo.machine.source.substr(topo.machine.source.find(':') + 1);
+    origins.topology_distances = static_cast<int>(topo.slit.size()) == topo.machine.num_nodes();
+    m = topology_machine(std::move(topo), given, p);
+  } else {
+    m = uniform_machine(p);
+    apply_interconnect(m, p, {});
+  }
   m.source = given.contains("preset")  ? "preset:" + p.text("preset")
              : given.contains("hwloc") ? "hwloc:" + p.text("hwloc")
                                        : "description";
   if (auto problem = m.check(); !problem.empty()) throw InputError(file, path, problem);
+  record_provenance(m, origins);
   if (resolved) *resolved = values;
   return m;
 }
 
 Machine machine_from_argument(const std::string& arg) {
   if (arg == "--this-host") {
+    // The same numbers as for an `lstopo` export of this host read back as a file (topology_machine).
     ImportedTopology topo = import_this_host();
-    Machine m = std::move(topo.machine);
     json values = machine_schema().resolve(json::object(), "machine", "this host");
     Params p(values, "machine", "this host");
-    apply_memory(m, p.child("memory"), false);
-    apply_cpu_costs(m, p.child("cpu"));
-    apply_coherence(m, p.child("coherence"));
-    apply_interconnect(m, p, topo.slit);
+    Origins origins;
+    origins.given = json::object();
+    origins.topology = "hwloc discovery of this host";
+    origins.topology_distances = static_cast<int>(topo.slit.size()) == topo.machine.num_nodes();
+    const std::string source = topo.machine.source;
+    Machine m = topology_machine(std::move(topo), json::object(), p);
+    m.source = source;
+    if (auto problem = m.check(); !problem.empty()) throw InputError("this host", "", problem);
+    record_provenance(m, origins);
     return m;
   }
   namespace fs = std::filesystem;
@@ -420,6 +544,22 @@ Machine machine_from_argument(const std::string& arg) {
                                one_of(arg, names)));
 }
 
+namespace {
+
+// "*" after a figure the summary shows when it is an assumption (Machine::assumed).
+std::string mark(const Machine& m, const std::string& figure) {
+  return m.assumed(figure) ? "*" : "";
+}
+
+std::vector<std::string> assumed_figures(const Machine& m) {
+  std::vector<std::string> out;
+  for (const auto& [path, pv] : m.provenance)
+    if (pv.origin == Origin::Default) out.push_back(path);
+  return out;
+}
+
+}  // namespace
+
 json machine_summary_json(const Machine& m) {
   json j;
   j["name"] = m.name;
@@ -429,6 +569,7 @@ json machine_summary_json(const Machine& m) {
   j["numa_nodes"] = m.num_nodes();
   j["cores"] = m.num_cores();
   j["pus"] = m.pus();
+  j["freq_ghz"] = m.cores.front().freq_ghz;
   json caches = json::array();
   std::map<int, std::vector<const Cache*>> by_level;
   for (const auto& c : m.caches) by_level[c.level].push_back(&c);
@@ -464,48 +605,80 @@ json machine_summary_json(const Machine& m) {
               {"page_walk_cycles", k.page_walk_cycles}};
   j["coherence"] = {{"protocol", protocol_name(m.coherence.protocol)},
                     {"home_occupancy_ns", m.coherence.home_occupancy_ns}};
+  // Per figure (its path in a config's machine section): where it came from. `assumed` lists the defaults, the
+  // figures a user should override with what is known of the machine.
+  json prov = json::object();
+  for (const auto& [path, pv] : m.provenance) prov[path] = {{"origin", origin_name(pv.origin)}, {"source", pv.source}};
+  j["provenance"] = prov;
+  j["assumed"] = assumed_figures(m);
   return j;
 }
 
 std::string machine_summary_text(const Machine& m) {
   std::string out;
-  int freq_min = 0;
-  (void)freq_min;
   out += fmt::format("machine {} ({})\n", m.name, m.source);
-  out += fmt::format("  packages {}  dies {}  NUMA nodes {}  cores {}  PUs {}  clock {:.2f} GHz\n", m.packages, m.dies,
-                     m.num_nodes(), m.num_cores(), m.pus(), m.cores.front().freq_ghz);
+  out += fmt::format("  packages {}{}  dies {}{}  NUMA nodes {}{}  cores {}{}  PUs {}{}  clock {:.2f} GHz{}\n",
+                     m.packages, mark(m, "sockets"), m.dies, mark(m, "dies_per_socket"), m.num_nodes(),
+                     mark(m, "nodes_per_socket"), m.num_cores(), mark(m, "cores_per_socket"), m.pus(),
+                     mark(m, "threads_per_core"), m.cores.front().freq_ghz, mark(m, "freq_ghz"));
   std::map<int, std::vector<const Cache*>> by_level;
   for (const auto& c : m.caches) by_level[c.level].push_back(&c);
   for (auto& [level, list] : by_level) {
     const Cache* c = list.front();
-    out += fmt::format("  L{}: {} x {} KiB, {} B lines, {} cycles, {} core(s) each\n", level, list.size(),
-                       c->size_bytes / 1024, c->line_bytes, c->hit_latency_cycles, c->cores.size());
+    const std::string key = fmt::format("caches.{}.", cache_key(level));
+    out += fmt::format("  L{}: {} x {} KiB{}, {} B lines{}, {} cycles{}, {} core(s) each{}\n", level, list.size(),
+                       c->size_bytes / 1024, mark(m, key + "size_kib"), c->line_bytes, mark(m, key + "line_bytes"),
+                       c->hit_latency_cycles, mark(m, key + "latency_cycles"), c->cores.size(),
+                       mark(m, key + "shared_by"));
   }
   out += "  NUMA nodes:\n";
   for (const auto& nd : m.nodes) {
     int cores = 0;
     for (const auto& c : m.cores) cores += c.node == nd.id;
-    out +=
-        fmt::format("    node {}: package {}, {} cores, {:.1f} GiB, {:.1f} GB/s, local {:.0f} ns\n", nd.id, nd.package,
-                    cores, nd.memory_bytes / 1073741824.0, nd.controller_bandwidth_gb_s, nd.local_latency_ns);
+    out += fmt::format("    node {}: package {}, {} cores, {:.1f} GiB{}, {:.1f} GB/s{}, local {:.0f} ns{}\n", nd.id,
+                       nd.package, cores, nd.memory_bytes / 1073741824.0, mark(m, "memory.node_size_gib"),
+                       nd.controller_bandwidth_gb_s, mark(m, "memory.controller_bandwidth_gb_s"), nd.local_latency_ns,
+                       mark(m, "memory.local_latency_ns"));
   }
-  out += "  latency (ns), row: accessing node, column: memory node\n";
+  out +=
+      fmt::format("  latency (ns){}, row: accessing node, column: memory node\n", mark(m, "interconnect.latency_ns"));
   for (int i = 0; i < m.num_nodes(); ++i) {
     out += "   ";
     for (int j = 0; j < m.num_nodes(); ++j) out += fmt::format(" {:6.0f}", m.interconnect.latency_ns[i][j]);
     out += "\n";
   }
   const CpuCosts& k = m.cores.front().costs;
+  out += fmt::format(
+      "  cpu: kernel entry+exit {} cycles{}, address-space switch {} cycles{}, {} TLB{}, page walk {} cycles{}\n",
+      k.kernel_entry_exit_cycles, mark(m, "cpu.kernel_entry_exit_cycles"), k.address_space_switch_cycles,
+      mark(m, "cpu.address_space_switch_cycles"), k.tagged_tlb ? "tagged" : "untagged", mark(m, "cpu.tagged_tlb"),
+      k.page_walk_cycles, mark(m, "cpu.page_walk_cycles"));
   out +=
-      fmt::format("  cpu: kernel entry+exit {} cycles, address-space switch {} cycles, {} TLB, page walk {} cycles\n",
-                  k.kernel_entry_exit_cycles, k.address_space_switch_cycles, k.tagged_tlb ? "tagged" : "untagged",
-                  k.page_walk_cycles);
-  out += fmt::format("  coherence: {}, home node occupancy {} ns per request\n", protocol_name(m.coherence.protocol),
-                     m.coherence.home_occupancy_ns);
-  out +=
-      fmt::format("  interconnect: {} links, {:.1f} GB/s each\n",
-                  m.interconnect.links.empty() ? std::string("full mesh") : std::to_string(m.interconnect.links.size()),
-                  m.interconnect.link_bandwidth_gb_s);
+      fmt::format("  coherence: {}{}, home node occupancy {} ns per request{}\n", protocol_name(m.coherence.protocol),
+                  mark(m, "coherence.protocol"), m.coherence.home_occupancy_ns, mark(m, "coherence.home_occupancy_ns"));
+  if (m.num_nodes() > 1)
+    out += fmt::format(
+        "  interconnect: {} links, {:.1f} GB/s each{}\n",
+        m.interconnect.links.empty() ? std::string("full mesh") : std::to_string(m.interconnect.links.size()),
+        m.interconnect.link_bandwidth_gb_s, mark(m, "interconnect.link_bandwidth_gb_s"));
+  // Where the figures come from: the file or preset (with its sources), then every assumption by the path that
+  // overrides it.
+  std::set<std::string> sources;
+  for (const auto& [path, pv] : m.provenance)
+    if ((pv.origin == Origin::File || pv.origin == Origin::Preset) && path != "interconnect.latency_ns")
+      sources.insert(fmt::format("{}: {}", pv.origin == Origin::File ? "read from" : "from", pv.source));
+  for (const auto& line : sources) out += fmt::format("  {}\n", line);
+  const auto assumed = assumed_figures(m);
+  if (!assumed.empty()) {
+    out += "  * assumed: mksim's defaults, not measured; override them in the config's machine section:\n";
+    std::string line = "   ";
+    for (size_t i = 0; i < assumed.size(); ++i) {
+      std::string item = " " + assumed[i] + (i + 1 < assumed.size() ? "," : "");
+      if (line.size() + item.size() > 118) out += line + "\n", line = "   ";
+      line += item;
+    }
+    out += line + "\n";
+  }
   return out;
 }
 

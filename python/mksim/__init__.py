@@ -11,8 +11,9 @@ Describe a machine, pick a kernel architecture, scheduler and memory policies, r
 
 Every simulation runs in a child process (SimGrid allows one engine per process); errors come back as
 :class:`InputError` (a bad config, with mksim's message naming the file and JSON path) or :class:`SimulationError`.
-Figures are in :mod:`mksim.plot`, regression checks in :mod:`mksim.testing`. See docs/python.md. Policies written
-in Python (:func:`register_scheduler`, ...) and C++ plugins (:func:`load_plugin`): docs/writing-a-policy.md.
+Figures are in :mod:`mksim.plot`, regression checks in :mod:`mksim.testing`, the four kernel designs compared on one
+scenario (the demo) in :mod:`mksim.designs`. See docs/python.md. Policies written in Python (:func:`register_scheduler`,
+...) and C++ plugins (:func:`load_plugin`): docs/writing-a-policy.md.
 """
 
 from . import _mksim
@@ -41,6 +42,7 @@ __all__ = [
     "build_info",
     "compare",
     "components",
+    "designs",
     "load_result",
     "load_sweep",
     "machine",
@@ -55,7 +57,7 @@ __all__ = [
 
 def __getattr__(name):
     # matplotlib and pytest are imported only when their modules are used.
-    if name in ("plot", "testing"):
+    if name in ("designs", "plot", "testing"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

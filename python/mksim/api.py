@@ -205,13 +205,18 @@ def build_info():
 
 
 def presets():
-    """The machine presets: a list of {name, description, machine}."""
+    """The machine presets: a list of {name, description, machine, sources}."""
     return json.loads(_mksim.presets())
 
 
 def machine(what=None, *, config=None, base_dir=None, overrides=None, **kw_overrides):
     """A machine's summary (packages, NUMA nodes, cores, caches, distances) as a dict: ``what`` is a preset name, a
-    hwloc XML file, a config file or "--this-host"; or ``config=`` a config (path or dict) with overrides."""
+    hwloc XML file, a config file or "--this-host"; or ``config=`` a config (path or dict) with overrides.
+
+    ``provenance`` says where each figure comes from, by its path in a config's machine section
+    (``{"caches.l2.latency_cycles": {"origin": "default", "source": ""}, "freq_ghz": {"origin": "preset",
+    "source": "preset server-2s: ..."}}``; origins: ``file`` read from the hwloc topology, ``preset``, ``config``,
+    ``default``). ``assumed`` lists the figures that are mksim's defaults, not measured: the ones to override."""
     if config is not None:
         cfg, is_path, bdir = config_args(config, base_dir)
         return json.loads(_mksim.machine_of_config(cfg, is_path, bdir, override_list(overrides, kw_overrides)))

@@ -45,7 +45,7 @@ json params_json(const Schema& s) {
 Scenario scenario_from_text(const std::string& text, const std::string& file, const std::string& base_dir,
                             const std::vector<std::string>& overrides) {
   json doc = parse_json_text(text, file);
-  for (const auto& o : overrides) apply_override(doc, o);
+  apply_overrides(doc, overrides);
   return resolve_scenario(doc, file, base_dir.empty() ? "." : base_dir);
 }
 
@@ -109,7 +109,8 @@ PYBIND11_MODULE(_mksim, m) {
       },
       py::arg("config"), py::arg("is_path"), py::arg("base_dir") = ".",
       py::arg("overrides") = std::vector<std::string>{},
-      "The summary (JSON text) of the machine a config describes: packages, NUMA nodes, cores, caches, distances.");
+      "The summary (JSON text) of the machine a config describes: packages, NUMA nodes, cores, caches, distances, "
+      "and where each figure comes from (provenance; the assumed ones listed under assumed).");
 
   m.def(
       "machine", [](const std::string& what) { return machine_summary_json(machine_from_argument(what)).dump(); },
@@ -137,10 +138,13 @@ PYBIND11_MODULE(_mksim, m) {
       [] {
         json out = json::array();
         for (const auto& p : machine_presets())
-          out.push_back({{"name", p.name}, {"description", p.description}, {"machine", json::parse(p.json)}});
+          out.push_back({{"name", p.name},
+                         {"description", p.description},
+                         {"machine", json::parse(p.json)},
+                         {"sources", p.sources}});
         return out.dump();
       },
-      "The machine presets (name, description, machine section) as JSON text.");
+      "The machine presets (name, description, machine section, sources) as JSON text.");
 
   m.def(
       "run",

@@ -1,5 +1,11 @@
+#include <fmt/format.h>
+#include <hwloc.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <sstream>
 
 #include "sim/config.hpp"
 #include "sim/engine.hpp"
@@ -121,6 +127,39 @@ TEST_CASE("config: --set overrides any field by dotted path, with JSON or bare-s
   CHECK_THROWS_AS(apply_override(doc, "kernel.scheduler.x=1"), InputError);
 }
 
+TEST_CASE("config: --set machine.preset or machine.hwloc replaces the machine description, not merges into it") {
+  // A hand-written 1-node machine with its own 1x1 latency matrix (as configs/trace-replay.json has clocks and cores).
+  json doc = json::parse(R"({"machine": {"sockets": 1, "cores_per_socket": 4, "freq_ghz": 2.5,
+                                         "interconnect": {"latency_ns": [[90]]}},
+                             "workload": {"kind": "compute", "threads": 2}})");
+  json chosen = doc;
+  apply_override(chosen, "machine.preset=server-2s");
+  CHECK(chosen["machine"] == json{{"preset", "server-2s"}});
+  Scenario sc = resolve_scenario(chosen, "cfg.json", ".");
+  Machine preset = build_machine(json{{"preset", "server-2s"}}, "machine", "t", ".");
+  CHECK(sc.machine.num_cores() == preset.num_cores());
+  CHECK(sc.machine.num_nodes() == 2);
+  CHECK(sc.machine.interconnect.latency_ns == preset.interconnect.latency_ns);
+  CHECK(sc.machine.cores[0].freq_ghz == Approx(2.1));  // the preset's clock, not the old 2.5
+  // A field set beside the choice overrides the chosen machine, whichever order the assignments come in.
+  for (const auto& sets : {std::vector<std::string>{"machine.preset=server-2s", "machine.freq_ghz=3"},
+                           std::vector<std::string>{"machine.freq_ghz=3", "machine[preset]=server-2s"}}) {
+    json d = doc;
+    apply_overrides(d, sets);
+    Scenario s = resolve_scenario(d, "cfg.json", ".");
+    CHECK(s.machine.num_nodes() == 2);
+    CHECK(s.machine.cores[0].freq_ghz == Approx(3));
+  }
+  // hwloc replaces a preset the same way (no "give either 'preset' or 'hwloc'" from the old description).
+  json h = json::parse(R"({"machine": {"preset": "opteron-4s-64c", "memory": {"local_latency_ns": 70}}})");
+  apply_override(h, "machine.hwloc=topo.xml");
+  CHECK(h["machine"] == json{{"hwloc", "topo.xml"}});
+  // Other machine fields still merge into the description.
+  apply_override(h, "machine.memory.local_latency_ns=99");
+  CHECK(h["machine"]["hwloc"] == "topo.xml");
+  CHECK(h["machine"]["memory"]["local_latency_ns"] == 99);
+}
+
 TEST_CASE("config: relative paths resolve against the config file's folder") {
   CHECK(resolve_path("topo.xml", "/a/b") == "/a/b/topo.xml");
   CHECK(resolve_path("../t/x.xml", "/a/b") == "/a/t/x.xml");
@@ -217,4 +256,92 @@ TEST_CASE("machine: every real hwloc file loads through a config, with hwloc's s
   CHECK(ratio_max == Approx(7.9));
   CHECK_THROWS_WITH(build_machine(json{{"hwloc", "x.xml"}, {"sockets", 2}}, "machine", "t", "."),
                     Catch::Contains("machine.sockets") && Catch::Contains("cannot be combined"));
+}
+
+namespace {
+
+// This host's topology exported by libhwloc as `lstopo --disallowed --of xml FILE` would write it.
+std::string export_this_host(const std::filesystem::path& file) {
+  hwloc_topology_t t;
+  REQUIRE(hwloc_topology_init(&t) == 0);
+  hwloc_topology_set_flags(t, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED);
+  REQUIRE(hwloc_topology_load(t) == 0);
+  REQUIRE(hwloc_topology_export_xml(t, file.c_str(), 0) == 0);
+  hwloc_topology_destroy(t);
+  return file.string();
+}
+
+// A summary without its first line (the name and where it came from) and the line naming the file or discovery.
+std::string summary_body(const Machine& m) {
+  std::istringstream in(machine_summary_text(m));
+  std::string line, out;
+  std::getline(in, line);
+  while (std::getline(in, line))
+    if (line.find("read from: ") == std::string::npos) out += line + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("machine: this host has one description, discovered or exported by hwloc and read back") {
+  const auto dir = std::filesystem::temp_directory_path() / fmt::format("mksim-test-host-{}", getpid());
+  std::filesystem::create_directories(dir);
+  const std::string xml = export_this_host(dir / "host.xml");
+  Machine discovered = machine_from_argument("--this-host");
+  Machine read_back = machine_from_argument(xml);
+  std::filesystem::remove_all(dir);
+  CHECK(summary_body(discovered) == summary_body(read_back));
+  json a = machine_summary_json(discovered), b = machine_summary_json(read_back);
+  for (auto* j : {&a, &b}) {
+    j->erase("name");
+    j->erase("source");
+    for (auto& [path, pv] : (*j)["provenance"].items())
+      if (pv["origin"] == "file") pv["source"] = "";  // the file's name or "hwloc discovery of this host"
+  }
+  CHECK(a == b);
+  // Neither discovery nor an XML export gives a clock or hit latencies: they are marked as assumptions.
+  CHECK(discovered.assumed("freq_ghz"));
+  CHECK(discovered.assumed("caches.l1.latency_cycles"));
+  CHECK(discovered.assumed("memory.controller_bandwidth_gb_s"));
+  CHECK(discovered.provenance.at("caches.l1.size_kib").origin == Origin::File);
+  CHECK(discovered.provenance.at("memory.node_size_gib").origin == Origin::File);
+}
+
+TEST_CASE("machine: each figure records where it comes from, and the summary marks the assumed ones") {
+  // A preset: its own figures cite its sources; what it leaves out (the CPU costs) is assumed.
+  Machine preset = build_machine(json{{"preset", "server-2s"}}, "machine", "cfg.json", ".");
+  CHECK(preset.provenance.at("freq_ghz").origin == Origin::Preset);
+  CHECK_THAT(preset.provenance.at("freq_ghz").source, Catch::Contains("server-2s") && Catch::Contains("Intel"));
+  CHECK(preset.provenance.at("interconnect.latency_ns").origin == Origin::Preset);
+  CHECK(preset.assumed("cpu.kernel_entry_exit_cycles"));
+  CHECK(!preset.assumed("caches.l2.latency_cycles"));
+  std::string text = machine_summary_text(preset);
+  CHECK_THAT(text, Catch::Contains("clock 2.10 GHz\n") && Catch::Contains("14 cycles,") &&
+                       Catch::Contains("kernel entry+exit 60 cycles*") && Catch::Contains("* assumed") &&
+                       Catch::Contains("cpu.kernel_entry_exit_cycles"));
+  json j = machine_summary_json(preset);
+  CHECK(j["provenance"]["freq_ghz"]["origin"] == "preset");
+  const auto assumed = j["assumed"].get<std::vector<std::string>>();
+  CHECK(std::count(assumed.begin(), assumed.end(), "cpu.page_walk_cycles") == 1);
+  CHECK(std::count(assumed.begin(), assumed.end(), "freq_ghz") == 0);
+
+  // A description: what the user wrote is the config's, the rest is assumed; overriding an assumption removes its mark.
+  Machine desc = build_machine(json::parse(R"({"sockets": 2, "cores_per_socket": 4, "freq_ghz": 3,
+                                               "caches": {"l3": {"size_kib": 0}}})"),
+                               "machine", "cfg.json", ".");
+  CHECK(desc.provenance.at("freq_ghz").origin == Origin::Config);
+  CHECK(desc.provenance.at("freq_ghz").source == "cfg.json");
+  CHECK(desc.assumed("caches.l2.latency_cycles"));
+  CHECK(desc.assumed("interconnect.latency_ns"));                 // the hop model's numbers
+  CHECK(desc.provenance.count("caches.l3.latency_cycles") == 0);  // no L3: nothing to assume about it
+  CHECK_THAT(machine_summary_text(desc), Catch::Contains("clock 3.00 GHz\n") && Catch::Contains("14 cycles*"));
+  Machine told = build_machine(json::parse(R"({"sockets": 2, "cores_per_socket": 4, "freq_ghz": 3,
+                                               "caches": {"l2": {"latency_cycles": 12}}})"),
+                               "machine", "cfg.json", ".");
+  CHECK(!told.assumed("caches.l2.latency_cycles"));
+  CHECK_THAT(machine_summary_text(told), Catch::Contains("12 cycles,"));
+
+  // One NUMA node: no interconnect figures to assume.
+  Machine one = build_machine(json{{"cores_per_socket", 2}}, "machine", "cfg.json", ".");
+  for (const auto& [path, pv] : one.provenance) CHECK(path.rfind("interconnect.", 0) != 0);
 }

@@ -76,6 +76,35 @@ def test_machine_summaries():
         mksim.machine("no-such-preset")
 
 
+def test_machine_dict_marks_assumed_figures_and_says_where_the_others_come_from():
+    m = mksim.machine("server-2s")
+    assert m["provenance"]["freq_ghz"]["origin"] == "preset"
+    assert "Intel" in m["provenance"]["freq_ghz"]["source"]
+    assert "cpu.kernel_entry_exit_cycles" in m["assumed"] and "freq_ghz" not in m["assumed"]
+    cfg = {"machine": {"sockets": 2, "cores_per_socket": 3}, "workload": {"kind": "compute"}}
+    small = mksim.machine(config=cfg)
+    assert small["provenance"]["cores_per_socket"] == {"origin": "config", "source": "<dict>"}
+    assert {"freq_ghz", "caches.l2.latency_cycles", "memory.controller_bandwidth_gb_s"} <= set(small["assumed"])
+    told = mksim.machine(config=cfg, overrides={"machine.freq_ghz": 3.2, "machine.caches.l2.latency_cycles": 12})
+    assert "freq_ghz" not in told["assumed"] and "caches.l2.latency_cycles" not in told["assumed"]
+    assert told["freq_ghz"] == 3.2 and told["caches"][1]["latency_cycles"] == 12
+    host = mksim.machine("--this-host")
+    assert host["provenance"]["caches.l1.size_kib"]["origin"] == "file"
+    assert "freq_ghz" in host["assumed"] and "caches.l1.latency_cycles" in host["assumed"]
+    assert all(p["sources"] for p in mksim.presets())
+
+
+def test_choosing_a_preset_by_override_replaces_the_machine():
+    # A one-node machine with its own 1x1 latency matrix, then another preset chosen by an override (issue 13).
+    cfg = {"machine": {"sockets": 1, "cores_per_socket": 4, "interconnect": {"latency_ns": [[90]]}},
+           "workload": {"kind": "compute", "threads": 2}}
+    resolved = mksim.validate(cfg, overrides={"machine.preset": "server-2s", "machine.freq_ghz": 3.0})
+    assert resolved["machine"]["preset"] == "server-2s"
+    assert resolved["machine"]["interconnect"]["latency_ns"] == [[81, 131], [131, 81]]
+    assert resolved["machine"]["freq_ghz"] == 3.0
+    assert mksim.machine(config=cfg, machine__preset="server-2s")["cores"] == 40
+
+
 def test_run_returns_results_as_dataframes(compute_config):
     res = mksim.run(compute_config)
     assert res.summary["status"] == "completed"
