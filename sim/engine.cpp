@@ -1,7 +1,6 @@
 #include "sim/engine.hpp"
 
 #include <fmt/format.h>
-#include <simgrid/version.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,6 +32,7 @@
 #include "sim/api/scheduler.hpp"
 #include "sim/api/workload.hpp"
 #include "sim/outputs.hpp"
+#include "simgrid/version.h"  // after s4u.hpp: it needs the macros of xbt/base.h
 
 namespace sg4 = simgrid::s4u;
 
