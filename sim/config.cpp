@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <limits>
 #include <set>
@@ -89,7 +90,7 @@ const Schema& run_schema() {
   static const Schema s = [] {
     auto outputs = std::make_shared<const Schema>(Schema{
         Field::boolean("csv", true, "write threads.csv, cores.csv and memory.csv beside results.json"),
-        Field::boolean("trace", false, "write a Chrome Trace Event timeline (trace.json)"),
+        Field::boolean("trace", false, "write a timeline (trace.json) for Perfetto UI or speedscope"),
         Field::boolean("record", false, "write the operation stream in mksim's trace format (ops.jsonl)"),
     });
     return Schema{
@@ -122,6 +123,30 @@ const Schema& kernel_slots_schema() {
 
 namespace {
 
+// "memory_policy" -> "memory policy".
+std::string slot_text(std::string slot) {
+  std::replace(slot.begin(), slot.end(), '_', ' ');
+  return slot;
+}
+
+// A component's parameter block, checked and with defaults filled in. An unknown key is named as a parameter of the
+// component: "unknown parameter 'x' of scheduler 'cfs'; known parameters: a, b (did you mean 'b'?)".
+json resolve_params(const ComponentInfo& c, const json& given, const std::string& path, const std::string& file) {
+  if (given.is_object() && !c.params->allow_extra)
+    for (auto it = given.begin(); it != given.end(); ++it) {
+      if (c.params->find(it.key())) continue;
+      const auto names = c.params->names();
+      std::string known;
+      for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+      const std::string hint = did_you_mean(it.key(), names);
+      throw InputError(
+          file, join_path(path, it.key()),
+          fmt::format("unknown parameter '{}' of {} '{}'; known parameters: {}{}", it.key(), slot_text(c.slot), c.name,
+                      known.empty() ? "none" : known, hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+    }
+  return c.params->resolve(given, path, file);
+}
+
 template <class R>
 Component pick(const R& registry, const json& kernel, const char* slot, const char* what, const std::string& file) {
   const Field* f = kernel_slots_schema().find(slot);
@@ -133,7 +158,40 @@ Component pick(const R& registry, const json& kernel, const char* slot, const ch
   if (!e) throw InputError(file, path, fmt::format("unknown {} '{}', {}", what, name, one_of(name, registry.names())));
   auto ppath = join_path("kernel", name);
   json given = kernel.contains(name) ? kernel[name] : json::object();
-  return {name, Params(e->info.params->resolve(given, ppath, file), ppath, file)};
+  return {name, Params(resolve_params(e->info, given, ppath, file), ppath, file)};
+}
+
+// The unknown-key error at `kernel.KEY`: the slots and the components' parameter blocks, kept apart; and, when KEY is
+// a parameter of some component, where it belongs.
+std::string unknown_kernel_key(const std::string& key, const std::vector<const ComponentInfo*>& components,
+                               const std::vector<std::string>& selected) {
+  std::vector<std::string> all = kernel_slots_schema().names();
+  std::string out = fmt::format("unknown key '{}'; the kernel section holds the slots ", key);
+  for (size_t i = 0; i < all.size(); ++i) out += (i ? ", " : "") + all[i];
+  out += " and a parameter block per component, named after it (";
+  std::string slot;
+  for (const auto* c : components) {
+    const std::string plural = c->slot == "memory_policy" ? "memory policies" : c->slot + "s";
+    out += c->slot != slot ? fmt::format("{}{}: {}", slot.empty() ? "" : "; ", plural, c->name) : ", " + c->name;
+    slot = c->slot;
+    all.push_back(c->name);
+  }
+  out += ")";
+  std::vector<std::string> owners;  // the selected components that have it, else every component that has it
+  for (bool only_selected : {true, false}) {
+    for (const auto* c : components)
+      if (c->params->find(key) &&
+          (!only_selected || std::find(selected.begin(), selected.end(), c->name) != selected.end()))
+        owners.push_back(fmt::format("kernel.{}.{}", c->name, key));
+    if (!owners.empty()) break;
+  }
+  if (!owners.empty()) {
+    out += fmt::format("; '{}' is a component parameter: did you mean ", key);
+    for (size_t i = 0; i < owners.size(); ++i) out += (i ? i + 1 == owners.size() ? " or " : ", " : "") + owners[i];
+    return out + "?";
+  }
+  const std::string hint = did_you_mean(key, all);
+  return hint.empty() ? out : out + fmt::format(" (did you mean '{}'?)", hint);
 }
 
 json resolve_kernel(const json& given, const std::string& file, Scenario& sc) {
@@ -156,21 +214,25 @@ json resolve_kernel(const json& given, const std::string& file, Scenario& sc) {
               {"shootdown", sc.shootdown}};
   // Parameter blocks: keyed by component name. Blocks of components that are not selected are still checked, so a
   // sweep that switches architecture finds their mistakes too.
-  auto is_kernel_slot = [](const ComponentInfo* c) {
-    return c->slot == "architecture" || c->slot == "scheduler" || c->slot == "memory_policy" || c->slot == "allocator";
-  };
-  std::vector<std::string> known = kernel_slots_schema().names();
-  for (const auto* c : all_components())
-    if (is_kernel_slot(c)) known.push_back(c->name);
+  std::vector<const ComponentInfo*> components;
+  for (const char* slot : {"architecture", "scheduler", "memory_policy", "allocator"}) {
+    size_t first = components.size();
+    for (const auto* c : all_components())
+      if (c->slot == slot) components.push_back(c);
+    std::sort(components.begin() + static_cast<std::ptrdiff_t>(first), components.end(),
+              [](const ComponentInfo* a, const ComponentInfo* b) { return a->name < b->name; });
+  }
   for (auto it = kernel.begin(); it != kernel.end(); ++it) {
     if (kernel_slots_schema().find(it.key())) continue;
     const ComponentInfo* info = nullptr;
-    for (const auto* c : all_components())
-      if (is_kernel_slot(c) && c->name == it.key()) info = c;
+    for (const auto* c : components)
+      if (c->name == it.key()) info = c;
     if (!info)
-      throw InputError(file, join_path("kernel", it.key()),
-                       fmt::format("unknown key '{}', {}", it.key(), one_of(it.key(), known)));
-    out[it.key()] = info->params->resolve(it.value(), join_path("kernel", it.key()), file);
+      throw InputError(
+          file, join_path("kernel", it.key()),
+          unknown_kernel_key(it.key(), components,
+                             {sc.architecture.name, sc.scheduler.name, sc.placement.name, sc.allocator.name}));
+    out[it.key()] = resolve_params(*info, it.value(), join_path("kernel", it.key()), file);
   }
   for (const auto* c : {&sc.architecture, &sc.scheduler, &sc.placement, &sc.allocator}) out[c->name] = c->params.raw();
   return out;
@@ -217,7 +279,7 @@ json resolve_workloads(const json& given, const std::string& file, Scenario& sc)
     }
     if (!names.insert(name).second)
       throw InputError(file, join_path(path, "name"), fmt::format("workload name '{}' is used twice", name));
-    json resolved = e->info.params->resolve(params, path, file);
+    json resolved = resolve_params(e->info, params, path, file);
     sc.workloads.push_back({kind, name, Params(resolved, path, file)});
     resolved["kind"] = kind;
     resolved["name"] = name;
