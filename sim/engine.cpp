@@ -1,5 +1,11 @@
 #include "sim/engine.hpp"
 
+// simgrid/version.h uses SG_BEGIN_DECL and XBT_PUBLIC without including xbt/base.h, which defines them.
+// clang-format off
+#include <xbt/base.h>
+#include <simgrid/version.h>
+// clang-format on
+
 #include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,7 +38,6 @@
 #include "sim/api/scheduler.hpp"
 #include "sim/api/workload.hpp"
 #include "sim/outputs.hpp"
-#include "simgrid/version.h"  // after s4u.hpp: it needs the macros of xbt/base.h
 
 namespace sg4 = simgrid::s4u;
 
