@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libsimgrid-dev libboost-dev nlohmann-json3-dev libfmt-dev pybind11-dev catch2 libhwloc-dev libcli11-dev hwloc
-  libpugixml-dev clang libclang-rt-14-dev
+  libpugixml-dev clang libclang-rt-14-dev clang-format
   python3 python3-dev python3-numpy python3-pandas python3-matplotlib python3-pytest python3-nbclient
   python3-nbformat python3-ipykernel python3-distributed python3-tqdm
   python3-setuptools python3-wheel python3-pip python3-venv ccache

@@ -7,7 +7,7 @@
 #include <limits>
 #include <set>
 
-#include "policies/agreement.hpp"
+#include "sim/api/agreement.hpp"
 #include "sim/api/kernel.hpp"
 #include "sim/api/memory.hpp"
 #include "sim/api/scheduler.hpp"
@@ -88,11 +88,11 @@ void apply_override(json& doc, const std::string& assignment) {
 
 const Schema& run_schema() {
   static const Schema s = [] {
-    auto outputs = std::make_shared<const Schema>(Schema{
-        Field::boolean("csv", true, "write threads.csv, cores.csv and memory.csv beside results.json"),
-        Field::boolean("trace", false, "write a timeline (trace.json) for Perfetto UI or speedscope"),
-        Field::boolean("record", false, "write the operation stream in mksim's trace format (ops.jsonl)"),
-    });
+    // csv (the tables of results, sim/results.cpp) and one switch per registered output (slot "output").
+    Schema outs{Field::boolean("csv", true, "write threads.csv, cores.csv and memory.csv beside results.json")};
+    for (const auto* c : all_components())
+      if (c->slot == "output") outs.fields.push_back(Field::boolean(c->name, false, "write " + c->description));
+    auto outputs = std::make_shared<const Schema>(std::move(outs));
     return Schema{
         Field::integer("seed", 1, "", "seed of every random stream of the run").at_least(0),
         Field::number("max_sim_time_s", 0, "s", "stop at this simulated time (0: no limit)").at_least(0),
@@ -106,28 +106,25 @@ const Schema& run_schema() {
 
 const Schema& kernel_slots_schema() {
   static const Schema s = [] {
-    std::vector<std::string> shootdowns = {"default"};
-    for (const auto& n : agreement_names()) shootdowns.push_back(n);
-    return Schema{
-        Field::text("architecture", "monolithic", "kernel architecture (`mksim list architectures`)"),
-        Field::text("scheduler", "round-robin", "scheduler (`mksim list schedulers`)"),
-        Field::text("memory_policy", "first-touch", "page placement policy (`mksim list memory_policies`)"),
-        Field::text("allocator", "global-heap", "heap allocator model (`mksim list allocators`)"),
-        Field::choice("shootdown", "default", shootdowns,
-                      "TLB shootdown / agreement protocol; default: the architecture's own (monolithic, microkernel "
-                      "and exokernel: ipi-broadcast; multikernel: numa-multicast)"),
-    };
+    Schema out;
+    for (const auto& slot : all_slots()) {
+      if (slot.section != SlotInfo::Section::Kernel) continue;
+      if (slot.default_name == "default") {  // the slot may be left to the architecture: a choice of names
+        std::vector<std::string> names = {"default"};
+        for (const auto* c : all_components())
+          if (c->slot == slot.name) names.push_back(c->name);
+        std::sort(names.begin() + 1, names.end());
+        out.fields.push_back(Field::choice(slot.name, slot.default_name, names, slot.doc));
+      } else {
+        out.fields.push_back(Field::text(slot.name, slot.default_name, slot.doc));
+      }
+    }
+    return out;
   }();
   return s;
 }
 
 namespace {
-
-// "memory_policy" -> "memory policy".
-std::string slot_text(std::string slot) {
-  std::replace(slot.begin(), slot.end(), '_', ' ');
-  return slot;
-}
 
 // A component's parameter block, checked and with defaults filled in. An unknown key is named as a parameter of the
 // component: "unknown parameter 'x' of scheduler 'cfs'; known parameters: a, b (did you mean 'b'?)".
@@ -138,31 +135,19 @@ json resolve_params(const ComponentInfo& c, const json& given, const std::string
       const auto names = c.params->names();
       std::string known;
       for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+      std::string slot = c.slot;
+      std::replace(slot.begin(), slot.end(), '_', ' ');
       const std::string hint = did_you_mean(it.key(), names);
       throw InputError(
           file, join_path(path, it.key()),
-          fmt::format("unknown parameter '{}' of {} '{}'; known parameters: {}{}", it.key(), slot_text(c.slot), c.name,
+          fmt::format("unknown parameter '{}' of {} '{}'; known parameters: {}{}", it.key(), slot, c.name,
                       known.empty() ? "none" : known, hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
     }
   return c.params->resolve(given, path, file);
 }
 
-template <class R>
-Component pick(const R& registry, const json& kernel, const char* slot, const char* what, const std::string& file) {
-  const Field* f = kernel_slots_schema().find(slot);
-  json v = kernel.contains(slot) ? kernel[slot] : f->default_value;
-  auto path = join_path("kernel", slot);
-  if (!v.is_string()) throw InputError(file, path, fmt::format("found {}, expected the name of a {}", v.dump(), what));
-  auto name = v.get<std::string>();
-  const auto* e = registry.find(name);
-  if (!e) throw InputError(file, path, fmt::format("unknown {} '{}', {}", what, name, one_of(name, registry.names())));
-  auto ppath = join_path("kernel", name);
-  json given = kernel.contains(name) ? kernel[name] : json::object();
-  return {name, Params(resolve_params(e->info, given, ppath, file), ppath, file)};
-}
-
 // The unknown-key error at `kernel.KEY`: the slots and the components' parameter blocks, kept apart; and, when KEY is
-// a parameter of some component, where it belongs.
+// a parameter of some component (of a selected one first), where it belongs.
 std::string unknown_kernel_key(const std::string& key, const std::vector<const ComponentInfo*>& components,
                                const std::vector<std::string>& selected) {
   std::vector<std::string> all = kernel_slots_schema().names();
@@ -171,7 +156,8 @@ std::string unknown_kernel_key(const std::string& key, const std::vector<const C
   out += " and a parameter block per component, named after it (";
   std::string slot;
   for (const auto* c : components) {
-    const std::string plural = c->slot == "memory_policy" ? "memory policies" : c->slot + "s";
+    const SlotInfo* info = find_slot(c->slot);
+    const std::string plural = info && !info->plural.empty() ? info->plural : c->slot;
     out += c->slot != slot ? fmt::format("{}{}: {}", slot.empty() ? "" : "; ", plural, c->name) : ", " + c->name;
     slot = c->slot;
     all.push_back(c->name);
@@ -194,14 +180,30 @@ std::string unknown_kernel_key(const std::string& key, const std::vector<const C
   return hint.empty() ? out : out + fmt::format(" (did you mean '{}'?)", hint);
 }
 
+template <class R>
+Component pick(const R& registry, const json& kernel, const char* slot, const char* what, const std::string& file,
+               const std::string& base_dir) {
+  const Field* f = kernel_slots_schema().find(slot);
+  json v = kernel.contains(slot) ? kernel[slot] : f->default_value;
+  auto path = join_path("kernel", slot);
+  if (!v.is_string()) throw InputError(file, path, fmt::format("found {}, expected the name of a {}", v.dump(), what));
+  auto name = v.get<std::string>();
+  const auto* e = registry.find(name);
+  if (!e) throw InputError(file, path, fmt::format("unknown {} '{}', {}", what, name, one_of(name, registry.names())));
+  auto ppath = join_path("kernel", name);
+  json given = kernel.contains(name) ? kernel[name] : json::object();
+  return {name, Params(resolve_params(e->info, given, ppath, file), ppath, file, base_dir)};
+}
+
 json resolve_kernel(const json& given, const std::string& file, Scenario& sc) {
   if (!given.is_null() && !given.is_object())
     throw InputError(file, "kernel", fmt::format("found {}, expected an object", given.dump()));
   json kernel = given.is_null() ? json::object() : given;
-  sc.architecture = pick(ArchitectureRegistry::instance(), kernel, "architecture", "kernel architecture", file);
-  sc.scheduler = pick(SchedulerRegistry::instance(), kernel, "scheduler", "scheduler", file);
-  sc.placement = pick(PlacementRegistry::instance(), kernel, "memory_policy", "memory policy", file);
-  sc.allocator = pick(AllocatorRegistry::instance(), kernel, "allocator", "allocator", file);
+  sc.architecture =
+      pick(ArchitectureRegistry::instance(), kernel, "architecture", "kernel architecture", file, sc.base_dir);
+  sc.scheduler = pick(SchedulerRegistry::instance(), kernel, "scheduler", "scheduler", file, sc.base_dir);
+  sc.placement = pick(PlacementRegistry::instance(), kernel, "memory_policy", "memory policy", file, sc.base_dir);
+  sc.allocator = pick(AllocatorRegistry::instance(), kernel, "allocator", "allocator", file, sc.base_dir);
 
   const Field* sd = kernel_slots_schema().find("shootdown");
   sc.shootdown =
@@ -214,19 +216,27 @@ json resolve_kernel(const json& given, const std::string& file, Scenario& sc) {
               {"shootdown", sc.shootdown}};
   // Parameter blocks: keyed by component name. Blocks of components that are not selected are still checked, so a
   // sweep that switches architecture finds their mistakes too.
-  std::vector<const ComponentInfo*> components;
-  for (const char* slot : {"architecture", "scheduler", "memory_policy", "allocator"}) {
-    size_t first = components.size();
+  auto is_kernel_slot = [](const ComponentInfo* c) {
+    const SlotInfo* slot = find_slot(c->slot);
+    return slot && slot->section == SlotInfo::Section::Kernel;
+  };
+  std::vector<const ComponentInfo*> components;  // by slot, in declaration order; by name within a slot
+  for (const auto& slot : all_slots()) {
+    const size_t first = components.size();
     for (const auto* c : all_components())
-      if (c->slot == slot) components.push_back(c);
+      if (is_kernel_slot(c) && c->slot == slot.name) components.push_back(c);
     std::sort(components.begin() + static_cast<std::ptrdiff_t>(first), components.end(),
               [](const ComponentInfo* a, const ComponentInfo* b) { return a->name < b->name; });
   }
   for (auto it = kernel.begin(); it != kernel.end(); ++it) {
     if (kernel_slots_schema().find(it.key())) continue;
+    // One component per name across the kernel slots (check_registrations), so the block has one reader.
     const ComponentInfo* info = nullptr;
-    for (const auto* c : components)
-      if (c->name == it.key()) info = c;
+    for (const auto* c : all_components())
+      if (is_kernel_slot(c) && c->name == it.key()) {
+        info = c;
+        break;
+      }
     if (!info)
       throw InputError(
           file, join_path("kernel", it.key()),
@@ -280,7 +290,7 @@ json resolve_workloads(const json& given, const std::string& file, Scenario& sc)
     if (!names.insert(name).second)
       throw InputError(file, join_path(path, "name"), fmt::format("workload name '{}' is used twice", name));
     json resolved = resolve_params(e->info, params, path, file);
-    sc.workloads.push_back({kind, name, Params(resolved, path, file)});
+    sc.workloads.push_back({kind, name, Params(resolved, path, file, sc.base_dir)});
     resolved["kind"] = kind;
     resolved["name"] = name;
     out.push_back(resolved);
@@ -321,8 +331,8 @@ Scenario resolve_scenario(const json& doc, const std::string& file, const std::s
   sc.run.max_events = static_cast<uint64_t>(rp.integer("max_events"));
   Params outs = rp.child("outputs");
   sc.run.csv = outs.boolean("csv");
-  sc.run.trace = outs.boolean("trace");
-  sc.run.record = outs.boolean("record");
+  for (const auto* c : all_components())
+    if (c->slot == "output" && outs.boolean(c->name)) sc.run.outputs.push_back(c->name);
   resolved["run"] = run;
   sc.resolved = resolved;
   return sc;

@@ -16,8 +16,8 @@
 #include <tuple>
 #include <vector>
 
-#include "models/hwloc_import.hpp"
 #include "sim/api/params.hpp"
+#include "sim/hwloc_import.hpp"
 
 namespace fs = std::filesystem;
 using mksim::import_hwloc_xml;
