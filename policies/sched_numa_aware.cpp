@@ -6,7 +6,8 @@
 // queued on the least loaded core of that node it may use (its last core if no other is less loaded: its cache is
 // warm there), or on the nearest node that has such a core. Balancing stays inside the node first: an idle core takes
 // work from the cores of its own node, nearest first; then any waiting thread that prefers its node; and from other
-// nodes only a queue that holds at least `remote_steal_threshold` waiting threads (0: never).
+// nodes only a queue that holds at least `remote_steal_threshold` waiting threads (0: never). It never takes from the
+// queue of a core that runs nothing: that core was woken for the thread and is about to run it.
 #include <algorithm>
 #include <limits>
 
@@ -99,7 +100,9 @@ class NumaAware final : public PerCoreQueueScheduler {
       for (size_t i = 1; i < order.size(); ++i) {
         const int v = order[i];
         RunQueue& q = queues_[v];
-        if (q.threads.empty()) continue;
+        // A queue whose core runs nothing is that core's next pick: enqueue woke it for this very thread. Taking it
+        // would only move the thread off its warm core, and leave that core to take another's, and so on.
+        if (q.threads.empty() || !running_[v]) continue;
         const bool local = m.cores[v].node == node;
         if (pass == 1 && !local) break;  // the order lists this node's cores first
         if (pass > 1 && local) continue;

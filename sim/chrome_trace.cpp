@@ -1,12 +1,19 @@
-// The `trace` output (`mksim run --trace`, run.outputs.trace): a timeline in the Chrome Trace Event format
-// (https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU), which Perfetto UI and
-// chrome://tracing open. Layout: one process per NUMA node, one thread track per core carrying the thread run slices,
-// kernel work (system calls, map/unmap, spawn, and interrupt handlers) and memory operations nested inside them,
-// context switches between them, and idle slices; instant events for wake-ups and inter-processor interrupts (on the
-// sender when sent, on the target when handled); flow arrows from each message send to its receive and from each IPI
-// to its handler; counters for run-queue lengths (per core) and memory bandwidth (per node). Times are written in
-// microseconds with nanosecond resolution from integer nanoseconds, so slices nest exactly and the same config and seed
-// give a byte-identical file.
+// The `trace` output (`mksim run --trace`, run.outputs.trace): a timeline in the Trace Event format
+// (https://docs.google.com/document/d/1CvAClvFfyA5R-PhYUmn5OOQtYMH4h6I0nSsKchNAySU), which Perfetto UI
+// (ui.perfetto.dev) and speedscope (www.speedscope.app) open. Layout: one process per NUMA node, one thread track per
+// core carrying the thread run slices, kernel work (system calls, map/unmap, spawn, and interrupt handlers) and memory
+// operations nested inside them, context switches between them, and idle slices; instant events for wake-ups and
+// inter-processor interrupts (on the sender when sent, on the target when handled); flow arrows from each message send
+// to its receive and from each IPI to its handler; counters for run-queue lengths (per core) and memory bandwidth (per
+// node). Same config and seed give a byte-identical file.
+//
+// Times. The format's `ts` and `dur` are microseconds, and viewers add them in binary floating point: speedscope
+// computes a slice's end as ts + dur, so with decimal microseconds (0.1 + 0.2 > 0.3) a slice would end just after the
+// next one starts and nest under it. Each time is therefore written on a grid of 1/4096 us (0.244 ns), whose points
+// are exact in binary floating point (and in decimal, with 12 digits at most): ts and dur come from integer begin and
+// end ticks, so ts + dur is exactly the next slice's ts in any viewer, and a viewer that reads integer nanoseconds
+// (Perfetto: llround(ts * 1000)) gets the simulated nanosecond back exactly, for ts and for dur (the grid is finer than
+// a quarter of a nanosecond). Empty slices (shorter than half a nanosecond) are left out.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -25,7 +32,30 @@ int64_t to_ns(double s) {
   return static_cast<int64_t>(std::llround(s * 1e9));
 }
 
-// "12.345" microseconds from 12345 ns, exactly.
+// Ticks of 1/4096 us from integer nanoseconds, to the nearest (ns x 4096 / 1000 = ns x 512 / 125).
+constexpr int64_t kTicksPerUs = 4096;
+int64_t ticks(int64_t ns) {
+  const int64_t scaled = ns * 512;
+  return scaled >= 0 ? (scaled + 62) / 125 : -((-scaled + 62) / 125);
+}
+
+// A tick count as exact decimal microseconds: "12", "12.5", "12.000244140625".
+std::string us_ticks(int64_t t) {
+  const char* sign = t < 0 ? "-" : "";
+  const int64_t a = t < 0 ? -t : t;
+  const int64_t frac = a % kTicksPerUs;
+  if (frac == 0) return fmt::format("{}{}", sign, a / kTicksPerUs);
+  std::string digits = fmt::format("{:012}", frac * 244140625);  // 1e12 / 4096 = 244140625
+  digits.erase(digits.find_last_not_of('0') + 1);
+  return fmt::format("{}{}.{}", sign, a / kTicksPerUs, digits);
+}
+
+// A timestamp (ts) from integer nanoseconds.
+std::string ts_text(int64_t ns) {
+  return us_ticks(ticks(ns));
+}
+
+// "12.345" microseconds from 12345 ns, exactly: for durations shown in args, which no viewer adds up.
 std::string us(int64_t ns) {
   const char* sign = ns < 0 ? "-" : "";
   int64_t a = ns < 0 ? -ns : ns;
@@ -136,7 +166,7 @@ class ChromeTrace final : public Observer {
     if (core < 0) {  // a thread started before any core ran: a global instant (drawn across every track)
       add(to_ns(at_s), 3, 0,
           fmt::format(R"({{"name":"wake-up","cat":"wakeup","ph":"i","s":"g","ts":{},"pid":{},"args":{}}})",
-                      us(to_ns(at_s)), pid_of_node(0), args));
+                      ts_text(to_ns(at_s)), pid_of_node(0), args));
       return;
     }
     instant(core, "wake-up", "wakeup", at_s, args);
@@ -162,7 +192,7 @@ class ChromeTrace final : public Observer {
     add(to_ns(at_s), 1, 0,
         fmt::format(
             R"({{"name":"run queue core {}","cat":"scheduler","ph":"C","ts":{},"pid":{},"args":{{"length":{}}}}})",
-            core, us(to_ns(at_s)), pid_of_core(core), length));
+            core, ts_text(to_ns(at_s)), pid_of_core(core), length));
   }
 
   void on_memory(int core, int node, uint64_t bytes, double start_s, double end_s) override {
@@ -192,7 +222,9 @@ class ChromeTrace final : public Observer {
                   {"machine", m_ ? m_->name : ""},       {"architecture", sc_.architecture.name},
                   {"scheduler", sc_.scheduler.name},     {"seed", sc_.run.seed},
                   {"sim_time_us", us(to_ns(sim_time_s))}};
-    out += "],\"displayTimeUnit\":\"ns\",\"otherData\":" + other.dump() + "}\n";
+    // No displayTimeUnit: it only changes how catapult labels times, and some Perfetto versions read it as the unit of
+    // ts, which stays microseconds here.
+    out += "],\"otherData\":" + other.dump() + "}\n";
     std::filesystem::create_directories(outdir_);
     auto path = std::filesystem::path(outdir_) / "trace.json";
     std::ofstream f(path, std::ios::binary);
@@ -218,16 +250,17 @@ class ChromeTrace final : public Observer {
   void instant(int core, const char* name, const char* cat, double at_s, const std::string& args) {
     add(to_ns(at_s), 3, 0,
         fmt::format(R"({{"name":"{}","cat":"{}","ph":"i","s":"t","ts":{},"pid":{},"tid":{},"args":{}}})", name, cat,
-                    us(to_ns(at_s)), pid_of_core(core), tid_of_core(core), args));
+                    ts_text(to_ns(at_s)), pid_of_core(core), tid_of_core(core), args));
   }
 
   void slice(int core, const std::string& name, const char* cat, double start_s, double end_s,
              const std::string& args) {
     if (core < 0 || !m_) return;
-    int64_t a = to_ns(start_s), b = std::max(a, to_ns(end_s));
+    const int64_t a = to_ns(start_s), b = to_ns(end_s);
+    if (b <= a) return;  // empty: viewers would draw nothing, or (speedscope) nest the next slice under it
     add(a, 2, b - a,
         fmt::format(R"({{"name":{},"cat":"{}","ph":"X","ts":{},"dur":{},"pid":{},"tid":{},"args":{}}})", quoted(name),
-                    cat, us(a), us(b - a), pid_of_core(core), tid_of_core(core), args));
+                    cat, ts_text(a), us_ticks(ticks(b) - ticks(a)), pid_of_core(core), tid_of_core(core), args));
   }
 
   // Memory bandwidth per node as a step function: the sum of the rates of the flows active at each moment.
@@ -240,7 +273,7 @@ class ChromeTrace final : public Observer {
         add(ts, 1, 0,
             fmt::format(
                 R"({{"name":"memory bandwidth GB/s","cat":"memory","ph":"C","ts":{},"pid":{},"args":{{"node {}":{:.6g}}}}})",
-                us(ts), pid_of_node(node), node, shown));
+                ts_text(ts), pid_of_node(node), node, shown));
       }
     }
   }
@@ -262,10 +295,10 @@ class ChromeTrace final : public Observer {
   void flow(uint64_t id, const char* name, const char* cat, const Flow& from, const Flow& to, const std::string& args) {
     add(from.ts_ns, 4, 0,
         fmt::format(R"({{"name":"{}","cat":"{}","ph":"s","id":{},"ts":{},"pid":{},"tid":{},"args":{}}})", name, cat, id,
-                    us(from.ts_ns), pid_of_core(from.core), tid_of_core(from.core), args));
+                    ts_text(from.ts_ns), pid_of_core(from.core), tid_of_core(from.core), args));
     add(to.ts_ns, 4, 0,
         fmt::format(R"({{"name":"{}","cat":"{}","ph":"f","bp":"e","id":{},"ts":{},"pid":{},"tid":{},"args":{}}})", name,
-                    cat, id, us(to.ts_ns), pid_of_core(to.core), tid_of_core(to.core), args));
+                    cat, id, ts_text(to.ts_ns), pid_of_core(to.core), tid_of_core(to.core), args));
   }
 
   const Scenario& sc_;
@@ -279,7 +312,7 @@ class ChromeTrace final : public Observer {
 };
 
 OutputRegistry::Add reg("output", "trace",
-                        "Chrome Trace Event timeline (trace.json) for Perfetto UI / chrome://tracing", Schema{},
+                        "Trace Event timeline (trace.json) for Perfetto UI (ui.perfetto.dev) or speedscope", Schema{},
                         [](const Params&, const Scenario& sc, const std::string& outdir) {
                           return std::make_unique<ChromeTrace>(sc, outdir);
                         });

@@ -26,7 +26,8 @@ class RunCommand final : public Command {
     sub.add_option("--seed", seed_, "seed of every random stream (overrides run.seed)");
     sub.add_option("--set", sets_, "override a config field: dotted.path=value (repeatable)");
     sub.add_flag("-q,--quiet", quiet_, "print nothing on success");
-    sub.add_flag("--trace", trace_, "also write a Chrome Trace Event timeline, trace.json (run.outputs.trace)");
+    sub.add_flag("--trace", trace_,
+                 "also write a timeline, trace.json, for Perfetto UI or speedscope (run.outputs.trace)");
     sub.add_flag("--record", record_, "also write the operation stream, ops.jsonl (run.outputs.record)");
   }
   int run() override {
@@ -142,12 +143,13 @@ class ListCommand final : public Command {
 class DocsCommand final : public Command {
  public:
   void setup(CLI::App& sub) override {
-    sub.add_option("what", what_, "config: the config reference (docs/config.md)")->required();
+    sub.add_option("what", what_,
+                   "config: the config reference (docs/config.md); outputs: the output files and columns "
+                   "(docs/outputs.md)")
+        ->required();
   }
   int run() override {
-    if (what_ != "config")
-      throw InputError("<command line>", "", fmt::format("unknown docs '{}', expected: config", what_));
-    std::cout << config_reference_markdown();
+    std::cout << generated_doc(what_);
     return 0;
   }
 
@@ -165,8 +167,9 @@ RegisterCommand r4("list",
                    "List the registered components of every slot (architectures, schedulers, ..., workloads, outputs) "
                    "and the machine presets",
                    40, [] { return std::make_unique<ListCommand>(); });
-RegisterCommand r5("docs", "Print generated reference documentation (docs config > docs/config.md)", 90,
-                   [] { return std::make_unique<DocsCommand>(); });
+RegisterCommand r5(
+    "docs", "Print generated reference documentation (docs config > docs/config.md, docs outputs > docs/outputs.md)",
+    90, [] { return std::make_unique<DocsCommand>(); });
 
 }  // namespace
 }  // namespace mksim

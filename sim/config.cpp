@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <limits>
 #include <set>
@@ -162,13 +163,29 @@ const Schema& kernel_slots_schema() {
 
 namespace {
 
-// A component's parameters checked against its declarations; errors about a plugin's component name the plugin.
-json resolve_params(const ComponentInfo& info, const json& given, const std::string& path, const std::string& file) {
+// A component's parameter block, checked and with defaults filled in. An unknown key is named as a parameter of the
+// component: "unknown parameter 'x' of scheduler 'cfs'; known parameters: a, b (did you mean 'b'?)". Errors about a
+// plugin's component name the plugin.
+json resolve_params(const ComponentInfo& c, const json& given, const std::string& path, const std::string& file) {
+  if (given.is_object() && !c.params->allow_extra)
+    for (auto it = given.begin(); it != given.end(); ++it) {
+      if (c.params->find(it.key())) continue;
+      const auto names = c.params->names();
+      std::string known;
+      for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+      std::string slot = c.slot;
+      std::replace(slot.begin(), slot.end(), '_', ' ');
+      const std::string hint = did_you_mean(it.key(), names);
+      throw InputError(
+          file, join_path(path, it.key()),
+          fmt::format("unknown parameter '{}' of {} '{}'; known parameters: {}{}", it.key(), slot, c.name,
+                      known.empty() ? "none" : known, hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+    }
   try {
-    return info.params->resolve(given, path, file);
+    return c.params->resolve(given, path, file);
   } catch (const InputError& e) {
-    if (info.origin.empty()) throw;
-    throw InputError(e.file(), e.where(), e.reason() + origin_note(info));
+    if (c.origin.empty()) throw;
+    throw InputError(e.file(), e.where(), e.reason() + origin_note(c));
   }
 }
 
@@ -184,6 +201,40 @@ void load_config_plugins(const json& given, const std::string& file, const std::
                        fmt::format("found {}, expected the path of a plugin file", given[i].dump().substr(0, 60)));
     load_plugin(resolve_path(given[i].get<std::string>(), base_dir), file, join_path("plugins", i));
   }
+}
+
+// The unknown-key error at `kernel.KEY`: the slots and the components' parameter blocks, kept apart; and, when KEY is
+// a parameter of some component (of a selected one first), where it belongs.
+std::string unknown_kernel_key(const std::string& key, const std::vector<const ComponentInfo*>& components,
+                               const std::vector<std::string>& selected) {
+  std::vector<std::string> all = kernel_slots_schema().names();
+  std::string out = fmt::format("unknown key '{}'; the kernel section holds the slots ", key);
+  for (size_t i = 0; i < all.size(); ++i) out += (i ? ", " : "") + all[i];
+  out += " and a parameter block per component, named after it (";
+  std::string slot;
+  for (const auto* c : components) {
+    const SlotInfo* info = find_slot(c->slot);
+    const std::string plural = info && !info->plural.empty() ? info->plural : c->slot;
+    out += c->slot != slot ? fmt::format("{}{}: {}", slot.empty() ? "" : "; ", plural, c->name) : ", " + c->name;
+    slot = c->slot;
+    all.push_back(c->name);
+  }
+  out += ")";
+  std::vector<std::string> owners;  // the selected components that have it, else every component that has it
+  for (bool only_selected : {true, false}) {
+    for (const auto* c : components)
+      if (c->params->find(key) &&
+          (!only_selected || std::find(selected.begin(), selected.end(), c->name) != selected.end()))
+        owners.push_back(fmt::format("kernel.{}.{}", c->name, key));
+    if (!owners.empty()) break;
+  }
+  if (!owners.empty()) {
+    out += fmt::format("; '{}' is a component parameter: did you mean ", key);
+    for (size_t i = 0; i < owners.size(); ++i) out += (i ? i + 1 == owners.size() ? " or " : ", " : "") + owners[i];
+    return out + "?";
+  }
+  const std::string hint = did_you_mean(key, all);
+  return hint.empty() ? out : out + fmt::format(" (did you mean '{}'?)", hint);
 }
 
 template <class R>
@@ -226,9 +277,14 @@ json resolve_kernel(const json& given, const std::string& file, Scenario& sc) {
     const SlotInfo* slot = find_slot(c->slot);
     return slot && slot->section == SlotInfo::Section::Kernel;
   };
-  std::vector<std::string> known = kernel_slots_schema().names();
-  for (const auto* c : all_components())
-    if (is_kernel_slot(c)) known.push_back(c->name);
+  std::vector<const ComponentInfo*> components;  // by slot, in declaration order; by name within a slot
+  for (const auto& slot : all_slots()) {
+    const size_t first = components.size();
+    for (const auto* c : all_components())
+      if (is_kernel_slot(c) && c->slot == slot.name) components.push_back(c);
+    std::sort(components.begin() + static_cast<std::ptrdiff_t>(first), components.end(),
+              [](const ComponentInfo* a, const ComponentInfo* b) { return a->name < b->name; });
+  }
   for (auto it = kernel.begin(); it != kernel.end(); ++it) {
     if (kernel_slots_schema().find(it.key())) continue;
     // One component per name across the kernel slots (check_registrations), so the block has one reader.
@@ -239,8 +295,10 @@ json resolve_kernel(const json& given, const std::string& file, Scenario& sc) {
         break;
       }
     if (!info)
-      throw InputError(file, join_path("kernel", it.key()),
-                       fmt::format("unknown key '{}', {}", it.key(), one_of(it.key(), known)));
+      throw InputError(
+          file, join_path("kernel", it.key()),
+          unknown_kernel_key(it.key(), components,
+                             {sc.architecture.name, sc.scheduler.name, sc.placement.name, sc.allocator.name}));
     out[it.key()] = resolve_params(*info, it.value(), join_path("kernel", it.key()), file);
   }
   for (const auto* c : {&sc.architecture, &sc.scheduler, &sc.placement, &sc.allocator}) out[c->name] = c->params.raw();

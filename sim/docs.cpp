@@ -5,7 +5,9 @@
 #include "models/presets.hpp"
 #include "sim/api/registry.hpp"
 #include "sim/config.hpp"
+#include "sim/input.hpp"
 #include "sim/machine_config.hpp"
+#include "sim/results.hpp"
 
 namespace mksim {
 
@@ -158,6 +160,13 @@ std::string config_reference_markdown() {
   out += kHeader;
   schema_rows(run_schema(), "run", out);
   return out;
+}
+
+std::string generated_doc(const std::string& what) {
+  if (what == "config") return config_reference_markdown();
+  if (what == "outputs") return outputs_reference_markdown();
+  throw InputError("<command line>", "",
+                   fmt::format("unknown docs '{}', {}", what, one_of(what, {"config", "outputs"})));
 }
 
 }  // namespace mksim

@@ -11,6 +11,30 @@
 
 namespace mksim {
 
+// One column of an output table (or one field of results.json), declared once: the tables are written in this order
+// and checked against it, and `mksim docs outputs` (docs/outputs.md) is generated from it.
+struct OutputColumn {
+  std::string name;
+  std::string unit;  // "s", "bytes", "GB/s", "" for counts and names
+  std::string meaning;
+};
+
+// A table of results.json (an array of rows under `key`), also written as `key`.csv.
+struct OutputTable {
+  std::string key;  // "threads", "cores", "memory"
+  std::string row;  // what one row is
+  std::vector<OutputColumn> columns;
+};
+
+// The tables and the summary fields of results.json, as declared.
+const std::vector<OutputTable>& output_tables();
+const std::vector<OutputColumn>& summary_fields();
+const std::vector<OutputColumn>& wall_clock_fields();
+const std::vector<OutputColumn>& invariant_fields();
+
+// docs/outputs.md: every output file and every column, from the declarations above.
+std::string outputs_reference_markdown();
+
 struct RunResults {
   json doc;  // results.json, as written
 
@@ -20,7 +44,8 @@ struct RunResults {
   std::string summary_text() const;
 };
 
-// The tables of a results document as CSV text.
-std::string table_csv(const json& rows);
+// A table of a results document as CSV text, its columns in their declared order. Throws std::logic_error if a row's
+// keys are not exactly the declared columns (a column written but not declared would be undocumented).
+std::string table_csv(const json& rows, const OutputTable& table);
 
 }  // namespace mksim

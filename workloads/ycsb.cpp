@@ -9,6 +9,12 @@
 // one field, and the unlock; an insert writes a whole record under the leaf latch and splits a leaf every fanout/2
 // inserts; a scan reads consecutive leaves and their records. Keys follow YCSB's scrambled Zipfian distribution (Gray
 // et al., "Quickly generating billion-record synthetic databases", SIGMOD 1994), or "latest" for workload D.
+//
+// Where the memory is: each instance's tree and its record store are two regions with no loader thread; the memory
+// policy places each when a client first touches it, whole. Under first-touch (the default) that is the node of the
+// core running the instance's first operation: its first client (ycsb.N.0, started first, on the instance's first
+// core), so one instance spread over two sockets has all its data on the first socket's node and the other socket's
+// clients make remote accesses. `kernel.memory_policy: interleave` spreads both regions over the nodes instead.
 #include <cmath>
 #include <memory>
 
@@ -275,7 +281,9 @@ class Ycsb final : public Workload {
 
 WorkloadRegistry::Add reg(
     "workload", "ycsb",
-    "YCSB workloads A-F on an in-memory B-link tree, as one or several instances on shared or disjoint cores",
+    "YCSB workloads A-F on an in-memory B-link tree, as one or several instances on shared or disjoint cores; an "
+    "instance's tree and records are placed, whole, by the memory policy when first touched (first-touch: on the node "
+    "of its first client's core, ycsb.N.0; interleave spreads them)",
     Schema{
         Field::choice("mix", "A", {"A", "B", "C", "D", "E", "F"},
                       "YCSB core workload: A 50/50 read/update, B 95/5 read/update, C read only, D read latest + 5% "

@@ -1,7 +1,8 @@
 // Tests of the NUMA-aware scheduler: threads are placed on their home node, else their last core's node, else their
 // spawner's; the nearest usable node when they may not run at home; idle cores take work from their own node first and
-// from other nodes only past a threshold or for threads that belong to their node; end to end, unpinned streaming
-// threads stay on the node of their memory.
+// from other nodes only past a threshold or for threads that belong to their node, and never a thread queued for an
+// idle core; end to end, unpinned streaming threads stay on the node of their memory, and an even load (YCSB on 40
+// cores) keeps every core busy.
 #include <catch2/catch.hpp>
 
 #include "test_sched_support.hpp"
@@ -73,13 +74,15 @@ TEST_CASE("scheduler: numa-aware idle cores take work from their own node first"
   auto s = make_scheduler("numa-aware", m);
   Threads ts;
   FakeCpu c0(m, 0), c1(m, 1), c2(m, 2), c4(m, 4), c5(m, 5);
-  // Two threads of node 0 wait on core 1, two of node 1 wait on core 5.
-  for (FakeCpu* c : {&c1, &c5})
-    for (int i = 0; i < 2; ++i) {
+  // Cores 1 and 5 each run a thread and have two more of their node waiting.
+  for (FakeCpu* c : {&c1, &c5}) {
+    for (int i = 0; i < 3; ++i) {
       Thread& t = ts.add("t");
       t.last_core = c->core();
       s->enqueue(t, c, EnqueueReason::Preempted);
     }
+    REQUIRE(pick(*s, *c) != nullptr);
+  }
   Thread* a = pick(*s, c0);
   REQUIRE(a != nullptr);
   CHECK(c0.counts["steal"] == 1);
@@ -97,6 +100,10 @@ TEST_CASE("scheduler: numa-aware crosses nodes only past the threshold, or to br
   auto s = make_scheduler("numa-aware", m, {{"remote_steal_threshold", 2}});
   Threads ts;
   FakeCpu c1(m, 1), c4(m, 4);
+  Thread& running = ts.add("running");
+  running.last_core = 1;
+  s->enqueue(running, &c1, EnqueueReason::Woken);
+  REQUIRE(pick(*s, c1) == &running);
   Thread& a = ts.add("a");
   a.last_core = 1;
   s->enqueue(a, &c1, EnqueueReason::Preempted);
@@ -113,6 +120,10 @@ TEST_CASE("scheduler: numa-aware crosses nodes only past the threshold, or to br
   Machine m2 = machine_of(two_node_machine());
   auto s2 = make_scheduler("numa-aware", m2, {{"remote_steal_threshold", 0}});
   FakeCpu d1(m2, 1), d4(m2, 4);
+  Thread& busy = ts.add("busy");
+  busy.last_core = 1;
+  s2->enqueue(busy, &d1, EnqueueReason::Woken);
+  REQUIRE(pick(*s2, d1) == &busy);
   Thread& plain = ts.add("plain");
   plain.last_core = 1;
   Thread& stray = ts.add("stray");
@@ -122,6 +133,57 @@ TEST_CASE("scheduler: numa-aware crosses nodes only past the threshold, or to br
   stray.home_node = 1;  // its memory is on node 1 (as if it had just been bound there)
   CHECK(pick(*s2, d4) == &stray);
   CHECK(pick(*s2, d4) == nullptr);  // never takes `plain`: threshold 0 forbids remote steals
+}
+
+TEST_CASE("scheduler: numa-aware leaves a thread to the idle core it was queued on") {
+  // A thread woken onto its idle last core is that core's next pick: another idle core must not take it (it would
+  // only move the thread off its warm cache, and leave its core to take someone else's: migrations in a chain).
+  Machine m = machine_of(two_node_machine());
+  auto s = make_scheduler("numa-aware", m);
+  Threads ts;
+  FakeCpu c0(m, 0), c1(m, 1);
+  CHECK(pick(*s, c1) == nullptr);  // core 1 idles
+  Thread& t = ts.add("t");
+  t.last_core = 1;
+  CHECK(s->enqueue(t, &c0, EnqueueReason::Woken) == 1);  // back to its last core, which is woken for it
+  CHECK(pick(*s, c0) == nullptr);
+  CHECK(c0.counts["steal"] == 0);
+  CHECK(pick(*s, c1) == &t);
+  // Once core 1 runs it, a second thread queued behind it is fair game for an idle core.
+  Thread& u = ts.add("u");
+  u.last_core = 1;
+  s->enqueue(u, &c1, EnqueueReason::Preempted);
+  CHECK(pick(*s, c0) == &u);
+  CHECK(c0.counts["steal"] == 1);
+}
+
+TEST_CASE("scheduler: numa-aware keeps every core of an evenly loaded machine busy (YCSB, one instance on 40 cores)") {
+  // One YCSB-A instance with a client per core on 2 x 20 cores; its data all on node 0 (first touch). The clients
+  // block on leaf latches and are woken back: numa-aware used to let idle cores steal them on the way back to their
+  // own idle core, a chain of migrations that piled the clients onto the first cores of each node (utilisation 0.83
+  // down to 0.00, 2,687 context switches, 31% fewer operations than cfs).
+  auto run = [](const std::string& scheduler) {
+    json doc = {{"machine", {{"sockets", 2}, {"cores_per_socket", 20}}},
+                {"kernel", {{"scheduler", scheduler}}},
+                {"workload",
+                 {{"kind", "ycsb"}, {"cores_per_instance", 40}, {"threads_per_instance", 40}, {"duration_s", 0.002}}}};
+    json r = run_doc(doc);
+    REQUIRE(r["summary"]["status"] == "completed");
+    return r;
+  };
+  json numa = run("numa-aware"), cfs = run("cfs");
+  double lo = 1, hi = 0, cfs_lo = 1;
+  for (const auto& c : numa["cores"]) {
+    lo = std::min(lo, c["utilisation"].get<double>());
+    hi = std::max(hi, c["utilisation"].get<double>());
+  }
+  for (const auto& c : cfs["cores"]) cfs_lo = std::min(cfs_lo, c["utilisation"].get<double>());
+  CHECK(lo > 0.75 * hi);     // every core about as busy as the busiest (before: 0.83 down to 0.00)
+  CHECK(lo > 0.9 * cfs_lo);  // and as busy as under cfs (the clients spend about 40% blocked on latches)
+  uint64_t switches = 0;
+  for (const auto& c : numa["cores"]) switches += c["context_switches"].get<uint64_t>();
+  CHECK(switches <= 2 * 40);  // each client stays on its core
+  CHECK(workload_metric(numa, "ops_per_s") > 0.95 * workload_metric(cfs, "ops_per_s"));
 }
 
 TEST_CASE("scheduler: numa-aware keeps unpinned streaming threads on the node of their memory") {

@@ -1,5 +1,5 @@
-"""The Chrome Trace Event timeline (`mksim run --trace`, mksim.run(trace=True)): a valid Chrome JSON file that
-Perfetto UI and chrome://tracing open, with one track per core, run slices, kernel work, idle, wake-up instants,
+"""The Trace Event timeline (`mksim run --trace`, mksim.run(trace=True)): a valid Trace Event JSON file that
+Perfetto UI and speedscope open, with one track per core, run slices, kernel work, idle, wake-up instants,
 message flows, run-queue and memory-bandwidth counters, names from metadata events, and byte-identical output for
 the same config and seed."""
 
@@ -19,7 +19,7 @@ def load_checked(path):
     with open(path, encoding="utf-8") as f:
         doc = json.load(f)  # strict JSON: no trailing commas, NaN or Infinity
     assert isinstance(doc, dict) and isinstance(doc["traceEvents"], list)
-    assert doc["displayTimeUnit"] in ("ms", "ns")
+    assert doc.get("displayTimeUnit", "ms") in ("ms", "ns")
     last_ts = 0.0
     for e in doc["traceEvents"]:
         assert e["ph"] in PHASES, e
@@ -54,7 +54,7 @@ def assert_nested(doc):
     """On every track, slices either nest or follow each other (what the viewers draw as stacks)."""
     by_track = collections.defaultdict(list)
     for e in doc["traceEvents"]:
-        if e["ph"] == "X":  # integer nanoseconds: the file has exactly three decimals of microseconds
+        if e["ph"] == "X":  # integer nanoseconds, as Perfetto reads them
             a = round(e["ts"] * 1000)
             by_track[(e["pid"], e["tid"])].append((a, a + round(e["dur"] * 1000), e))
     for slices in by_track.values():
