@@ -10,6 +10,8 @@
 
 namespace mksim {
 
+struct Machine;
+
 class Observer {
  public:
   virtual ~Observer() = default;
