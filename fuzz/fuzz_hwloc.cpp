@@ -9,7 +9,7 @@
 #include <string>
 
 #include "fuzz/harness.hpp"
-#include "models/hwloc_import.hpp"
+#include "sim/hwloc_import.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // libhwloc in this process, not in a child: a file it crashes on that mksim's checks let through must be a crash the

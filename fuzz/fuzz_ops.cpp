@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "fuzz/harness.hpp"
-#include "workloads/ops_format.hpp"
+#include "sim/ops_format.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -35,7 +35,7 @@ inline bool known_crash(const nlohmann::json&) {
   return false;
 }
 
-// An hwloc XML text that crashes libhwloc itself and that models/hwloc_import.cpp does not refuse before it.
+// An hwloc XML text that crashes libhwloc itself and that sim/hwloc_import.cpp does not refuse before it.
 // (fuzz_hwloc imports in its own process, so that such a file is a crash it finds; mksim itself imports in a child
 // process.)
 inline bool known_hwloc_crash(const std::string&) {

@@ -32,9 +32,9 @@ struct CpuCosts {
 struct Core {
   int id = 0;
   int package = 0;
-  int die = 0;   // global die index (a die/CCX shares an LLC)
-  int node = 0;  // NUMA node whose memory is local to this core
-  double freq_ghz = 2.0;
+  int die = 0;                   // global die index (a die/CCX shares an LLC)
+  int node = 0;                  // NUMA node whose memory is local to this core
+  double freq_ghz = 2.5;         // the default of machine.freq_ghz (sim/machine_config.cpp reads it from here)
   int hw_threads = 1;            // SMT siblings (PUs) on this core
   std::vector<int> pu_os_index;  // OS indexes of its PUs, when known (hwloc)
   std::vector<int> caches;       // indexes into Machine::caches, smallest level first
@@ -54,7 +54,7 @@ struct Interconnect {
   std::vector<std::vector<double>> latency_ns;
   // hops[i][j]: interconnect hops between nodes i and j (0 on the diagonal).
   std::vector<std::vector<int>> hops;
-  double link_bandwidth_gb_s = 10;
+  double link_bandwidth_gb_s = 12;  // 1e9 bytes/s each direction; the default of machine.interconnect
   // Physical links between nodes. Empty: every pair of nodes has its own direct link (a full mesh).
   std::vector<std::pair<int, int>> links;
 };

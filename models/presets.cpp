@@ -12,7 +12,7 @@ namespace mksim {
 
 const std::vector<Preset>& machine_presets() {
   static const std::vector<Preset> presets = {
-      // 2x Intel Xeon Gold 6230 (Cascade Lake, Dell R740 in ../shared/realdata/hwloc/memorysidecaches.xml without
+      // 2x Intel Xeon Gold 6230 (Cascade Lake, Dell R740 in data/realdata/hwloc/memorysidecaches.xml without
       // its PMEM nodes): 20 cores/socket at 2.1 GHz, L1d 32 KiB / L2 1 MiB per core, 27.5 MiB L3 per socket
       // [datasheet: Intel ARK]; latencies L1 5, L2 14, L3 60 cycles [guide: Intel 64 and IA-32 Optimization Reference
       // Manual, Table 2-6: L1 4-5, L2 14, L3 50-70]; 6 channels DDR4-2933 per socket = 140.8 GB/s peak [datasheet],
@@ -30,12 +30,12 @@ const std::vector<Preset>& machine_presets() {
                    "core_bandwidth_gb_s": 14, "core_mlp": 12},
         "interconnect": {"link_bandwidth_gb_s": 62.4, "latency_ns": [[81, 131], [131, 81]]}
       })"},
-      // 4x AMD Opteron 6272 (Interlagos, Dell R815 in ../shared/realdata/hwloc/64amd64-4p2n4ca2co.xml): 16 cores per
+      // 4x AMD Opteron 6272 (Interlagos, Dell R815 in data/realdata/hwloc/64amd64-4p2n4ca2co.xml): 16 cores per
       // package in 2 dies, each die its own NUMA node with 6 MiB of L3, 2.1 GHz [datasheet: AMD product data; the
       // hwloc topology]; 2 channels DDR3-1600 per die (25.6 GB/s peak [datasheet], 12 GB/s sustained [estimate]);
       // L1d 16 KiB (4 cycles), L2 2 MiB per 2-core module (20 cycles; modelled per core as 1 MiB), L3 55 cycles
       // [guide: AMD Software Optimization Guide for family 15h]; SLIT 10/16/22 [measured: the machine's firmware,
-      // ../shared/realdata/numa_distances/dell-r815-4xopteron6272.distance.txt]; local latency 95 ns [estimate];
+      // data/realdata/numa_distances/dell-r815-4xopteron6272.distance.txt]; local latency 95 ns [estimate];
       // HyperTransport 3 links, 6.4 GT/s x 16 bit = 12.8 GB/s each direction [datasheet]; per-core bandwidth 5 GB/s
       // and 8 misses in flight [estimate]. Untagged TLB [datasheet: family 15h has no PCID (AMD added it with Zen 3),
       // and its ASIDs tag only SVM guests; AMD64 Architecture Programmer's Manual, vol. 2, 5.5 and 15.16].

@@ -1,4 +1,9 @@
-#include "policies/agreement.hpp"
+// Agreement protocols (the `kernel.shootdown` slot, sim/api/agreement.hpp): TLB shootdown in a shared kernel, and the
+// agreement protocols of a multikernel's monitors (Baumann et al., "The Multikernel", SOSP 2009, section 5.1 and
+// Figure 6: unicast, broadcast, multicast and NUMA-aware multicast over URPC channels). Each protocol is computed from
+// cache-line transfer costs between the cores involved (models/costs.hpp), so it scales with the machine's topology
+// rather than with a per-protocol constant.
+#include "sim/api/agreement.hpp"
 
 #include <algorithm>
 #include <map>
@@ -6,18 +11,6 @@
 #include "models/costs.hpp"
 
 namespace mksim {
-
-const std::vector<std::string>& agreement_names() {
-  static const std::vector<std::string> names = {"ipi-broadcast", "unicast", "broadcast", "multicast",
-                                                 "numa-multicast"};
-  return names;
-}
-
-Agreement parse_agreement(const std::string& name) {
-  const auto& n = agreement_names();
-  auto it = std::find(n.begin(), n.end(), name);
-  return it == n.end() ? Agreement::IpiBroadcast : static_cast<Agreement>(it - n.begin());
-}
 
 namespace {
 
@@ -142,35 +135,57 @@ class Protocol {
   const AgreementCosts& k_;
 };
 
-}  // namespace
-
-double run_agreement(Cpu& cpu, Agreement protocol, const std::vector<int>& targets, const AgreementCosts& k) {
-  std::vector<int> to;
-  for (int c : targets)
-    if (c != cpu.core()) to.push_back(c);
-  if (to.empty()) return 0;
-  Protocol p(cpu, k);
-  const int me = cpu.core();
-  double ns = 0;
-  switch (protocol) {
-    case Agreement::IpiBroadcast:
-      ns = p.ipi_broadcast(me, to, 0);
-      break;
-    case Agreement::Unicast:
-      ns = p.unicast(me, to, 0);
-      break;
-    case Agreement::Broadcast:
-      ns = p.broadcast(me, to, 0);
-      break;
-    case Agreement::Multicast:
-      ns = p.multicast(me, p.groups_by_package(me, to), 0, false);
-      break;
-    case Agreement::NumaMulticast:
-      ns = p.multicast(me, p.groups_by_package(me, to), 0, true);
-      break;
+// One registered protocol: a Protocol walk from the initiator.
+class Registered final : public AgreementProtocol {
+ public:
+  using Run = double (*)(Protocol& p, int me, const std::vector<int>& to);
+  explicit Registered(Run run) : run_(run) {}
+  double run_ns(Cpu& cpu, const std::vector<int>& to, const AgreementCosts& k) const override {
+    Protocol p(cpu, k);
+    return run_(p, cpu.core(), to);
   }
-  cpu.count("agreement_message", to.size());
-  return ns * 1e-9;
+
+ private:
+  Run run_;
+};
+
+std::unique_ptr<AgreementProtocol> made(Registered::Run run) {
+  return std::make_unique<Registered>(run);
 }
 
+AgreementRegistry::Add r1("shootdown", "ipi-broadcast",
+                          "Linux-style: one IPI per target in turn, acknowledgements through one shared cpumask line",
+                          Schema{}, [](const Params&) {
+                            return made([](Protocol& p, int me, const std::vector<int>& to) {
+                              return p.ipi_broadcast(me, to, 0);
+                            });
+                          });
+AgreementRegistry::Add r2("shootdown", "unicast",
+                          "one request per target on its own channel; the initiator polls every ack channel", Schema{},
+                          [](const Params&) {
+                            return made(
+                                [](Protocol& p, int me, const std::vector<int>& to) { return p.unicast(me, to, 0); });
+                          });
+AgreementRegistry::Add r3("shootdown", "broadcast",
+                          "one shared request line every target polls; its owner serves their misses in turn", Schema{},
+                          [](const Params&) {
+                            return made(
+                                [](Protocol& p, int me, const std::vector<int>& to) { return p.broadcast(me, to, 0); });
+                          });
+AgreementRegistry::Add r4("shootdown", "multicast",
+                          "one request per package leader, which forwards it in its package and aggregates the acks",
+                          Schema{}, [](const Params&) {
+                            return made([](Protocol& p, int me, const std::vector<int>& to) {
+                              return p.multicast(me, p.groups_by_package(me, to), 0, false);
+                            });
+                          });
+AgreementRegistry::Add r5("shootdown", "numa-multicast",
+                          "multicast to the farthest package first (Baumann et al., Figure 6)", Schema{},
+                          [](const Params&) {
+                            return made([](Protocol& p, int me, const std::vector<int>& to) {
+                              return p.multicast(me, p.groups_by_package(me, to), 0, true);
+                            });
+                          });
+
+}  // namespace
 }  // namespace mksim

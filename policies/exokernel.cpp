@@ -82,7 +82,7 @@ class Exokernel final : public KernelArchitecture {
 
   void unmap(Cpu& cpu, Thread& t, uint64_t bytes, const std::vector<int>& tlb_cores) override {
     cpu.spend_cycles(protected_call(cpu) + pages_of(bytes) * page_table_cycles_per_page_, Work::Kernel);
-    auto protocol = shootdown_protocol(options_.shootdown, Agreement::IpiBroadcast);
+    const auto& protocol = shootdown_protocol("ipi-broadcast");
     cpu.spend_s(run_agreement(cpu, protocol, tlb_cores, ipi_.as_agreement()), Work::Kernel);
     cpu.count("tlb_shootdown");
   }

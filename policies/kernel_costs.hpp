@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "models/costs.hpp"
-#include "policies/agreement.hpp"
+#include "sim/api/agreement.hpp"
 #include "sim/api/cpu.hpp"
 #include "sim/api/params.hpp"
 #include "sim/api/thread.hpp"
@@ -99,11 +99,6 @@ inline Schema with(Schema s, const std::vector<Field>& more) {
 
 inline double pages_of(uint64_t bytes) {
   return static_cast<double>((bytes + 4095) / 4096);
-}
-
-// The agreement protocol a config asked for, or the architecture's default.
-inline Agreement shootdown_protocol(const std::string& option, Agreement fallback) {
-  return option == "default" ? fallback : parse_agreement(option);
 }
 
 }  // namespace mksim

@@ -91,7 +91,7 @@ class Microkernel final : public KernelArchitecture {
   void unmap(Cpu& cpu, Thread& t, uint64_t bytes, const std::vector<int>& tlb_cores) override {
     call_server(cpu, servers_[static_cast<size_t>(SyscallClass::Memory)], 0,
                 pages_of(bytes) * page_table_cycles_per_page_);
-    auto protocol = shootdown_protocol(options_.shootdown, Agreement::IpiBroadcast);
+    const auto& protocol = shootdown_protocol("ipi-broadcast");
     cpu.spend_s(run_agreement(cpu, protocol, tlb_cores, ipi_.as_agreement()), Work::Kernel);
     cpu.count("tlb_shootdown");
   }

@@ -128,7 +128,7 @@ class Multikernel final : public KernelArchitecture {
     cpu.spend_cycles(
         lrpc + monitor_request_cycles_ + trap_cycles(cpu, trap_cycles_) + pages_of(bytes) * page_table_cycles_per_page_,
         Work::Kernel);
-    auto protocol = shootdown_protocol(options_.shootdown, Agreement::NumaMulticast);
+    const auto& protocol = shootdown_protocol("numa-multicast");
     cpu.spend_s(run_agreement(cpu, protocol, tlb_cores, agreement_costs()), Work::Kernel);
     cpu.spend_cycles(lrpc, Work::Kernel);
     cpu.count("lrpc", 2);
@@ -156,7 +156,7 @@ class Multikernel final : public KernelArchitecture {
   }
 
   void two_phase_commit(Cpu& cpu, const std::vector<int>& cores) {
-    auto protocol = shootdown_protocol(options_.shootdown, Agreement::NumaMulticast);
+    const auto& protocol = shootdown_protocol("numa-multicast");
     double s = run_agreement(cpu, protocol, cores, agreement_costs());  // prepare
     s += run_agreement(cpu, protocol, cores, agreement_costs());        // commit
     cpu.spend_s(s, Work::Kernel);

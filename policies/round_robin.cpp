@@ -3,15 +3,27 @@
 #include <deque>
 #include <limits>
 
+#include "sim/api/param_struct.hpp"
 #include "sim/api/scheduler.hpp"
 
 namespace mksim {
 
 namespace {
 
+// Its parameters, declared once (sim/api/param_struct.hpp): the registration's schema and the values it reads.
+struct RoundRobinParams {
+  double time_slice_us = 0;
+
+  static const ParamStruct<RoundRobinParams>& declare() {
+    static const ParamStruct<RoundRobinParams> d = ParamStruct<RoundRobinParams>().bind(
+        &RoundRobinParams::time_slice_us, Field::number("time_slice_us", 4000, "us", "time slice").above(0));
+    return d;
+  }
+};
+
 class RoundRobin final : public Scheduler {
  public:
-  explicit RoundRobin(const Params& p) : slice_s_(p.number("time_slice_us") * 1e-6) {}
+  explicit RoundRobin(const RoundRobinParams& p) : slice_s_(p.time_slice_us * 1e-6) {}
 
   void init(const Machine& m) override {
     Scheduler::init(m);
@@ -60,8 +72,9 @@ class RoundRobin final : public Scheduler {
 
 SchedulerRegistry::Add reg("scheduler", "round-robin",
                            "per-core FIFO run queues with fixed time slices; new threads go to the least loaded core",
-                           Schema{Field::number("time_slice_us", 4000, "us", "time slice").above(0)},
-                           [](const Params& p) { return std::make_unique<RoundRobin>(p); });
+                           RoundRobinParams::declare().schema(), [](const Params& p) {
+                             return std::make_unique<RoundRobin>(RoundRobinParams::declare().read(p));
+                           });
 
 }  // namespace
 }  // namespace mksim

@@ -1,6 +1,6 @@
 // A user-level server (a microkernel's file system, memory manager, network stack): `threads` worker threads that
-// serve requests first come, first served. A single-threaded server is a queue that saturates; its utilisation and
-// queueing delay show in the results.
+// serve requests first come, first served. A single-threaded server is a queue that saturates: its queueing delay
+// shows in the callers' blocked time and in the workloads' latencies.
 #pragma once
 
 #include <algorithm>
@@ -13,8 +13,6 @@ struct ServerQueue {
   std::string name;
   int core = -1;                  // where it runs; -1: on the caller's core (a per-core server, NOVA/Genode style)
   std::vector<double> free_at_s;  // when each worker thread is next free
-  uint64_t served = 0;
-  double busy_s = 0, queued_s = 0;
 
   ServerQueue(std::string n, int c, int threads) : name(std::move(n)), core(c), free_at_s(std::max(1, threads), 0.0) {}
 
@@ -23,9 +21,6 @@ struct ServerQueue {
   double admit(double arrival_s, double service_s) {
     auto it = std::min_element(free_at_s.begin(), free_at_s.end());
     double start = std::max(arrival_s, *it);
-    queued_s += start - arrival_s;
-    busy_s += service_s;
-    ++served;
     *it = start + service_s;
     return *it;
   }

@@ -8,7 +8,7 @@
 # anything but InputError. The input that did it is left in build-fuzz/artifacts/TARGET/; make it a regression:
 # copy it into fuzz/regressions/TARGET/ (replayed by every run of this script) and, where the CLI can reach it, into
 # tests/bad_inputs/ with a catalogue case (see docs/reliability.md). Environment: MKSIM_FUZZ_BUILD_DIR (build-fuzz),
-# MKSIM_SHARED_DIR (../shared: the real topologies and traces used as seeds), MKSIM_JOBS (build jobs, 2),
+# MKSIM_JOBS (build jobs, 2),
 # MKSIM_FUZZ_SEED (libFuzzer's -seed: CI fixes it, so that a fresh clone explores the same inputs every time and a
 # red run points at a change, not at luck; unset, every run explores new ones).
 set -euo pipefail
@@ -17,7 +17,7 @@ ROOT=$PWD
 SECONDS_PER_TARGET=${1:-20}
 shift || true
 BUILD=${MKSIM_FUZZ_BUILD_DIR:-build-fuzz}
-SHARED=${MKSIM_SHARED_DIR:-$ROOT/../shared}
+REALDATA=$ROOT/data/realdata  # the real topologies and traces (SOURCES.md there), used as seeds
 CXX_FUZZ=${MKSIM_FUZZ_CXX:-$(command -v clang++ || command -v clang++-14)}
 
 if [ ! -f "$BUILD/build.ninja" ]; then
@@ -35,7 +35,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # Keep hwloc's own stderr quiet and its XML reader fixed, as mksim does.
 unset HWLOC_XML_VERBOSE HWLOC_LIBXML HWLOC_LIBXML_IMPORT
 
-# Seeds per target: the project's configs, the bad-input catalogue, the shared real-world files.
+# Seeds per target: the project's configs, the bad-input catalogue, the real-world files in data/realdata.
 seeds_for() {
   local t=$1 dir=$BUILD/seeds/$1
   rm -rf "$dir" && mkdir -p "$dir"
@@ -53,11 +53,11 @@ seeds_for() {
       done ;;
     fuzz_hwloc)
       cp tests/bad_inputs/files/*.xml "$dir"/
-      [ -d "$SHARED/realdata/hwloc" ] && find "$SHARED/realdata/hwloc" -maxdepth 1 -name '*.xml' -exec cp {} "$dir"/ \; ;;
+      find "$REALDATA/hwloc" -maxdepth 1 -name '*.xml' -exec cp {} "$dir"/ \; ;;
     fuzz_trace)
       # The target takes its first byte as the format selector: 'a' (auto) in front of each real trace.
       local f
-      for f in $(find "$SHARED/realdata/traces" tests/bad_inputs/files -type f \( -name '*.txt' -o -name '*.html' \) 2>/dev/null); do
+      for f in $(find "$REALDATA/traces" tests/bad_inputs/files -type f \( -name '*.txt' -o -name '*.html' \) 2>/dev/null); do
         { printf 'a'; head -c 200000 "$f"; } >"$dir/$(basename "$f")"
       done ;;
     fuzz_ops)

@@ -108,22 +108,19 @@ class MachineCommand final : public Command {
 class ListCommand final : public Command {
  public:
   void setup(CLI::App& sub) override {
-    sub.add_option("what", what_,
-                   "architectures | schedulers | memory_policies | allocators | workloads | presets (default: all)");
+    std::string slots;
+    for (const auto& slot : all_slots()) slots += slot.plural + " | ";
+    sub.add_option("what", what_, slots + "presets (default: all)");
   }
   int run() override {
-    static const std::vector<std::pair<std::string, std::string>> names = {{"architectures", "architecture"},
-                                                                           {"architecture", "architecture"},
-                                                                           {"schedulers", "scheduler"},
-                                                                           {"scheduler", "scheduler"},
-                                                                           {"memory_policies", "memory_policy"},
-                                                                           {"memory_policy", "memory_policy"},
-                                                                           {"allocators", "allocator"},
-                                                                           {"allocator", "allocator"},
-                                                                           {"workloads", "workload"},
-                                                                           {"workload", "workload"},
-                                                                           {"presets", "presets"},
-                                                                           {"preset", "presets"}};
+    // Every declared slot, by its name and its plural (`mksim list schedulers`), and the machine presets.
+    std::vector<std::pair<std::string, std::string>> names;
+    for (const auto& slot : all_slots()) {
+      names.emplace_back(slot.plural, slot.name);
+      names.emplace_back(slot.name, slot.name);
+    }
+    names.emplace_back("presets", "presets");
+    names.emplace_back("preset", "presets");
     if (what_.empty()) {
       std::cout << list_components("") << list_presets();
       return 0;
@@ -165,8 +162,9 @@ RegisterCommand r2("validate", "Check a config without running it", 20,
 RegisterCommand r3("machine", "Print a machine's summary: packages, NUMA nodes, cores, PUs, caches, distance matrix",
                    30, [] { return std::make_unique<MachineCommand>(); });
 RegisterCommand r4("list",
-                   "List the registered architectures, schedulers, memory policies, allocators, workloads, presets", 40,
-                   [] { return std::make_unique<ListCommand>(); });
+                   "List the registered components of every slot (architectures, schedulers, ..., workloads, outputs) "
+                   "and the machine presets",
+                   40, [] { return std::make_unique<ListCommand>(); });
 RegisterCommand r5("docs", "Print generated reference documentation (docs config > docs/config.md)", 90,
                    [] { return std::make_unique<DocsCommand>(); });
 

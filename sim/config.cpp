@@ -6,7 +6,7 @@
 #include <limits>
 #include <set>
 
-#include "policies/agreement.hpp"
+#include "sim/api/agreement.hpp"
 #include "sim/api/kernel.hpp"
 #include "sim/api/memory.hpp"
 #include "sim/api/scheduler.hpp"
@@ -87,11 +87,11 @@ void apply_override(json& doc, const std::string& assignment) {
 
 const Schema& run_schema() {
   static const Schema s = [] {
-    auto outputs = std::make_shared<const Schema>(Schema{
-        Field::boolean("csv", true, "write threads.csv, cores.csv and memory.csv beside results.json"),
-        Field::boolean("trace", false, "write a Chrome Trace Event timeline (trace.json)"),
-        Field::boolean("record", false, "write the operation stream in mksim's trace format (ops.jsonl)"),
-    });
+    // csv (the tables of results, sim/results.cpp) and one switch per registered output (slot "output").
+    Schema outs{Field::boolean("csv", true, "write threads.csv, cores.csv and memory.csv beside results.json")};
+    for (const auto* c : all_components())
+      if (c->slot == "output") outs.fields.push_back(Field::boolean(c->name, false, "write " + c->description));
+    auto outputs = std::make_shared<const Schema>(std::move(outs));
     return Schema{
         Field::integer("seed", 1, "", "seed of every random stream of the run").at_least(0),
         Field::number("max_sim_time_s", 0, "s", "stop at this simulated time (0: no limit)").at_least(0),
@@ -105,17 +105,20 @@ const Schema& run_schema() {
 
 const Schema& kernel_slots_schema() {
   static const Schema s = [] {
-    std::vector<std::string> shootdowns = {"default"};
-    for (const auto& n : agreement_names()) shootdowns.push_back(n);
-    return Schema{
-        Field::text("architecture", "monolithic", "kernel architecture (`mksim list architectures`)"),
-        Field::text("scheduler", "round-robin", "scheduler (`mksim list schedulers`)"),
-        Field::text("memory_policy", "first-touch", "page placement policy (`mksim list memory_policies`)"),
-        Field::text("allocator", "global-heap", "heap allocator model (`mksim list allocators`)"),
-        Field::choice("shootdown", "default", shootdowns,
-                      "TLB shootdown / agreement protocol; default: the architecture's own (monolithic, microkernel "
-                      "and exokernel: ipi-broadcast; multikernel: numa-multicast)"),
-    };
+    Schema out;
+    for (const auto& slot : all_slots()) {
+      if (slot.section != SlotInfo::Section::Kernel) continue;
+      if (slot.default_name == "default") {  // the slot may be left to the architecture: a choice of names
+        std::vector<std::string> names = {"default"};
+        for (const auto* c : all_components())
+          if (c->slot == slot.name) names.push_back(c->name);
+        std::sort(names.begin() + 1, names.end());
+        out.fields.push_back(Field::choice(slot.name, slot.default_name, names, slot.doc));
+      } else {
+        out.fields.push_back(Field::text(slot.name, slot.default_name, slot.doc));
+      }
+    }
+    return out;
   }();
   return s;
 }
@@ -123,7 +126,8 @@ const Schema& kernel_slots_schema() {
 namespace {
 
 template <class R>
-Component pick(const R& registry, const json& kernel, const char* slot, const char* what, const std::string& file) {
+Component pick(const R& registry, const json& kernel, const char* slot, const char* what, const std::string& file,
+               const std::string& base_dir) {
   const Field* f = kernel_slots_schema().find(slot);
   json v = kernel.contains(slot) ? kernel[slot] : f->default_value;
   auto path = join_path("kernel", slot);
@@ -133,17 +137,18 @@ Component pick(const R& registry, const json& kernel, const char* slot, const ch
   if (!e) throw InputError(file, path, fmt::format("unknown {} '{}', {}", what, name, one_of(name, registry.names())));
   auto ppath = join_path("kernel", name);
   json given = kernel.contains(name) ? kernel[name] : json::object();
-  return {name, Params(e->info.params->resolve(given, ppath, file), ppath, file)};
+  return {name, Params(e->info.params->resolve(given, ppath, file), ppath, file, base_dir)};
 }
 
 json resolve_kernel(const json& given, const std::string& file, Scenario& sc) {
   if (!given.is_null() && !given.is_object())
     throw InputError(file, "kernel", fmt::format("found {}, expected an object", given.dump()));
   json kernel = given.is_null() ? json::object() : given;
-  sc.architecture = pick(ArchitectureRegistry::instance(), kernel, "architecture", "kernel architecture", file);
-  sc.scheduler = pick(SchedulerRegistry::instance(), kernel, "scheduler", "scheduler", file);
-  sc.placement = pick(PlacementRegistry::instance(), kernel, "memory_policy", "memory policy", file);
-  sc.allocator = pick(AllocatorRegistry::instance(), kernel, "allocator", "allocator", file);
+  sc.architecture =
+      pick(ArchitectureRegistry::instance(), kernel, "architecture", "kernel architecture", file, sc.base_dir);
+  sc.scheduler = pick(SchedulerRegistry::instance(), kernel, "scheduler", "scheduler", file, sc.base_dir);
+  sc.placement = pick(PlacementRegistry::instance(), kernel, "memory_policy", "memory policy", file, sc.base_dir);
+  sc.allocator = pick(AllocatorRegistry::instance(), kernel, "allocator", "allocator", file, sc.base_dir);
 
   const Field* sd = kernel_slots_schema().find("shootdown");
   sc.shootdown =
@@ -157,16 +162,21 @@ json resolve_kernel(const json& given, const std::string& file, Scenario& sc) {
   // Parameter blocks: keyed by component name. Blocks of components that are not selected are still checked, so a
   // sweep that switches architecture finds their mistakes too.
   auto is_kernel_slot = [](const ComponentInfo* c) {
-    return c->slot == "architecture" || c->slot == "scheduler" || c->slot == "memory_policy" || c->slot == "allocator";
+    const SlotInfo* slot = find_slot(c->slot);
+    return slot && slot->section == SlotInfo::Section::Kernel;
   };
   std::vector<std::string> known = kernel_slots_schema().names();
   for (const auto* c : all_components())
     if (is_kernel_slot(c)) known.push_back(c->name);
   for (auto it = kernel.begin(); it != kernel.end(); ++it) {
     if (kernel_slots_schema().find(it.key())) continue;
+    // One component per name across the kernel slots (check_registrations), so the block has one reader.
     const ComponentInfo* info = nullptr;
     for (const auto* c : all_components())
-      if (is_kernel_slot(c) && c->name == it.key()) info = c;
+      if (is_kernel_slot(c) && c->name == it.key()) {
+        info = c;
+        break;
+      }
     if (!info)
       throw InputError(file, join_path("kernel", it.key()),
                        fmt::format("unknown key '{}', {}", it.key(), one_of(it.key(), known)));
@@ -218,7 +228,7 @@ json resolve_workloads(const json& given, const std::string& file, Scenario& sc)
     if (!names.insert(name).second)
       throw InputError(file, join_path(path, "name"), fmt::format("workload name '{}' is used twice", name));
     json resolved = e->info.params->resolve(params, path, file);
-    sc.workloads.push_back({kind, name, Params(resolved, path, file)});
+    sc.workloads.push_back({kind, name, Params(resolved, path, file, sc.base_dir)});
     resolved["kind"] = kind;
     resolved["name"] = name;
     out.push_back(resolved);
@@ -259,8 +269,8 @@ Scenario resolve_scenario(const json& doc, const std::string& file, const std::s
   sc.run.max_events = static_cast<uint64_t>(rp.integer("max_events"));
   Params outs = rp.child("outputs");
   sc.run.csv = outs.boolean("csv");
-  sc.run.trace = outs.boolean("trace");
-  sc.run.record = outs.boolean("record");
+  for (const auto* c : all_components())
+    if (c->slot == "output" && outs.boolean(c->name)) sc.run.outputs.push_back(c->name);
   resolved["run"] = run;
   sc.resolved = resolved;
   return sc;

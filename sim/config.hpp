@@ -38,8 +38,7 @@ struct RunSettings {
   double max_wall_time_s = 0;  // 0: no limit
   uint64_t max_events = 0;     // 0: no limit
   bool csv = true;
-  bool trace = false;
-  bool record = false;
+  std::vector<std::string> outputs;  // the registered outputs (sim/outputs.hpp) run.outputs turns on, by name
 };
 
 struct Scenario {

@@ -54,19 +54,12 @@ void schema_text(const Schema& s, const std::string& prefix, std::string& out) {
   }
 }
 
-const std::vector<std::pair<std::string, std::string>> kSlots = {
-    {"architecture", "Kernel architectures (`kernel.architecture`)"},
-    {"scheduler", "Schedulers (`kernel.scheduler`)"},
-    {"memory_policy", "Page placement policies (`kernel.memory_policy`)"},
-    {"allocator", "Heap allocators (`kernel.allocator`)"},
-    {"workload", "Workloads (`workload.kind`)"},
-};
-
 }  // namespace
 
 std::string list_components(const std::string& slot) {
   std::string out;
-  for (const auto& [s, title] : kSlots) {
+  for (const auto& info : all_slots()) {
+    const std::string& s = info.name;
     if (!slot.empty() && slot != s) continue;
     out += s + ":\n";
     std::vector<const ComponentInfo*> list;
@@ -119,13 +112,16 @@ std::string config_reference_markdown() {
   schema_rows(machine_schema(), "machine", out);
   out +=
       "\n## `kernel`\n\n"
-      "Four named slots pick the models. The parameters of a component go in an object named after it, e.g.\n"
+      "Named slots pick the models. The parameters of a component go in an object named after it, e.g.\n"
       "`\"kernel\": {\"architecture\": \"monolithic\", \"monolithic\": {\"trap_cycles\": 200}}`. Blocks of components\n"
-      "that are not selected are still checked, so a sweep can switch between them.\n\n";
+      "that are not selected are still checked, so a sweep can switch between them. A name belongs to one kernel\n"
+      "slot only (checked when mksim starts), so a block always has one reader.\n\n";
   out += kHeader;
   schema_rows(kernel_slots_schema(), "kernel", out);
-  for (const auto& [slot, title] : kSlots) {
-    out += "\n### " + title + "\n\n";
+  for (const auto& info : all_slots()) {
+    if (info.section == SlotInfo::Section::Output) continue;  // outputs: under `run`
+    const std::string& slot = info.name;
+    out += "\n### " + info.title + "\n\n";
     std::vector<const ComponentInfo*> list;
     for (const auto* c : all_components())
       if (c->slot == slot) list.push_back(c);

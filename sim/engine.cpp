@@ -1,7 +1,12 @@
 #include "sim/engine.hpp"
 
-#include <fmt/format.h>
+// simgrid/version.h uses SG_BEGIN_DECL and XBT_PUBLIC without including xbt/base.h, which defines them.
+// clang-format off
+#include <xbt/base.h>
 #include <simgrid/version.h>
+// clang-format on
+
+#include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,7 +89,6 @@ struct UserLock {
   Thread* owner = nullptr;
   int last_core = -1;
   std::deque<Thread*> waiters;
-  uint64_t acquisitions = 0, contended = 0;
 };
 
 struct Process {
@@ -228,6 +232,7 @@ class EngineImpl final : public WorkloadEnv {
                                      m_.num_cores() - 1));
     t->home_node = spec.home_node;
     t->working_set_bytes = spec.working_set_bytes;
+    t->sched = spec.sched;
     t->source = std::move(source);
     ++processes_.at(process).threads;
     threads_.push_back(std::move(t));
@@ -253,7 +258,7 @@ class EngineImpl final : public WorkloadEnv {
     return static_cast<uint32_t>(channels_.size() - 1);
   }
   uint32_t create_lock(const std::string& name) override {
-    locks_.push_back({name, nullptr, -1, {}, 0, 0});
+    locks_.push_back({name, nullptr, -1, {}});
     return static_cast<uint32_t>(locks_.size() - 1);
   }
   uint32_t create_template(uint32_t process, ThreadSpec spec,
@@ -316,6 +321,7 @@ class EngineImpl final : public WorkloadEnv {
   // rest, whose time does not depend on the core's clock: divided first, the division, 20 % of this loop's time, is
   // off the clock's chain of dependent arithmetic. Same operands, same result.)
   Step compute(CoreRt& c, Thread& t, double slice_end_s) {
+    if (preemptive_) return compute_preemptible(c, t, slice_end_s);
     const double left = t.op_left_cycles;
     const double left_s = left / c.hz;
     const double t0 = c.now_s();
@@ -332,6 +338,8 @@ class EngineImpl final : public WorkloadEnv {
     if (t.op_left_cycles <= 1e-9) complete(c, t, t0);
     return Step::Continue;
   }
+  Step compute_preemptible(CoreRt& c, Thread& t, double slice_end_s);
+  void preempt(CoreRt& c, Thread& t, double slice_start_s);
   void complete(CoreRt& c, Thread& t, double started_s, uint64_t value = 0) {
     t.has_op = false;
     set_result(t.last_result, c.now_s(), value);
@@ -430,6 +438,7 @@ class EngineImpl final : public WorkloadEnv {
   bool started_ = false;
   bool finished_ = false;
   bool has_limits_ = false;  // any of run.max_events, max_sim_time_s, max_wall_time_s (check_limits after each step)
+  bool preemptive_ = false;  // the scheduler preempts on priority (Scheduler::preemptive)
   std::exception_ptr error_;
   std::string status_ = "completed";
   int current_core_ = -1;
@@ -473,13 +482,10 @@ void CoreRt::lock(SpinLock& l) {
   // Acquisitions are ordered by SimGrid's clock: synchronise first.
   flush();
   const double now = sim_clock();
-  ++l.acquisitions;
   e->count(EngineEvent::LockAcquire);
   if (!l.held) {
     double start = std::max(now, l.free_at_s);  // its last holder may have released it "in the future"
-    if (start > now) ++l.contended;
     double spin = start - now;
-    l.wait_s += spin;
     spin_s += spin;
     spend_s(spin, Work::Kernel);
     double transfer = (l.last_core >= 0 && l.last_core != id) ? transfer_from_ns(l.last_core) * 1e-9 : 0;
@@ -489,7 +495,6 @@ void CoreRt::lock(SpinLock& l) {
     return;
   }
   // Held, release time unknown yet: spin until the holder hands it over.
-  ++l.contended;
   l.spinners.push_back(id);
   grant_s = -1;
   waiting = true;
@@ -498,7 +503,6 @@ void CoreRt::lock(SpinLock& l) {
   waiting = notified = false;
   const double woke = sim_clock();
   double spin = std::max(0.0, grant_s - woke) + (woke - now);
-  l.wait_s += spin;
   spin_s += spin;
   // The time spent blocked in SimGrid already passed on the clock: count it as busy kernel time, not as pending.
   busy_s += woke - now;
@@ -549,6 +553,8 @@ void EngineImpl::make_runnable(Thread& t, int from_core, EnqueueReason why, doub
   }
   if (target >= 0) {
     if (target == from_core) return;
+    // A preemptive scheduler's busy core is interrupted only if the new thread takes its place.
+    if (preemptive_ && cores_[target]->current && !sched_->preempts(target, *cores_[target]->current)) return;
     if (delay_s > 0 || now > sim_clock())
       add_timer_notify(target, now + delay_s);
     else
@@ -611,6 +617,14 @@ void EngineImpl::timer_main() {
     if (t.thread && t.core == -2) {  // a reply arrives: the operation completed when it was issued
       Thread& th = *t.thread;
       th.last_result.time_s = now;
+      make_runnable(th, -1, EnqueueReason::Woken, 0);
+    } else if (t.thread && t.thread->op.kind == OpKind::NextJob) {  // a real-time job is released
+      Thread& th = *t.thread;
+      th.has_op = false;
+      th.last_result = {now, 0};
+      ++th.stats.ops;
+      count_op(OpKind::NextJob);
+      for (auto* o : obs_) o->on_op(th.last_core, th, th.op, th.state_since_s, now);
       make_runnable(th, -1, EnqueueReason::Woken, 0);
     } else if (t.thread) {  // a sleep ends
       Thread& th = *t.thread;
@@ -691,6 +705,14 @@ void EngineImpl::run_thread(CoreRt& c, Thread& t) {
   while (step == Step::Continue && !finished_) {
     if (c.stolen_cycles > 0) [[unlikely]]
       take_interrupts(c);
+    if (preemptive_) {  // a more urgent thread may have been queued for this core since the last operation
+      c.flush();
+      if (finished_) break;
+      if (sched_->preempts(c.id, t)) {
+        preempt(c, t, slice_start);
+        return;
+      }
+    }
     if (!t.has_op) {
       if (!t.source->next(t.last_result, t.op)) {
         exit_thread(c, t);
@@ -719,13 +741,7 @@ void EngineImpl::run_thread(CoreRt& c, Thread& t) {
     if (step == Step::Continue && c.now_s() >= slice_end) {
       c.flush();  // learn what other cores did meanwhile
       if (sched_->has_waiting(c.id)) {
-        t.fill_mark = c.fill_bytes;
-        sched_->ran(t, c.id, c.now_s() - slice_start);
-        for (auto* o : obs_) o->on_slice(c.id, t, slice_start, c.now_s());
-        c.current = nullptr;
-        c.prev = &t;
-        count(EngineEvent::Preemption);
-        make_runnable(t, c.id, EnqueueReason::Preempted, 0);
+        preempt(c, t, slice_start);
         return;
       }
       slice_end = c.now_s() + slice;
@@ -738,6 +754,47 @@ void EngineImpl::run_thread(CoreRt& c, Thread& t) {
   c.current = nullptr;
   c.prev = &t;
   if (step == Step::Continue && finished_) return;  // stopped by a limit while running
+}
+
+// `t` gives way to another thread on `c` (its time slice ended, or a more urgent thread came).
+void EngineImpl::preempt(CoreRt& c, Thread& t, double slice_start_s) {
+  t.fill_mark = c.fill_bytes;
+  sched_->ran(t, c.id, c.now_s() - slice_start_s);
+  for (auto* o : obs_) o->on_slice(c.id, t, slice_start_s, c.now_s());
+  c.current = nullptr;
+  c.prev = &t;
+  count(EngineEvent::Preemption);
+  ++t.stats.preemptions;
+  make_runnable(t, c.id, EnqueueReason::Preempted, 0);
+}
+
+// A Compute operation under a preemptive scheduler: the core computes on SimGrid's clock, waiting on its semaphore
+// for the time the work takes, so that a notification (a more urgent thread queued for this core) interrupts it at
+// the simulated time it happens; the cycles not done stay in the operation. The cost: one SimGrid activity per
+// operation instead of private work summed ahead of the clock.
+Step EngineImpl::compute_preemptible(CoreRt& c, Thread& t, double slice_end_s) {
+  c.flush();  // run_thread asked preempts() on SimGrid's clock just before
+  const double start = sim_clock();
+  const double left = t.op_left_cycles;
+  if (left <= 1e-9) {  // nothing to compute (a time stamp)
+    t.op_left_cycles = 0;
+    complete(c, t, start);
+    return Step::Continue;
+  }
+  const double run = std::min(left, std::max((slice_end_s - start) * c.hz, 1.0));
+  c.waiting = true;
+  c.idle_wait = c.notified = false;
+  const bool timed_out = c.sem->acquire_timeout(run / c.hz);
+  // A notification that came after the timeout fired but before this actor resumed left a token: take it.
+  if (timed_out && c.notified) c.sem->acquire();
+  c.waiting = c.notified = false;
+  const double elapsed = sim_clock() - start;
+  // The core computed meanwhile: busy time that SimGrid's clock already holds (as a memory stall).
+  c.busy_s += elapsed;
+  t.stats.run_s += elapsed;
+  t.op_left_cycles = timed_out ? left - run : std::max(0.0, left - std::min(run, elapsed * c.hz));
+  if (t.op_left_cycles <= 1e-9) complete(c, t, start);
+  return Step::Continue;
 }
 
 // Interrupt work other cores asked of this one (IPIs), taken from the running thread's time.
@@ -866,14 +923,12 @@ Step EngineImpl::execute(CoreRt& c, Thread& t, double slice_end_s) {
         l.last_core = c.id;
         return done();
       }
-      ++l.acquisitions;
       if (!l.owner) {
         l.owner = &t;
         if (l.last_core >= 0 && l.last_core != c.id) c.spend_s(c.transfer_from_ns(l.last_core) * 1e-9, Work::User);
         l.last_core = c.id;
         return done();
       }
-      ++l.contended;
       // Contended: futex-style sleep in the kernel.
       kernel_->syscall(c, t, SyscallClass::Null, 0);
       l.waiters.push_back(&t);
@@ -937,6 +992,15 @@ Step EngineImpl::execute(CoreRt& c, Thread& t, double slice_end_s) {
       c.flush();                                            // the timer fires on SimGrid's clock
       add_timer({c.now_s() + op.seconds, seq_++, &t, -1});  // completes the operation
       return block(c, t, "sleep");
+    case OpKind::NextJob: {
+      c.flush();  // the timer fires on SimGrid's clock
+      const double relative = t.sched.relative_deadline_s > 0 ? t.sched.relative_deadline_s : t.sched.period_s;
+      t.sched.release_s = op.seconds;
+      t.sched.deadline_s = relative > 0 ? op.seconds + relative : INFINITY;
+      if (op.seconds <= c.now_s()) return done();  // released already (the previous job overran): run on
+      add_timer({op.seconds, seq_++, &t, -1});     // completes the operation
+      return block(c, t, "the release of its next job");
+    }
     case OpKind::Wait:
       c.flush();
       if (t.wake_tokens > 0) {
@@ -1116,7 +1180,9 @@ json metrics_json(const Metrics& m) {
 void EngineImpl::prepare() {
   const auto& arch = *ArchitectureRegistry::instance().find(sc_.architecture.name);
   kernel_ = arch.make(sc_.architecture.params);
-  kernel_->init(m_, KernelOptions{sc_.shootdown});
+  KernelOptions options;
+  if (sc_.shootdown != "default") options.shootdown = make_agreement(sc_.shootdown);
+  kernel_->init(m_, options);
   sched_ = SchedulerRegistry::instance().find(sc_.scheduler.name)->make(sc_.scheduler.params);
   sched_->init(m_);
   placement_ = PlacementRegistry::instance().find(sc_.placement.name)->make(sc_.placement.params);
@@ -1144,6 +1210,7 @@ RunResults EngineImpl::run() {
   wall_start_ = Clock::now();
   prepare();
   has_limits_ = sc_.run.max_events || sc_.run.max_sim_time_s > 0 || sc_.run.max_wall_time_s > 0;
+  preemptive_ = sched_->preemptive();
   // SimGrid's `raw` context factory (its own default): 1.5-2x faster than `ucontext`, whose swapcontext also makes wall
   // time grow faster than the number of cores (docs/performance.md); results are identical with either. Sanitizer
   // builds ask for `thread` (ASan follows neither raw nor ucontext stack switches), anyone may ask for another.
@@ -1294,7 +1361,8 @@ json EngineImpl::build_results(double wall_setup_s, double wall_sim_s) {
   RunView view;
   view.sim_time_s = T;
   for (const auto& t : threads_)
-    view.threads.push_back({t->id, t->stats.start_s, t->stats.end_s, t->stats.run_s, t->state == ThreadState::Exited});
+    view.threads.push_back({t->id, t->stats.start_s, t->stats.end_s, t->stats.run_s, t->state == ThreadState::Exited,
+                            t->stats.context_switches, t->stats.migrations, t->stats.preemptions});
   json wl;
   json instances = json::array();
   for (size_t i = 0; i < workloads_.size(); ++i) {

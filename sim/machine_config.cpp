@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "models/hwloc_import.hpp"
 #include "models/presets.hpp"
 #include "sim/config.hpp"
+#include "sim/hwloc_import.hpp"
 #include "sim/input.hpp"
 
 namespace mksim {
@@ -39,10 +39,13 @@ const Schema& machine_schema() {
         Field::number("node_size_gib", 16, "GiB", "memory of each NUMA node (hwloc: from the file)")
             .above(0)
             .at_most(1048576),
-        Field::number("controller_bandwidth_gb_s", 20, "GB/s", "bandwidth one NUMA node's memory controller sustains")
+        Field::number("controller_bandwidth_gb_s", NumaNode{}.controller_bandwidth_gb_s, "GB/s",
+                      "bandwidth one NUMA node's memory controller sustains")
             .above(0),
         Field::number("local_latency_ns", 80, "ns", "load-to-use latency of a local DRAM access").above(0),
-        Field::number("core_bandwidth_gb_s", 12, "GB/s", "most one core can stream (its miss buffers)").above(0),
+        Field::number("core_bandwidth_gb_s", Machine{}.core_bandwidth_gb_s, "GB/s",
+                      "most one core can stream (its miss buffers)")
+            .above(0),
         Field::number("core_mlp", 10, "misses", "cache misses one core keeps in flight (memory-level parallelism)")
             .above(0),
         Field::number("coherent_region_max_kib", 4, "KiB",
@@ -53,7 +56,9 @@ const Schema& machine_schema() {
             .at_most(65536),
     });
     auto interconnect = std::make_shared<const Schema>(Schema{
-        Field::number("link_bandwidth_gb_s", 12, "GB/s", "bandwidth of one interconnect link, each direction").above(0),
+        Field::number("link_bandwidth_gb_s", Interconnect{}.link_bandwidth_gb_s, "GB/s",
+                      "bandwidth of one interconnect link, each direction")
+            .above(0),
         Field::number("hop_latency_ns", 50, "ns", "latency added per interconnect hop (without a matrix)").at_least(0),
         Field::choice("topology", "full", {"full", "ring"},
                       "links between nodes when `links` is not given: every pair, or a ring"),
@@ -106,7 +111,7 @@ const Schema& machine_schema() {
         Field::integer("nodes_per_socket", 1, "", "NUMA nodes per package").at_least(1).at_most(64),
         Field::integer("cores_per_socket", 4, "", "cores per package").at_least(1).at_most(4096),
         Field::integer("threads_per_core", 1, "", "SMT hardware threads per core").at_least(1).at_most(16),
-        Field::number("freq_ghz", 2.5, "GHz", "core clock").above(0).at_most(100),
+        Field::number("freq_ghz", Core{}.freq_ghz, "GHz", "core clock").above(0).at_most(100),
         Field::nested("caches", caches, "cache hierarchy"),
         Field::nested("memory", memory, "NUMA memory"),
         Field::nested("interconnect", interconnect, "links between NUMA nodes"),

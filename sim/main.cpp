@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <iostream>
+#include <stdexcept>
 
 #include "mksim_version.hpp"
 #include "sim/api/params.hpp"
+#include "sim/api/registry.hpp"
 #include "sim/cli.hpp"
 
 using namespace mksim;
@@ -32,6 +34,12 @@ int main(int argc, char** argv) {
       "mksim " MKSIM_VERSION
       ": discrete-event simulator of many-core NUMA operating-system designs.\n"
       "Describe a machine, pick a kernel architecture, scheduler and memory policies, run a workload, compare."};
+  try {
+    check_registrations();
+  } catch (const std::logic_error& e) {
+    std::cerr << "mksim: error: " << e.what() << "\n";
+    return 1;
+  }
   app.require_subcommand(1);
   app.set_version_flag("--version", MKSIM_VERSION);
   auto infos = cli_commands();

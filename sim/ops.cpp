@@ -7,7 +7,7 @@ namespace mksim {
 namespace {
 constexpr std::array<std::string_view, static_cast<size_t>(OpKind::Count)> kOpNames = {
     "compute", "mem_access", "syscall", "send", "recv",  "lock", "unlock", "alloc", "free",
-    "map",     "unmap",      "spawn",   "join", "sleep", "wait", "wake",   "yield"};
+    "map",     "unmap",      "spawn",   "join", "sleep", "wait", "wake",   "yield", "next_job"};
 constexpr std::array<std::string_view, 3> kPatternNames = {"sequential", "random", "chase"};
 constexpr std::array<std::string_view, static_cast<size_t>(SyscallClass::Count)> kSyscallNames = {
     "null", "file", "memory", "process", "net"};

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "sim/input.hpp"
 
@@ -319,10 +320,16 @@ std::vector<std::vector<double>> Params::matrix(const std::string& name) const {
   return get(name).get<std::vector<std::vector<double>>>();
 }
 Params Params::child(const std::string& name) const {
-  return Params(get(name), join_path(path_, name), file_);
+  return Params(get(name), join_path(path_, name), file_, base_dir_);
 }
 void Params::fail(const std::string& name, const std::string& what) const {
   throw InputError(file_, join_path(path_, name), what);
+}
+
+std::string Params::input_path(const std::string& name) const {
+  std::filesystem::path p(text(name));
+  if (p.is_absolute() || base_dir_.empty()) return p.string();
+  return (std::filesystem::path(base_dir_) / p).lexically_normal().string();
 }
 
 }  // namespace mksim

@@ -1,5 +1,5 @@
 // The `record` output (`mksim run --record`, run.outputs.record): the run's operation stream in mksim's own trace
-// format (OUTDIR/ops.jsonl, workloads/ops_format.hpp), which the `ops` workload replays into the same run.
+// format (OUTDIR/ops.jsonl, sim/ops_format.hpp), which the `ops` workload replays into the same run.
 //
 // What a replay needs besides the operations is what the workloads created before the run: processes (names, cores),
 // threads, memory regions (size, NUMA binding), channels and locks. Observers only see threads (through on_op) and
@@ -15,8 +15,8 @@
 #include <set>
 
 #include "sim/api/workload.hpp"
+#include "sim/ops_format.hpp"
 #include "sim/outputs.hpp"
-#include "workloads/ops_format.hpp"
 
 namespace mksim {
 

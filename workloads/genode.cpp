@@ -122,7 +122,7 @@ class GenodeWorkload final : public Workload {
     if (!p.has("file") || p.text("file").empty()) p.fail("file", "missing, expected a Genode init configuration (XML)");
     if (!p.has("binaries"))
       p.fail("binaries", "missing, expected an object mapping binary or start names to workloads");
-    xml_ = resolve_path(p.text("file"), std::filesystem::path(p.file()).parent_path().string());
+    xml_ = p.input_path("file");
     try {
       text_ = read_input_file(xml_, "the Genode configuration");
     } catch (const InputFileError& e) {

@@ -481,11 +481,6 @@ bool parse_trace_format(std::string_view s, TraceFormat& out) {
   return false;
 }
 
-const std::vector<std::string>& trace_format_names() {
-  static const std::vector<std::string> names(kFormatNames.begin(), kFormatNames.end());
-  return names;
-}
-
 LeaveState parse_leave_state(std::string_view s) {
   s = trim(s);
   if (s.empty()) return LeaveState::Unknown;

@@ -18,7 +18,6 @@ enum class TraceFormat : uint8_t { Auto, Ftrace, TraceCmd, PerfSched, Systrace }
 
 std::string_view to_string(TraceFormat f);
 bool parse_trace_format(std::string_view s, TraceFormat& out);
-const std::vector<std::string>& trace_format_names();
 
 // How a task left its CPU (sched_switch prev_state): still runnable (preempted), asleep until someone wakes it,
 // exiting, or a numeric state whose meaning depends on the kernel version.

@@ -69,8 +69,7 @@ class TraceReplayWorkload final : public Workload {
     TraceFormat format = TraceFormat::Auto;
     parse_trace_format(p_.text("format"), format);
     if (!p_.has("file") || p_.text("file").empty()) p_.fail("file", "missing, expected the path of a trace file");
-    const std::string base = std::filesystem::path(p_.file()).parent_path().string();
-    const std::string path = resolve_path(p_.text("file"), base);
+    const std::string path = p_.input_path("file");
     ParsedTrace trace;
     try {
       trace = parse_sched_trace_file(path, format);

@@ -20,12 +20,14 @@ class Result:
     ``metrics``: the workload's headline metrics (dict); ``tidy``: every scalar as one flat dict (a sweep row);
     ``threads``, ``cores``, ``memory``: one row per thread / core / NUMA node; ``workload``: one row per workload
     instance with its scalar metrics; ``config``: the fully resolved config; ``doc``: results.json itself;
-    ``out``: the run's output folder (None when it was temporary); ``trace_path``: its trace.json, or None.
+    ``out``: the run's output folder (None when it was temporary); ``trace_path``: its trace.json, or None (also
+    for a traced run without ``out``, whose trace is held in memory); ``has_trace``; ``trace()``: the trace.
     """
 
-    def __init__(self, doc, out=None):
+    def __init__(self, doc, out=None, trace_text=None):
         self.doc = doc
         self.out = Path(out) if out is not None else None
+        self._trace_text = trace_text
         self._frames = {}
 
     @property
@@ -83,8 +85,14 @@ class Result:
         p = self.out / "trace.json"
         return p if p.exists() else None
 
+    @property
+    def has_trace(self):
+        return self._trace_text is not None or self.trace_path is not None
+
     def trace(self):
         """The Chrome trace (trace.json) as a dict; the run needs ``trace=True``."""
+        if self._trace_text is not None:
+            return json.loads(self._trace_text)
         if self.trace_path is None:
             raise FileNotFoundError("this run wrote no trace: run it with trace=True")
         with open(self.trace_path, encoding="utf-8") as f:
@@ -115,7 +123,8 @@ def run(config, out=None, *, trace=False, seed=None, base_dir=None, overrides=No
     default the current directory). Overrides are dotted config paths, given as a dict (``overrides=``) or as keyword
     arguments (``**{"kernel.architecture": "multikernel"}`` or ``kernel__architecture="multikernel"``). ``out``: the
     output folder (results.json, CSV tables, trace.json); without it the run writes into a temporary folder that is
-    removed, unless ``trace`` is set, in which case the folder is kept so that ``Result.trace_path`` stays valid.
+    always removed before this returns (with ``trace``, the trace is read into the Result first: ``trace()`` works,
+    ``trace_path`` is None; give ``out`` to keep a trace.json file for a viewer).
     The simulation runs in a child process; :class:`mksim.InputError` or :class:`mksim.SimulationError` carry
     mksim's message.
     """
@@ -125,16 +134,19 @@ def run(config, out=None, *, trace=False, seed=None, base_dir=None, overrides=No
         ovs.append("run.outputs.trace=true")
     if seed is not None:
         ovs.append(f"run.seed={int(seed)}")
-    temporary = out is None and not trace
-    if out is None:
-        out = tempfile.mkdtemp(prefix="mksim-run-")
-    out = os.fspath(out)
+    if out is not None:
+        out = os.fspath(out)
+        return Result(json.loads(_mksim.run(cfg, is_path, bdir, ovs, out)), out)
+    tmp = tempfile.mkdtemp(prefix="mksim-run-")
     try:
-        doc = json.loads(_mksim.run(cfg, is_path, bdir, ovs, out))
+        doc = json.loads(_mksim.run(cfg, is_path, bdir, ovs, tmp))
+        trace_text = None
+        if trace:
+            with open(os.path.join(tmp, "trace.json"), encoding="utf-8") as f:
+                trace_text = f.read()
     finally:
-        if temporary:
-            shutil.rmtree(out, ignore_errors=True)
-    return Result(doc, None if temporary else out)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return Result(doc, None, trace_text)
 
 
 def load_result(path):
@@ -169,12 +181,27 @@ def components(slot=None, details=False):
 
 
 def build_info():
-    """Where this build of mksim lives: {"source_dir", "build_dir", "mksim_binary", "version"} (the repository's
-    configs are under source_dir/configs)."""
-    from . import _build
+    """Where this build of mksim lives: {"source_dir", "build_dir", "mksim_binary", "version"}.
 
-    return {"source_dir": Path(_build.SOURCE_DIR), "build_dir": Path(_build.BUILD_DIR),
-            "mksim_binary": Path(_build.MKSIM_BINARY), "version": _mksim.__version__}
+    ``mksim_binary``: the `mksim` command of the same build (in the package, ``bin/mksim``, once installed with
+    pip). ``source_dir``: the source tree the package was built from (its example configs are under
+    source_dir/configs), None when that tree is gone; ``build_dir``: the CMake build folder, None for an installed
+    package."""
+    try:
+        from . import _build
+    except ImportError:  # the sources in python/mksim, not a build: nothing is known
+        _build = None
+
+    def path(name):
+        value = getattr(_build, name, None)
+        return Path(value) if value else None
+
+    shipped = Path(__file__).resolve().parent / "bin" / "mksim"
+    source = path("SOURCE_DIR")
+    return {"source_dir": source if source is not None and (source / "configs").is_dir() else None,
+            "build_dir": path("BUILD_DIR"),
+            "mksim_binary": shipped if shipped.exists() else path("MKSIM_BINARY"),
+            "version": _mksim.__version__}
 
 
 def presets():

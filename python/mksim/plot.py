@@ -121,7 +121,7 @@ def utilisation_heatmap(data, *, bins=60, ax=None, cmap="viridis", title=None):
 
     if isinstance(data, pd.DataFrame):
         grid, xlabel, ylabel = data, "core", data.index.name or ""
-    elif isinstance(data, Result) and data.trace_path is None:
+    elif isinstance(data, Result) and not data.has_trace:
         grid = data.cores.set_index("id")[["utilisation"]].T
         grid.index = [data.summary["architecture"]]
         xlabel, ylabel = "core", "run"

@@ -52,6 +52,7 @@ Scenario scenario_from(const std::string& config, bool is_path, const std::strin
 }  // namespace
 
 PYBIND11_MODULE(_mksim, m) {
+  mksim::check_registrations();  // a name registered twice is an import error, not a silent replacement
   m.doc() =
       "mksim's native core: config checking, component lists, machine summaries, and simulations run in child "
       "processes. Use the `mksim` package, not this module, directly.";

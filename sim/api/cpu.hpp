@@ -22,9 +22,6 @@ struct SpinLock {
   bool held = false;
   double free_at_s = 0;      // when the current hold ends, once the holder has released it
   std::deque<int> spinners;  // cores spinning on it while the holder's release time is unknown
-  uint64_t acquisitions = 0;
-  uint64_t contended = 0;
-  double wait_s = 0;  // total time cores spent spinning on it
 };
 
 class Cpu {

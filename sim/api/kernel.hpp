@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "models/machine.hpp"
+#include "sim/api/agreement.hpp"
 #include "sim/api/cpu.hpp"
 #include "sim/api/registry.hpp"
 #include "sim/api/thread.hpp"
@@ -16,7 +18,8 @@ namespace mksim {
 
 // Choices the config makes for every architecture (kernel.*), beside each architecture's own parameters.
 struct KernelOptions {
-  std::string shootdown = "default";  // agreement protocol for TLB shootdown (policies/agreement.hpp) or "default"
+  // kernel.shootdown: the agreement protocol for TLB shootdown (sim/api/agreement.hpp); null: the architecture's own.
+  std::shared_ptr<const AgreementProtocol> shootdown;
 };
 
 class KernelArchitecture {
@@ -43,8 +46,19 @@ class KernelArchitecture {
   virtual void unmap(Cpu& cpu, Thread& t, uint64_t bytes, const std::vector<int>& tlb_cores) = 0;
 
  protected:
+  // The protocol of TLB shootdowns and agreements: the config's kernel.shootdown, else this architecture's `fallback`
+  // (a registered protocol's name), made once per run.
+  const AgreementProtocol& shootdown_protocol(const char* fallback) {
+    if (options_.shootdown) return *options_.shootdown;
+    if (!fallback_) fallback_ = make_agreement(fallback);
+    return *fallback_;
+  }
+
   const Machine* machine_ = nullptr;
   KernelOptions options_;
+
+ private:
+  std::shared_ptr<const AgreementProtocol> fallback_;
 };
 
 using ArchitectureRegistry = Registry<KernelArchitecture>;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "models/machine.hpp"
 #include "sim/api/ops.hpp"
 #include "sim/api/thread.hpp"
 

@@ -27,6 +27,9 @@ enum class OpKind : uint8_t {
   Wait,       // block until woken (`Wake`) or until a pending wake-up token is there
   Wake,       // wake thread `target`
   Yield,      // give the core to another runnable thread
+  NextJob,    // a real-time thread's next job: sleep until its release at `seconds` (absolute simulated time; no sleep
+              // when that has passed), which sets Thread::sched's release and absolute deadline (release + relative
+              // deadline, else + period)
   Count
 };
 
@@ -62,7 +65,7 @@ struct Op {
   uint32_t target = 0;  // channel, lock, region, thread, template or syscall class, by kind
   double cycles = 0;    // Compute, Syscall (in-kernel work)
   uint64_t bytes = 0;   // MemAccess, Send, Alloc, Map, Unmap
-  double seconds = 0;   // Sleep
+  double seconds = 0;   // Sleep (a duration), NextJob (a release time)
   uint64_t value = 0;   // Send: a value carried to the receiver (e.g. a request's arrival time stamp in ns)
 
   static Op compute(double cycles) { return {.kind = OpKind::Compute, .cycles = cycles}; }
@@ -89,6 +92,7 @@ struct Op {
   static Op wait() { return {.kind = OpKind::Wait}; }
   static Op wake(uint32_t thread) { return {.kind = OpKind::Wake, .target = thread}; }
   static Op yield() { return {.kind = OpKind::Yield}; }
+  static Op next_job(double release_s) { return {.kind = OpKind::NextJob, .seconds = release_s}; }
 };
 
 // What an operation gave back to the thread that issued it.

@@ -96,8 +96,9 @@ std::string join_path(const std::string& path, size_t index);
 class Params {
  public:
   Params() = default;
-  Params(json values, std::string path, std::string file)
-      : values_(std::move(values)), path_(std::move(path)), file_(std::move(file)) {}
+  // `base_dir`: where relative file names among these parameters resolve (Scenario::base_dir).
+  Params(json values, std::string path, std::string file, std::string base_dir = "")
+      : values_(std::move(values)), path_(std::move(path)), file_(std::move(file)), base_dir_(std::move(base_dir)) {}
 
   double number(const std::string& name) const;
   int64_t integer(const std::string& name) const;
@@ -107,6 +108,10 @@ class Params {
   std::vector<double> numbers(const std::string& name) const;
   std::vector<std::vector<double>> matrix(const std::string& name) const;
   Params child(const std::string& name) const;
+  // The text parameter `name` as the path of an input file: relative to the config's base folder (Scenario::base_dir,
+  // the config file's folder, or what mksim.run(..., base_dir=) names), unless absolute. The one path rule for every
+  // component that reads files.
+  std::string input_path(const std::string& name) const;
   const json& raw() const { return values_; }  // for writing the resolved config back out
   const std::string& path() const { return path_; }
   const std::string& file() const { return file_; }
@@ -116,7 +121,7 @@ class Params {
  private:
   const json& get(const std::string& name) const;
   json values_ = json::object();
-  std::string path_, file_;
+  std::string path_, file_, base_dir_;
 };
 
 }  // namespace mksim

@@ -14,14 +14,43 @@
 namespace mksim {
 
 struct ComponentInfo {
-  std::string slot;  // "architecture", "scheduler", ...
+  std::string slot;  // "architecture", "scheduler", ... (a SlotInfo's name)
   std::string name;
   std::string description;
   std::shared_ptr<const Schema> params;
 };
 
-// Every registry, by slot, for `mksim list` and docs generation.
+// Every registered component, in registration order, for `mksim list`, docs generation and config checking.
 std::vector<const ComponentInfo*>& all_components();
+
+// A slot: a kind of component that configs choose by name. Declared once (sim/registry.cpp, one SlotInfo::Add each);
+// `mksim list`, the docs, the config's kernel section and `run.outputs` are all generated from these declarations.
+struct SlotInfo {
+  enum class Section { Kernel, Workload, Output };
+  std::string name;    // "scheduler": the key of kernel.<name>, the `slot` of its components
+  std::string plural;  // "schedulers": `mksim list schedulers`
+  std::string title;   // heading in `mksim list` and docs/config.md
+  Section section = Section::Kernel;
+  std::string default_name;  // kernel slots: the component used when the config names none
+  std::string doc;           // kernel slots: the doc line of kernel.<name>
+
+  struct Add {
+    explicit Add(SlotInfo info);
+  };
+};
+
+// Every declared slot, in declaration order.
+const std::vector<SlotInfo>& all_slots();
+const SlotInfo* find_slot(const std::string& name);
+
+// Registration mistakes found while the program's registrations ran (a name registered twice in one slot, a kernel
+// component name used by two kernel slots, a component of an undeclared slot). Empty in a correct build.
+std::vector<std::string> registration_errors();
+// Throws std::logic_error listing registration_errors(), if any: called once at start-up (mksim's main, the Python
+// module, the test runner) so that a duplicate is an error there, not a silent replacement.
+void check_registrations();
+// Records a registration error (used by Registry::Add).
+void add_registration_error(std::string what);
 
 template <class T, class... Args>
 class Registry {
@@ -44,7 +73,10 @@ class Registry {
       auto [it, fresh] = entries.emplace(name, Entry{ComponentInfo{std::move(slot), name, std::move(description),
                                                                    std::make_shared<const Schema>(std::move(params))},
                                                      std::move(make)});
-      if (fresh) all_components().push_back(&it->second.info);
+      if (fresh)
+        all_components().push_back(&it->second.info);
+      else
+        add_registration_error("the " + it->second.info.slot + " '" + name + "' is registered twice");
     }
   };
 

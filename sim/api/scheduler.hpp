@@ -36,6 +36,14 @@ class Scheduler {
   // Called when `t` stops running on `core` after `ran_s` seconds (to account fairness).
   virtual void ran(Thread& t, int core, double ran_s) {}
 
+  // Priority-driven preemption (real-time schedulers). A preemptive scheduler's threads can be preempted in the middle
+  // of their work: the engine then runs Compute operations on SimGrid's clock, interruptible, instead of ahead of it
+  // (slower), and asks preempts() before every operation and whenever the core is notified while computing (enqueue
+  // returned that core). false: threads give way only when their time slice ends or they block.
+  virtual bool preemptive() const { return false; }
+  // Should `running`, on `core`, give way now to a thread waiting for that core? (Only asked if preemptive().)
+  virtual bool preempts(int core, const Thread& running) { return false; }
+
  protected:
   const Machine* machine_ = nullptr;
 };

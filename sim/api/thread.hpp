@@ -2,6 +2,7 @@
 // allocators read and keep per thread. The engine owns the threads and drives their operation sources.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -11,6 +12,20 @@
 #include "sim/api/program.hpp"
 
 namespace mksim {
+
+// Real-time scheduling attributes, the parameters of Linux's sched_setattr(2) for SCHED_DEADLINE (runtime, deadline,
+// period): a workload declares them for a thread (ThreadSpec::sched) and starts each job of the thread with
+// Op::next_job, which sets the job's release and absolute deadline. Schedulers that know them (EDF, rate-monotonic)
+// read them; the others ignore them.
+struct SchedAttributes {
+  double runtime_s = 0;            // worst-case execution time of one job; 0: not declared
+  double period_s = 0;             // (minimum) time between two releases; 0: not periodic
+  double relative_deadline_s = 0;  // a job's deadline after its release; 0: the period
+  // The current job, set by Op::next_job; a workload may declare the first one when it creates the thread, so that
+  // the thread waits in run queues with its deadline before it runs its first next_job.
+  double release_s = -1;
+  double deadline_s = INFINITY;  // absolute; infinity: none
+};
 
 enum class ThreadState : uint8_t { Created, Runnable, Running, Blocked, Exited };
 
@@ -23,6 +38,7 @@ struct ThreadStats {
   uint64_t ops = 0;
   uint64_t context_switches = 0;
   uint64_t migrations = 0;
+  uint64_t preemptions = 0;  // taken off its core while runnable (time slice over, or a more urgent thread)
   uint64_t bytes_accessed = 0;
   double start_s = -1, end_s = -1;
 };
@@ -50,9 +66,7 @@ struct Thread {
   const char* blocked_on = "";
   const std::string* blocked_on_object = nullptr;
 
-  // Scheduler-owned state.
-  double vruntime_s = 0;
-  double slice_used_s = 0;
+  SchedAttributes sched;  // set by the workload (ThreadSpec::sched) and by Op::next_job
 
   ThreadStats stats;
 

@@ -15,7 +15,8 @@
 #include "sim/api/params.hpp"
 #include "sim/api/program.hpp"
 #include "sim/api/registry.hpp"
-#include "sim/rng.hpp"
+#include "sim/api/rng.hpp"
+#include "sim/api/thread.hpp"
 
 namespace mksim {
 
@@ -24,6 +25,7 @@ struct ThreadSpec {
   std::vector<int> affinity;  // cores it may run on; empty: the cores of its process
   int home_node = -1;
   uint64_t working_set_bytes = 0;  // data it keeps in its core's private caches (refilled after being evicted)
+  SchedAttributes sched = {};      // real-time attributes (period, runtime, relative deadline), for EDF/RM schedulers
 };
 
 // A workload's view of the system while it sets itself up.
@@ -55,6 +57,7 @@ struct RunView {
     uint32_t id;
     double start_s, end_s, run_s;
     bool finished;
+    uint64_t context_switches = 0, migrations = 0, preemptions = 0;  // ThreadStats
   };
   std::vector<ThreadEnd> threads;  // indexed by thread id
 };

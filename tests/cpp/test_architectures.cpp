@@ -2,7 +2,7 @@
 #include <map>
 
 #include "models/costs.hpp"
-#include "policies/agreement.hpp"
+#include "sim/api/agreement.hpp"
 #include "sim/api/kernel.hpp"
 #include "sim/api/workload.hpp"
 #include "sim/config.hpp"
@@ -55,10 +55,10 @@ std::vector<int> first_cores(int k) {
 }
 
 // The architectures' default costs: interrupts for IPI broadcast, URPC messages handled by monitors otherwise.
-double agreement_cycles(const Machine& m, Agreement a, int k) {
+double agreement_cycles(const Machine& m, const std::string& a, int k) {
   AccountingCpu cpu(m, 0);
-  AgreementCosts costs = a == Agreement::IpiBroadcast ? AgreementCosts{300, 1000, 500} : AgreementCosts{60, 860, 0};
-  return run_agreement(cpu, a, first_cores(k), costs) * m.cores[0].freq_ghz * 1e9;
+  AgreementCosts costs = a == "ipi-broadcast" ? AgreementCosts{300, 1000, 500} : AgreementCosts{60, 860, 0};
+  return run_agreement(cpu, *make_agreement(a), first_cores(k), costs) * m.cores[0].freq_ghz * 1e9;
 }
 
 json run_doc(const json& doc) {
@@ -144,7 +144,7 @@ TEST_CASE("architecture: all four are registered and accept the shootdown choice
   for (const char* a : {"monolithic", "microkernel", "multikernel", "exokernel"}) {
     INFO(a);
     REQUIRE(ArchitectureRegistry::instance().find(a));
-    for (const auto& sd : agreement_names()) {
+    for (const auto& sd : AgreementRegistry::instance().names()) {
       json doc = {{"machine", small_machine()},
                   {"kernel", {{"architecture", a}, {"shootdown", sd}}},
                   {"workload", {{"kind", "compute"}, {"threads", 1}}}};
@@ -204,21 +204,21 @@ TEST_CASE(
     "architecture: NUMA-aware multicast shootdown beats IPI broadcast on a many-socket machine at high core "
     "counts") {
   Machine m = eight_socket();
-  const double ipi2 = agreement_cycles(m, Agreement::IpiBroadcast, 2);
-  const double ipi32 = agreement_cycles(m, Agreement::IpiBroadcast, 32);
-  const double numa2 = agreement_cycles(m, Agreement::NumaMulticast, 2);
-  const double numa32 = agreement_cycles(m, Agreement::NumaMulticast, 32);
+  const double ipi2 = agreement_cycles(m, "ipi-broadcast", 2);
+  const double ipi32 = agreement_cycles(m, "ipi-broadcast", 32);
+  const double numa2 = agreement_cycles(m, "numa-multicast", 2);
+  const double numa32 = agreement_cycles(m, "numa-multicast", 32);
   CHECK(numa32 < 0.6 * ipi32);
   CHECK(numa2 < ipi2);
   // IPI broadcast: every core acknowledges through one bouncing line; NUMA multicast: one message per socket,
   // forwarded inside it, so each added core costs far less.
   CHECK(numa32 - numa2 < 0.6 * (ipi32 - ipi2));
   // Point-to-point protocols pay per core, hierarchical ones per socket (Baumann et al., Figure 6).
-  CHECK(agreement_cycles(m, Agreement::Unicast, 32) > 2 * numa32);
-  CHECK(agreement_cycles(m, Agreement::Broadcast, 32) > 2 * numa32);
+  CHECK(agreement_cycles(m, "unicast", 32) > 2 * numa32);
+  CHECK(agreement_cycles(m, "broadcast", 32) > 2 * numa32);
   // Every target was interrupted exactly once, whichever the protocol.
   AccountingCpu cpu(m, 0);
-  run_agreement(cpu, Agreement::NumaMulticast, first_cores(32), AgreementCosts{60, 860, 0});
+  run_agreement(cpu, "numa-multicast", first_cores(32), AgreementCosts{60, 860, 0});
   CHECK(cpu.interrupted.size() == 31);
   CHECK(cpu.interrupted.count(0) == 0);
 }

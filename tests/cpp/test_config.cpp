@@ -128,8 +128,8 @@ TEST_CASE("config: relative paths resolve against the config file's folder") {
   // A config in a folder naming a hwloc file relative to itself.
   auto dir = std::filesystem::temp_directory_path() / "mksim-test-rel";
   std::filesystem::create_directories(dir / "topo");
-  std::filesystem::copy_file(MKSIM_SOURCE_DIR "/../shared/realdata/hwloc/64amd64-4p2n4ca2co.xml",
-                             dir / "topo" / "r815.xml", std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(MKSIM_SOURCE_DIR "/data/realdata/hwloc/64amd64-4p2n4ca2co.xml", dir / "topo" / "r815.xml",
+                             std::filesystem::copy_options::overwrite_existing);
   json doc = {{"machine", {{"hwloc", "topo/r815.xml"}}}, {"workload", {{"kind", "compute"}}}};
   Scenario sc = resolve_scenario(doc, (dir / "c.json").string(), dir.string());
   CHECK(sc.machine.num_cores() == 64);
@@ -194,7 +194,7 @@ TEST_CASE("machine: every preset builds and is consistent") {
 TEST_CASE("machine: every real hwloc file loads through a config, with hwloc's structure and config numbers") {
   namespace fs = std::filesystem;
   int files = 0;
-  for (const auto& e : fs::directory_iterator(MKSIM_SOURCE_DIR "/../shared/realdata/hwloc")) {
+  for (const auto& e : fs::directory_iterator(MKSIM_SOURCE_DIR "/data/realdata/hwloc")) {
     if (e.path().extension() != ".xml") continue;
     INFO(e.path().string());
     Machine m =
@@ -205,8 +205,8 @@ TEST_CASE("machine: every real hwloc file loads through a config, with hwloc's s
     ++files;
   }
   CHECK(files >= 11);
-  Machine uv = build_machine(json{{"hwloc", MKSIM_SOURCE_DIR "/../shared/realdata/hwloc/192em64t-24n8c2t.xml"}},
-                             "machine", "t", ".");
+  Machine uv =
+      build_machine(json{{"hwloc", MKSIM_SOURCE_DIR "/data/realdata/hwloc/192em64t-24n8c2t.xml"}}, "machine", "t", ".");
   CHECK(uv.num_nodes() == 24);
   CHECK(uv.num_cores() == 192);
   CHECK(uv.pus() == 384);

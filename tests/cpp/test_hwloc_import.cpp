@@ -1,4 +1,4 @@
-// Tests of the hwloc topology importer against real hwloc exports (/work/shared/realdata/hwloc, see SOURCES.md there):
+// Tests of the hwloc topology importer against real hwloc exports (data/realdata/hwloc, see SOURCES.md there):
 // exact counts, cache sharing, NUMA distances in dense node order, the 3.0-format workaround, and errors for bad files.
 #include <hwloc.h>
 #include <unistd.h>
@@ -16,8 +16,8 @@
 #include <tuple>
 #include <vector>
 
-#include "models/hwloc_import.hpp"
 #include "sim/api/params.hpp"
+#include "sim/hwloc_import.hpp"
 
 namespace fs = std::filesystem;
 using mksim::import_hwloc_xml;
@@ -27,12 +27,7 @@ using mksim::InputError;
 namespace {
 
 fs::path realdata_dir() {
-#ifdef MKSIM_SOURCE_DIR
-  fs::path dir = fs::path(MKSIM_SOURCE_DIR "/../shared/realdata/hwloc");
-  if (fs::is_directory(dir)) return dir;
-#endif
-  if (const char* env = std::getenv("MKSIM_SHARED_DIR")) return fs::path(env) / "realdata" / "hwloc";
-  return {};
+  return fs::path(MKSIM_SOURCE_DIR "/data/realdata/hwloc");
 }
 
 std::string realdata(const std::string& name) {

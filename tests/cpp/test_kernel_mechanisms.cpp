@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <map>
 
-#include "policies/agreement.hpp"
+#include "sim/api/agreement.hpp"
 #include "sim/config.hpp"
 #include "sim/engine.hpp"
 #include "sim/machine_config.hpp"
@@ -42,10 +42,10 @@ class LedgerCpu final : public Cpu {
   int core_;
 };
 
-double protocol_ns(Agreement a, std::vector<int> targets, AgreementCosts k) {
+double protocol_ns(const std::string& a, std::vector<int> targets, AgreementCosts k) {
   Machine m = build_machine(two_socket_doc(), "machine", "test", ".");
   LedgerCpu cpu(m, 0);
-  return run_agreement(cpu, a, targets, k) * 1e9;
+  return run_agreement(cpu, *make_agreement(a), targets, k) * 1e9;
 }
 
 json run_metrics(const json& kernel, const json& workload) {
@@ -81,33 +81,31 @@ TEST_CASE("agreement: IPI broadcast pays two mask-line transfers per acknowledge
   const AgreementCosts ipi{300, 1000, 500};  // 150 ns per send, 500 ns per handler at 2 GHz
   // Send (150) + request line (150) + delivery (500) + handler (500) = 1300 ns, then the target takes the mask line
   // from the spinning initiator (150) and the initiator reads it back (150).
-  CHECK(protocol_ns(Agreement::IpiBroadcast, {4}, ipi) == Approx(1600));
+  CHECK(protocol_ns("ipi-broadcast", {4}, ipi) == Approx(1600));
   // A second target on the other socket: ready 150 ns later, acknowledged two transfers after the first.
-  CHECK(protocol_ns(Agreement::IpiBroadcast, {4, 5}, ipi) - protocol_ns(Agreement::IpiBroadcast, {4}, ipi) ==
-        Approx(300));
+  CHECK(protocol_ns("ipi-broadcast", {4, 5}, ipi) - protocol_ns("ipi-broadcast", {4}, ipi) == Approx(300));
   // Inside a socket the line moves through the shared L3: 2 x 20 ns.
-  CHECK(protocol_ns(Agreement::IpiBroadcast, {1}, ipi) == Approx(150 + 20 + 500 + 500 + 40));
+  CHECK(protocol_ns("ipi-broadcast", {1}, ipi) == Approx(150 + 20 + 500 + 500 + 40));
 }
 
 TEST_CASE("agreement: a message on a polled line is seen two transfers after it is written") {
   const AgreementCosts urpc{60, 860, 0};  // 30 ns to send, 430 ns to handle
   // Send (30), invalidate + fetch (2 x 150), handle (430); the initiator's copy of the ack line is invalidated (150)
   // and its next poll fetches it (150).
-  CHECK(protocol_ns(Agreement::Unicast, {4}, urpc) == Approx(30 + 300 + 430 + 300));
-  CHECK(protocol_ns(Agreement::Unicast, {1}, urpc) == Approx(30 + 40 + 430 + 40));
+  CHECK(protocol_ns("unicast", {4}, urpc) == Approx(30 + 300 + 430 + 300));
+  CHECK(protocol_ns("unicast", {1}, urpc) == Approx(30 + 40 + 430 + 40));
 }
 
 TEST_CASE("agreement: NUMA-aware multicast serves the initiator's own package directly, others through a leader") {
   const AgreementCosts urpc{60, 860, 0};
-  CHECK(protocol_ns(Agreement::NumaMulticast, {1, 2, 3}, urpc) ==
-        Approx(protocol_ns(Agreement::Unicast, {1, 2, 3}, urpc)));
+  CHECK(protocol_ns("numa-multicast", {1, 2, 3}, urpc) == Approx(protocol_ns("unicast", {1, 2, 3}, urpc)));
   // The other socket's four cores: one message across to core 4 (30 + 300 ns), handled (430), forwarded to 5, 6, 7
   // through their shared L3 (sends at 790, 820, 850; each handled 20 + 430 ns later; core 4 collects them by 1360),
   // then core 4's aggregated ack crosses back (150 + 150).
-  CHECK(protocol_ns(Agreement::NumaMulticast, {4, 5, 6, 7}, urpc) == Approx(1660));
+  CHECK(protocol_ns("numa-multicast", {4, 5, 6, 7}, urpc) == Approx(1660));
   Machine m = build_machine(two_socket_doc(), "machine", "test", ".");
   LedgerCpu cpu(m, 0);
-  run_agreement(cpu, Agreement::NumaMulticast, {0, 1, 2, 3, 4, 5, 6, 7}, urpc);
+  run_agreement(cpu, *make_agreement("numa-multicast"), {0, 1, 2, 3, 4, 5, 6, 7}, urpc);
   CHECK(cpu.interrupted.size() == 7);  // every other core handled the request once
 }
 

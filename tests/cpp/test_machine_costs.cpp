@@ -73,9 +73,7 @@ TEST_CASE("machine.cpu: defaults for a description without them, written back in
 
 TEST_CASE("machine.cpu: a hwloc import gets the defaults, and a config may set them beside the file") {
   namespace fs = std::filesystem;
-  fs::path dir = fs::path(MKSIM_SOURCE_DIR) / ".." / "shared";
-  if (const char* env = std::getenv("MKSIM_SHARED_DIR")) dir = env;
-  const fs::path xml = dir / "realdata" / "hwloc" / "64amd64-4p2n4ca2co.xml";
+  const fs::path xml = fs::path(MKSIM_SOURCE_DIR) / "data" / "realdata" / "hwloc" / "64amd64-4p2n4ca2co.xml";
   REQUIRE(fs::is_regular_file(xml));
   const Machine m = machine_of({{"hwloc", xml.string()}});
   REQUIRE(m.num_cores() == 64);

@@ -13,8 +13,8 @@
 #include "sim/api/workload.hpp"
 #include "sim/config.hpp"
 #include "sim/engine.hpp"
+#include "sim/ops_format.hpp"
 #include "sim/outputs.hpp"
-#include "workloads/ops_format.hpp"
 
 using namespace mksim;
 namespace fs = std::filesystem;

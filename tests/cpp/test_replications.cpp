@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "sim/rng.hpp"
+#include "sim/api/rng.hpp"
 #include "sim/sweep.hpp"
 
 using namespace mksim;

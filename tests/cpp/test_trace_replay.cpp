@@ -1,4 +1,4 @@
-// Tests of the `trace` workload on the real traces in ../shared/realdata/traces (see SOURCES.md there): every trace
+// Tests of the `trace` workload on the real traces in data/realdata/traces (see SOURCES.md there): every trace
 // is read and its counts add up; the reconstructed runs never overlap on a CPU; a replay on a machine like the traced
 // one (same CPU count and clock, round-robin, kernel costs at zero) gives every thread the run time the trace gives
 // it; clock scaling, CPU mapping, path resolution and errors through a config.
@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string traces_dir() {
-  fs::path dir = fs::path(MKSIM_SOURCE_DIR "/../shared/realdata/traces");
+  fs::path dir = fs::path(MKSIM_SOURCE_DIR "/data/realdata/traces");
   REQUIRE(fs::is_directory(dir));
   return fs::canonical(dir).string();
 }

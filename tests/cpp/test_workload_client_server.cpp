@@ -3,7 +3,7 @@
 // analytic rho S / (1 - rho); the memcached mix and bad parameters.
 #include <cmath>
 
-#include "sim/rng.hpp"
+#include "sim/api/rng.hpp"
 #include "test_workload_support.hpp"
 
 using namespace mksim;

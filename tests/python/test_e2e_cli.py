@@ -12,7 +12,7 @@ BUILD = pathlib.Path(os.environ.get("MKSIM_BUILD_DIR", ROOT / "build"))
 if not BUILD.is_absolute():
     BUILD = ROOT / BUILD
 MKSIM = BUILD / "mksim"
-SHARED = ROOT.parent / "shared" / "realdata"
+REALDATA = ROOT / "data" / "realdata"
 
 
 def mksim(*args, cwd=ROOT):
@@ -114,7 +114,7 @@ def test_machine_summaries_from_preset_hwloc_config_and_this_host(tmp_path):
     m = json.loads(r.stdout)
     assert (m["packages"], m["numa_nodes"], m["cores"]) == (4, 8, 64)
     assert len(m["latency_ns"]) == 8 and m["latency_ns"][0][3] > m["latency_ns"][0][1] > m["latency_ns"][0][0]
-    r = mksim("machine", SHARED / "hwloc" / "64amd64-4p2n4ca2co.xml")
+    r = mksim("machine", REALDATA / "hwloc" / "64amd64-4p2n4ca2co.xml")
     assert r.returncode == 0 and "NUMA nodes 8" in r.stdout and "cores 64" in r.stdout
     cfg = write_config(tmp_path, SMALL)
     r = mksim("machine", cfg, "--json")
@@ -127,7 +127,7 @@ def test_machine_summaries_from_preset_hwloc_config_and_this_host(tmp_path):
 
 def test_hwloc_config_path_resolves_against_the_config_folder(tmp_path):
     (tmp_path / "topo").mkdir()
-    (tmp_path / "topo" / "t.xml").write_bytes((SHARED / "hwloc" / "memorysidecaches.xml").read_bytes())
+    (tmp_path / "topo" / "t.xml").write_bytes((REALDATA / "hwloc" / "memorysidecaches.xml").read_bytes())
     doc = {"machine": {"hwloc": "topo/t.xml"}, "workload": {"kind": "compute", "threads": 4}}
     cfg = write_config(tmp_path, doc)
     out = tmp_path / "o"

@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import tempfile
 import threading
 import time
 
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 
 import mksim
+from conftest import SMALL_COMPUTE
 
 
 def test_validate_fills_defaults_and_applies_dotted_overrides(compute_config):
@@ -159,3 +161,26 @@ def test_compare_puts_runs_side_by_side(tmp_path, compute_config):
     assert list(table.columns) == ["a", "b", "run3"]
     assert table.loc["threads"].tolist() == [4, 2, 2]
     assert table.loc["makespan_s", "a"] == pytest.approx(a.metrics["makespan_s"])
+
+
+def test_a_traced_run_without_out_leaves_no_folder_behind(compute_config, tmp_path, monkeypatch):
+    # Temporary folders go to tmp_path here, so that what a run leaves behind can be seen.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    res = mksim.run(compute_config, trace=True)
+    assert list(scratch.iterdir()) == []  # the run's folder is gone ...
+    assert res.out is None and res.trace_path is None and res.has_trace
+    events = res.trace()["traceEvents"]  # ... and its trace is still there, in memory
+    assert any(e.get("ph") == "X" and e.get("cat") == "thread" for e in events)
+    # the same trace as a run that keeps its folder writes
+    kept = mksim.run(compute_config, out=tmp_path / "kept", trace=True)
+    assert kept.trace_path == tmp_path / "kept" / "trace.json"
+    assert kept.trace() == res.trace()
+    # a run that fails removes its folder too
+    compute_config["workload"]["threads"] = -1
+    with pytest.raises(mksim.InputError):
+        mksim.run(compute_config, trace=True)
+    assert list(scratch.iterdir()) == []
+    plain = mksim.run(SMALL_COMPUTE)
+    assert not plain.has_trace and list(scratch.iterdir()) == []

@@ -9,7 +9,7 @@ import json
 import pytest
 
 import mksim
-from conftest import SMALL_MACHINE, registered, run_cli
+from conftest import SMALL_MACHINE, run_cli
 
 PHASES = {"M", "X", "i", "C", "s", "f"}
 
@@ -129,7 +129,6 @@ def test_trace_tracks_slices_counters_and_names(tmp_path):
     assert bandwidth[-1]["args"] in ({"node 0": 0}, {"node 1": 0})  # the streams end
 
 
-@pytest.mark.skipif("ipc-pingpong" not in registered("workload"), reason="workload ipc-pingpong not registered yet")
 def test_trace_message_flows_join_sends_to_receives(tmp_path):
     config = {"machine": SMALL_MACHINE,
               "workload": {"kind": "ipc-pingpong", "placement": [0, 2], "round_trips": 5, "warmup_round_trips": 1}}

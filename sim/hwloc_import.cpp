@@ -8,7 +8,7 @@
 // some other malformed file is an error naming the file, and so that its reason for refusing a file can be captured.
 // Line ends are normalised to "\n".
 
-#include "models/hwloc_import.hpp"
+#include "sim/hwloc_import.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>

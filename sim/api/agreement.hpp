@@ -1,0 +1,54 @@
+// The agreement slot (`kernel.shootdown`): how a core gets every other core in a set to do something and waits until
+// all have: TLB shootdown in a shared kernel, and the agreement protocols of a multikernel's monitors. Protocols
+// (policies/agreement.cpp: ipi-broadcast, unicast, broadcast, multicast, numa-multicast) register like any other
+// component; kernel architectures run the one the config chose, or their own default.
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "sim/api/cpu.hpp"
+#include "sim/api/params.hpp"
+#include "sim/api/registry.hpp"
+
+namespace mksim {
+
+struct AgreementCosts {
+  double send_cycles = 100;     // initiator (or forwarder) cost to post one request (write a line or send an IPI)
+  double handler_cycles = 800;  // a target's cost to handle the request (invalidate its TLB) and acknowledge
+  double notify_ns = 0;         // delay until a target notices a request (interrupt delivery, or polling)
+};
+
+class AgreementProtocol {
+ public:
+  virtual ~AgreementProtocol() = default;
+  // Runs the protocol from `cpu` to `to` (not empty, without the initiator); charges each target its handler time
+  // (Cpu::interrupt) and returns the initiator's wait in ns, from start until it has seen every acknowledgement.
+  virtual double run_ns(Cpu& cpu, const std::vector<int>& to, const AgreementCosts& k) const = 0;
+};
+
+using AgreementRegistry = Registry<AgreementProtocol>;
+
+// The registered protocol `name` with its default parameters (a protocol is stateless: one object serves a run).
+inline std::shared_ptr<const AgreementProtocol> make_agreement(const std::string& name) {
+  const auto* e = AgreementRegistry::instance().find(name);
+  if (!e) throw std::logic_error("no agreement protocol '" + name + "' is registered");
+  return e->make(Params(e->info.params->resolve(json::object(), "kernel.shootdown", ""), "kernel.shootdown", ""));
+}
+
+// Runs `protocol` from `cpu` to `targets` (the initiator itself is skipped) and returns the initiator's wait in
+// seconds; counts one agreement_message per target.
+inline double run_agreement(Cpu& cpu, const AgreementProtocol& protocol, const std::vector<int>& targets,
+                            const AgreementCosts& k) {
+  std::vector<int> to;
+  for (int c : targets)
+    if (c != cpu.core()) to.push_back(c);
+  if (to.empty()) return 0;
+  double ns = protocol.run_ns(cpu, to, k);
+  cpu.count("agreement_message", to.size());
+  return ns * 1e-9;
+}
+
+}  // namespace mksim
