@@ -406,7 +406,8 @@ void check_paths(const SweepSpec& spec, const std::string& section) {
 }  // namespace
 
 SweepSpec parse_sweep(const json& doc, const std::string& file, const std::string& dir) {
-  static const std::vector<std::string> keys = {"description", "base", "set", "grid", "points", "seeds", "metrics"};
+  static const std::vector<std::string> keys = {"description", "base",  "set",          "grid",
+                                                "points",      "seeds", "replications", "metrics"};
   if (!doc.is_object()) throw InputError(file, "top level", "expected an object with base, grid or points, seeds");
   for (auto it = doc.begin(); it != doc.end(); ++it)
     if (std::find(keys.begin(), keys.end(), it.key()) == keys.end())
@@ -432,7 +433,17 @@ SweepSpec parse_sweep(const json& doc, const std::string& file, const std::strin
     for (auto it = doc["set"].begin(); it != doc["set"].end(); ++it)
       apply_override(spec.base, it.key() + "=" + it.value().dump());
   }
-  spec.points = expand_points(doc.value("grid", json()), doc.value("points", json()), doc.value("seeds", json()), file);
+  json seeds = doc.value("seeds", json());
+  if (doc.contains("replications")) {  // N seeds derived from the base config's run.seed
+    if (doc.contains("seeds"))
+      throw InputError(file, "replications", "give either 'seeds' or 'replications' (seeds derived from run.seed)");
+    if (!doc["replications"].is_number_integer())
+      throw InputError(file, "replications",
+                       fmt::format("found {}, expected a count >= 1", doc["replications"].dump()));
+    spec.replications = doc["replications"].get<int64_t>();
+    seeds = replication_seeds(spec.base, spec.replications, file);
+  }
+  spec.points = expand_points(doc.value("grid", json()), doc.value("points", json()), seeds, file);
   check_paths(spec, doc.contains("grid") ? "grid" : "points");
   if (doc.contains("metrics")) {
     const json& m = doc["metrics"];
@@ -463,13 +474,13 @@ SweepFolder::SweepFolder(std::string dir, const SweepSpec& spec) : dir_(std::mov
   json points = json::array();
   for (const auto& p : spec.points)
     points.push_back({{"id", p.id}, {"params", p.params}, {"seed", p.seed ? json(*p.seed) : json()}});
-  write_text(sweep_file, json{{"sweep_file", spec.file},
-                              {"base_file", spec.base_file},
-                              {"base", spec.base},
-                              {"metrics", spec.metrics},
-                              {"points", points}}
-                                 .dump(2) +
-                             "\n");
+  json info = {{"sweep_file", spec.file},
+               {"base_file", spec.base_file},
+               {"base", spec.base},
+               {"metrics", spec.metrics},
+               {"points", points}};
+  if (spec.replications > 0) info["replications"] = spec.replications;
+  write_text(sweep_file, info.dump(2) + "\n");
   std::istringstream in(read_text(fs::path(dir_) / "points.jsonl"));
   std::string line;
   while (std::getline(in, line)) {
@@ -632,7 +643,10 @@ json run_sweep(const SweepSpec& spec, const std::string& out, int jobs,
     if (progress) progress(rec, finished, total);
   });
   json rows = folder.table(spec);
-  write_sweep_csv(out, rows, spec.metrics);
+  if (spec.replications > 0)
+    write_replication_csv(out, rows, spec.metrics);
+  else
+    write_sweep_csv(out, rows, spec.metrics);
   return rows;
 }
 

@@ -81,6 +81,7 @@ struct SweepSpec {
   std::string base_file, base_dir;  // where the base config came from and where its relative paths resolve
   std::vector<SweepPoint> points;
   std::vector<std::string> metrics;  // columns to keep; empty: every tidy metric
+  int64_t replications = 0;          // N independent runs per point (seeds run.seed + 0 .. N-1); 0: not set
 };
 
 // Reads a sweep document (see docs/python.md): base (a path or an inline config), set, grid or points, seeds,
@@ -129,6 +130,21 @@ json run_point(const SweepSpec& spec, const SweepPoint& p, const std::string& ou
 // sees each record and the counts. Returns the records of every point, in order; writes results.csv.
 json run_sweep(const SweepSpec& spec, const std::string& out, int jobs,
                const std::function<void(const json& record, size_t done, size_t total)>& progress = {});
+
+// ---- replications (sim/replications.cpp) ----
+
+// Student's t quantile t(0.975, df), the factor of a two-sided 95% confidence interval; df >= 1.
+double student_t_975(int df);
+// The seeds of N replications of `base`: its run.seed (default 1) + 0 .. N-1. Each seed drives independent random
+// streams (sim/rng.hpp mixes seed and stream name). An InputError names `file` for a bad count or seed.
+json replication_seeds(const json& base, int64_t n, const std::string& file);
+// The replications of each point (records with equal params, in order of first appearance) summarised:
+// {"columns": [...], "rows": [{params..., runs, runs_ok, METRIC_mean, METRIC_ci95_lo, METRIC_ci95_hi, METRIC_n}]}
+// for every numeric metric (those in `metrics` first), over the runs that completed; the interval is
+// mean +- t(0.975, n-1) s / sqrt(n) (null with fewer than 2 runs).
+json replication_summary(const json& records, const std::vector<std::string>& metrics = {});
+// A sweep with replications: results.csv holds the summary (one row per point), runs.csv one row per run.
+void write_replication_csv(const std::string& dir, const json& records, const std::vector<std::string>& metrics = {});
 
 // ---- batches of independent runs (check, compare) ----
 

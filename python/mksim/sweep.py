@@ -26,7 +26,7 @@ def _run_point(base, base_file, base_dir, metrics, point, outdir):
     return json.loads(_mksim.run_point(base, base_file, base_dir, list(metrics), json.dumps(point), outdir))
 
 
-def _spec(base, grid, seeds, metrics, fixed):
+def _spec(base, grid, seeds, metrics, fixed, replications=None):
     spec = {}
     if isinstance(base, (str, os.PathLike)) and not os.fspath(base).lstrip().startswith("{"):
         spec["base"] = os.path.abspath(os.fspath(base))
@@ -48,6 +48,10 @@ def _spec(base, grid, seeds, metrics, fixed):
         spec["seeds"] = seeds if isinstance(seeds, int) else [int(s) for s in seeds]
     if metrics is not None:
         spec["metrics"] = list(metrics)
+    if replications is not None:
+        if seeds is not None:
+            raise ValueError("give either seeds or replications (seeds derived from the config's run.seed)")
+        spec["replications"] = int(replications)
     return spec
 
 
@@ -74,9 +78,18 @@ def _table(records, metrics=()):
     return pd.DataFrame([_row(r) for r in records], columns=cols)
 
 
+def _summary(records, metrics):
+    """The replications table: one row per point with each metric's mean, 95% interval and count (computed by the
+    same C++ code as `mksim sweep`'s results.csv); the per-run table is in ``.attrs["runs"]``."""
+    s = json.loads(_mksim.replication_summary(json.dumps(records), list(metrics)))
+    df = pd.DataFrame(s["rows"], columns=s["columns"])
+    df.attrs["runs"] = _table(records, metrics)
+    return df
+
+
 def load_sweep(out):
     """The table of a sweep's output folder (also of an interrupted one): one row per recorded point, latest record
-    of each, in the order of sweep.json."""
+    of each, in the order of sweep.json; for a sweep with replications, their summary (see ``sweep``)."""
     with open(os.path.join(out, "sweep.json"), encoding="utf-8") as f:
         info = json.load(f)
     order = [p["id"] for p in info["points"]]
@@ -90,7 +103,10 @@ def load_sweep(out):
                 except ValueError:
                     continue  # a torn last line
                 latest[rec["id"]] = rec
-    return _table([latest[i] for i in order if i in latest], info.get("metrics", []))
+    records = [latest[i] for i in order if i in latest]
+    if info.get("replications"):
+        return _summary(records, info.get("metrics", []))
+    return _table(records, info.get("metrics", []))
 
 
 def _progress_bar(total, initial, enabled, desc):
@@ -124,7 +140,7 @@ def _is_dask(executor):
 
 
 def sweep(base, grid=None, seeds=None, jobs=None, executor=None, out=None, *, metrics=None, fixed=None,
-          progress=True, base_dir=None):
+          progress=True, base_dir=None, replications=None):
     """Run a sweep and return one tidy DataFrame: one row per run with ``id``, ``seed``, the swept parameters (one
     column per dotted path), ``ok``, ``error``, then the metrics (``Result.tidy``'s names, or those in ``metrics``).
 
@@ -137,8 +153,12 @@ def sweep(base, grid=None, seeds=None, jobs=None, executor=None, out=None, *, me
     records come back to this process either way). ``out``: the output folder; a rerun with it skips the points done
     (a folder holding a sweep of another base config is an error). Without it the sweep uses a temporary folder.
     ``progress``: show a progress bar (tqdm).
+    ``replications``: N independent runs of every point, with seeds run.seed + 0 .. N-1 of the base config (not with
+    ``seeds``). The table is then one row per point: the swept parameters, ``runs``, ``runs_ok``, and for every
+    numeric metric ``<metric>_mean``, ``<metric>_ci95_lo``, ``<metric>_ci95_hi`` (the 95% confidence interval of the
+    mean, Student t; empty with fewer than 2 runs) and ``<metric>_n``; ``.attrs["runs"]`` holds one row per run.
     """
-    spec = _spec(base, grid, seeds, metrics, fixed)
+    spec = _spec(base, grid, seeds, metrics, fixed, replications)
     temporary = out is None
     out = tempfile.mkdtemp(prefix="mksim-sweep-") if temporary else os.fspath(out)
     sdir = os.fspath(base_dir) if base_dir else os.getcwd()
@@ -199,6 +219,9 @@ def sweep(base, grid=None, seeds=None, jobs=None, executor=None, out=None, *, me
             if bar is not None:
                 bar.close()
         records = [latest[p["id"]] for p in info["points"] if p["id"] in latest]
+        if info.get("replications"):
+            _mksim.write_replication_csv(out, json.dumps(records), info["metrics"])
+            return _summary(records, info["metrics"])
         _mksim.write_sweep_csv(out, json.dumps(records), info["metrics"])
         return _table(records, info["metrics"])
     finally:

@@ -200,9 +200,10 @@ PYBIND11_MODULE(_mksim, m) {
         for (const auto& p : s.points)
           points.push_back({{"id", p.id}, {"params", p.params}, {"seed", p.seed ? json(*p.seed) : json()}});
         for (const auto& [id, rec] : folder.records()) records.push_back(rec);
-        return json{{"base", s.base},   {"base_file", s.base_file}, {"base_dir", s.base_dir},
-                    {"points", points}, {"metrics", s.metrics},     {"records", records}}
-            .dump();
+        json info = {{"base", s.base},   {"base_file", s.base_file}, {"base_dir", s.base_dir},
+                     {"points", points}, {"metrics", s.metrics},     {"records", records}};
+        if (s.replications > 0) info["replications"] = s.replications;
+        return info.dump();
       },
       py::arg("spec"), py::arg("file"), py::arg("dir"), py::arg("out"),
       "Open (or create) the output folder `out` of a sweep document: check that it holds no sweep of another base "
@@ -242,6 +243,24 @@ PYBIND11_MODULE(_mksim, m) {
       },
       py::arg("out"), py::arg("records"), py::arg("metrics") = std::vector<std::string>{},
       "Write the records (JSON text, a list) as the table out/results.csv; metrics: the order of the metric columns.");
+
+  m.def(
+      "replication_summary",
+      [](const std::string& records, const std::vector<std::string>& metrics) {
+        return replication_summary(json::parse(records), metrics).dump();
+      },
+      py::arg("records"), py::arg("metrics") = std::vector<std::string>{},
+      "The replications of each point of the records (JSON text, a list) summarised, as JSON text {columns, rows}: "
+      "params, runs, runs_ok, and per numeric metric METRIC_mean, METRIC_ci95_lo, METRIC_ci95_hi, METRIC_n (95% "
+      "Student t interval of the mean).");
+
+  m.def(
+      "write_replication_csv",
+      [](const std::string& out, const std::string& records, const std::vector<std::string>& metrics) {
+        write_replication_csv(out, json::parse(records), metrics);
+      },
+      py::arg("out"), py::arg("records"), py::arg("metrics") = std::vector<std::string>{},
+      "A sweep with replications: out/results.csv gets the summary (one row per point), out/runs.csv every run.");
 
   m.def(
       "point_config",

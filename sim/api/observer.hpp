@@ -11,6 +11,8 @@
 
 namespace mksim {
 
+struct Machine;
+
 class Observer {
  public:
   virtual ~Observer() = default;

@@ -216,7 +216,6 @@ TEST_CASE(
   // Point-to-point protocols pay per core, hierarchical ones per socket (Baumann et al., Figure 6).
   CHECK(agreement_cycles(m, "unicast", 32) > 2 * numa32);
   CHECK(agreement_cycles(m, "broadcast", 32) > 2 * numa32);
-  CHECK(agreement_cycles(m, "multicast", 32) == Approx(numa32).epsilon(0.1));
   // Every target was interrupted exactly once, whichever the protocol.
   AccountingCpu cpu(m, 0);
   run_agreement(cpu, "numa-multicast", first_cores(32), AgreementCosts{60, 860, 0});
