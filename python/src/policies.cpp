@@ -422,7 +422,6 @@ void bind_policies(py::module_& m) {
       .def_property_readonly("state", [](const Thread& t) { return state_name(t.state); })
       .def_property_readonly("run_s", [](const Thread& t) { return t.stats.run_s; })
       .def_property_readonly("wait_s", [](const Thread& t) { return t.stats.wait_s; })
-      .def_readwrite("vruntime_s", &Thread::vruntime_s)
       .def("may_run_on", &Thread::may_run_on, py::arg("core"))
       .def("__repr__", [](const Thread& t) { return "<mksim.Thread " + std::to_string(t.id) + " " + t.name + ">"; });
 
@@ -433,9 +432,7 @@ void bind_policies(py::module_& m) {
              return l;
            }),
            py::arg("name"))
-      .def_property_readonly("name", [](const SpinLock& l) { return l.name; })
-      .def_property_readonly("acquisitions", [](const SpinLock& l) { return l.acquisitions; })
-      .def_property_readonly("contended", [](const SpinLock& l) { return l.contended; });
+      .def_property_readonly("name", [](const SpinLock& l) { return l.name; });
 
   py::class_<Cpu>(m, "Cpu", "The core executing the policy's code: its clock, and what the policy's work costs.")
       .def_property_readonly("core", &Cpu::core)

@@ -218,7 +218,7 @@ TEST_CASE(
   CHECK(agreement_cycles(m, "broadcast", 32) > 2 * numa32);
   // Every target was interrupted exactly once, whichever the protocol.
   AccountingCpu cpu(m, 0);
-  run_agreement(cpu, "numa-multicast", first_cores(32), AgreementCosts{60, 860, 0});
+  run_agreement(cpu, *make_agreement("numa-multicast"), first_cores(32), AgreementCosts{60, 860, 0});
   CHECK(cpu.interrupted.size() == 31);
   CHECK(cpu.interrupted.count(0) == 0);
 }

@@ -56,7 +56,6 @@ class FakeCpu final : public Cpu {
     transfer_ns += ns;
     l.held = true;
     l.last_core = core_;
-    ++l.acquisitions;
     locks.push_back(l.name);
   }
   void unlock(SpinLock& l) override {
