@@ -166,7 +166,7 @@ namespace {
 // A component's parameter block, checked and with defaults filled in. An unknown key is named as a parameter of the
 // component: "unknown parameter 'x' of scheduler 'cfs'; known parameters: a, b (did you mean 'b'?)". Errors about a
 // plugin's component name the plugin.
-json resolve_params(const ComponentInfo& c, const json& given, const std::string& path, const std::string& file) {
+void check_known_params(const ComponentInfo& c, const json& given, const std::string& path, const std::string& file) {
   if (given.is_object() && !c.params->allow_extra)
     for (auto it = given.begin(); it != given.end(); ++it) {
       if (c.params->find(it.key())) continue;
@@ -181,7 +181,11 @@ json resolve_params(const ComponentInfo& c, const json& given, const std::string
           fmt::format("unknown parameter '{}' of {} '{}'; known parameters: {}{}", it.key(), slot, c.name,
                       known.empty() ? "none" : known, hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
     }
+}
+
+json resolve_params(const ComponentInfo& c, const json& given, const std::string& path, const std::string& file) {
   try {
+    check_known_params(c, given, path, file);
     return c.params->resolve(given, path, file);
   } catch (const InputError& e) {
     if (c.origin.empty()) throw;
