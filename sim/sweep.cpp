@@ -555,6 +555,8 @@ std::vector<std::string> table_columns(const json& records, const std::vector<st
   return cols;
 }
 
+}  // namespace
+
 // A cell of results.csv. Metrics are doubles computed from the simulated clock (times in seconds, differences of
 // absolute times, means of them): a latency of exactly 5176 cycles comes out as 5175.999999999976. Doubles are written
 // with 12 significant digits, which prints the decimal they stand for and keeps far more precision than any model
@@ -572,8 +574,6 @@ std::string csv_cell(const json& v) {
   for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
 }
-
-}  // namespace
 
 json record_row(const json& record) {
   json row = json::object();

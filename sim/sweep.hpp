@@ -120,6 +120,8 @@ json point_record(const SweepSpec& spec, const SweepPoint& p, const RunOutcome& 
 json record_row(const json& record);
 // Records as a CSV table (one record_row each: id, seed, params, ok, error, metrics) into DIR/results.csv.
 // `metrics`: the metric columns' order (the sweep's `metrics`; others follow in name order).
+// A cell of results.csv: doubles with 12 significant digits, text quoted when it holds a comma, quote or newline.
+std::string csv_cell(const json& v);
 void write_sweep_csv(const std::string& dir, const json& records, const std::vector<std::string>& metrics = {});
 
 // Resolves and runs one point in a child process writing `outdir`, and returns its record; a bad config or a failed
