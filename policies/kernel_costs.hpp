@@ -88,7 +88,7 @@ struct InterruptCosts {
     return (latency_ns + line_transfer_ns(cpu.machine(), cpu.core(), target)) * 1e-9;
   }
 
-  AgreementCosts as_agreement() const { return {send_cycles, handler_cycles, latency_ns}; }
+  AgreementCosts as_agreement() const { return {send_cycles, handler_cycles, latency_ns, true}; }
 };
 
 // Append fields to a schema, for architectures that combine shared and own parameters.

@@ -131,6 +131,7 @@ class CoreRt final : public Cpu {
   struct PendingIpi {
     int from;
     double cycles, sent_s;
+    double ran_s = -1;  // when the handler ran (a protocol's message, Cpu::run_handler), or -1: when taken
   };
   std::vector<PendingIpi> ipis;  // the IPIs behind stolen_cycles, kept only for observers
   Thread* current = nullptr;
@@ -140,6 +141,8 @@ class CoreRt final : public Cpu {
   double grant_s = -1;      // spin-lock hand-off time set by the releaser
   uint64_t fill_bytes = 0;  // bytes brought into this core's private caches so far (what evicts working sets)
   double end_s = 0;
+  double resume_s = 0;        // when this core's actor next gets control back from SimGrid (its next poll point)
+  double idle_handler_s = 0;  // handler time run during the current idle period (not idle time)
 
   // statistics
   double busy_s = 0, kernel_s = 0, idle_s = 0, spin_s = 0;
@@ -160,6 +163,8 @@ class CoreRt final : public Cpu {
     block_why = why;
   }
   bool is_idle(int core) const override;
+  double handler_start_s(int target, double visible_s, bool ipi) const override;
+  void run_handler(int from, int target, double sent_s, double start_s, double seconds) override;
   double block_until_s = -1;  // set by a kernel model: the current thread waits until then
   const char* block_why = "";
 
@@ -177,6 +182,7 @@ class CoreRt final : public Cpu {
     if (pending_s > 0) {
       double d = pending_s;
       pending_s = 0;
+      resume_s = sim_clock() + d;
       sg4::this_actor::sleep_for(d);
     }
   }
@@ -306,6 +312,11 @@ class EngineImpl final : public WorkloadEnv {
   bool finished() const { return finished_; }
   std::vector<std::unique_ptr<CoreRt>>& cores() { return cores_; }
   bool observed() const { return !obs_.empty(); }
+  // A protocol's handler ran on the idle core `t` from `start_s` (Cpu::run_handler).
+  void observe_handler(int from, const CoreRt& t, double cycles, double sent_s, double start_s, double seconds) {
+    for (auto* o : obs_) o->on_ipi(from, t.id, cycles, sent_s, start_s);
+    for (auto* o : obs_) o->on_kernel(t.id, "interrupt", start_s, start_s + seconds);
+  }
   void add_timer_notify(int core, double at_s) { add_timer({at_s, seq_++, nullptr, core}); }
 
  private:
@@ -454,6 +465,29 @@ const Machine& CoreRt::machine() const {
 bool CoreRt::is_idle(int core) const {
   const CoreRt& c = *e->cores()[core];
   return c.waiting && c.idle_wait;
+}
+
+double CoreRt::handler_start_s(int target, double visible_s, bool ipi) const {
+  const CoreRt& c = *e->cores()[target];
+  // An interrupt preempts at once; an idle core polls (or is woken by the interrupt) at once; a busy core polls when
+  // its actor next gets control, at the end of the work SimGrid is timing for it.
+  if (ipi || target == id || (c.waiting && c.idle_wait)) return visible_s;
+  return std::max(visible_s, c.resume_s);
+}
+
+void CoreRt::run_handler(int from, int target, double sent_s, double start_s, double seconds) {
+  CoreRt& t = *e->cores()[target];
+  e->count(EngineEvent::Interrupt);
+  if (t.waiting && t.idle_wait) {  // an idle core runs the handler in its idle time, when it comes
+    t.busy_s += seconds;
+    t.kernel_s += seconds;
+    t.idle_handler_s += seconds;
+    ++t.interrupts;
+    if (e->observed()) e->observe_handler(from, t, seconds * t.hz, sent_s, start_s, seconds);
+    return;
+  }
+  t.stolen_cycles += seconds * t.hz;  // taken from the work it was doing then (its clock goes on from there)
+  if (e->observed()) t.ipis.push_back({from, seconds * t.hz, sent_s, start_s});
 }
 
 void CoreRt::spend_s(double s, Work w) {
@@ -660,7 +694,8 @@ void EngineImpl::idle(CoreRt& c) {
   c.sem->acquire();
   c.waiting = c.notified = c.idle_wait = false;
   const double end = sim_clock();
-  c.idle_s += end - start;
+  c.idle_s += end - start - c.idle_handler_s;
+  c.idle_handler_s = 0;
   for (auto* o : obs_) o->on_idle(c.id, start, end);
 }
 
@@ -784,6 +819,7 @@ Step EngineImpl::compute_preemptible(CoreRt& c, Thread& t, double slice_end_s) {
   const double run = std::min(left, std::max((slice_end_s - start) * c.hz, 1.0));
   c.waiting = true;
   c.idle_wait = c.notified = false;
+  c.resume_s = start + run / c.hz;
   const bool timed_out = c.sem->acquire_timeout(run / c.hz);
   // A notification that came after the timeout fired but before this actor resumed left a token: take it.
   if (timed_out && c.notified) c.sem->acquire();
@@ -804,10 +840,17 @@ void EngineImpl::take_interrupts(CoreRt& c) {
   ++c.interrupts;
   c.stolen_cycles = 0;
   if (!obs_.empty()) {
-    for (const auto& i : c.ipis)
-      for (auto* o : obs_) o->on_ipi(i.from, c.id, i.cycles, i.sent_s, handled);
+    double untimed = 0;  // handlers with no time of their own (Cpu::interrupt) run now
+    for (const auto& i : c.ipis) {
+      for (auto* o : obs_) o->on_ipi(i.from, c.id, i.cycles, i.sent_s, i.ran_s >= 0 ? i.ran_s : handled);
+      if (i.ran_s >= 0)
+        for (auto* o : obs_) o->on_kernel(c.id, "interrupt", i.ran_s, i.ran_s + i.cycles / c.hz);
+      else
+        untimed += i.cycles / c.hz;
+    }
     c.ipis.clear();
-    for (auto* o : obs_) o->on_kernel(c.id, "interrupt", handled, c.now_s());
+    if (untimed > 0)
+      for (auto* o : obs_) o->on_kernel(c.id, "interrupt", handled, handled + untimed);
   }
 }
 

@@ -49,6 +49,24 @@ class Cpu {
   // Is `core` idle (no thread running, waiting for work)? A message to an idle core needs a notification (an IPI) to
   // be seen; a busy core sees it at its next poll.
   virtual bool is_idle(int core) const = 0;
+
+  // Protocols run as messages between cores (sim/api/agreement.hpp). When core `target` starts the handler of a
+  // message it can see from `visible_s`: with `ipi`, an interrupt preempts whatever it runs, at once; otherwise it
+  // polls: an idle core (its monitor's poll loop) at once, a busy one at its next poll point, when its kernel next
+  // gets the core (the end of the work it is doing). The default (a core that is always polling) suits test doubles.
+  virtual double handler_start_s(int target, double visible_s, bool ipi) const {
+    (void)target;
+    (void)ipi;
+    return visible_s;
+  }
+  // Core `target` ran a handler of `seconds` from `start_s` for a message `from` sent at `sent_s`: kernel work taken
+  // from what it ran then (stolen time), or from its idle time; observers see it at the time it ran.
+  virtual void run_handler(int from, int target, double sent_s, double start_s, double seconds) {
+    (void)from;
+    (void)sent_s;
+    (void)start_s;
+    interrupt(target, seconds * machine().cores[target].freq_ghz * 1e9);
+  }
 };
 
 }  // namespace mksim
