@@ -588,7 +588,7 @@ def write_figures(doc, results, outdir):
         sim = [(results[c["experiment"]][32][c["metric"]] - results[c["experiment"]][1][c["metric"]]) / 1000
                for c in f6]
         ax.bar([x - 0.2 for x in xs], pub, 0.4, color="0.6", label="published (read off Fig. 6)")
-        ax.bar([x + 0.2 for x in xs], sim, 0.4, color="tab:blue", label="simulated (closed-form protocol)")
+        ax.bar([x + 0.2 for x in xs], sim, 0.4, color="tab:blue", label="simulated (protocol run as messages)")
         ax.set_xticks(list(xs))
         ax.set_xticklabels([c["what"].replace(", 32 cores", "") for c in f6], fontsize=8)
         finish(fig, ax, "shootdown-8x4.png", "protocol", "latency at 32 cores (1000 cycles)",
