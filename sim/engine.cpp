@@ -32,6 +32,7 @@
 #include "mksim_version.hpp"
 #include "models/coherence.hpp"
 #include "models/costs.hpp"
+#include "models/memory_capacity.hpp"
 #include "models/platform.hpp"
 #include "sim/api/kernel.hpp"
 #include "sim/api/memory.hpp"
@@ -385,6 +386,7 @@ class EngineImpl final : public WorkloadEnv {
   std::vector<Process> processes_;
   // Deques: a core holds references to these across SimGrid activities, during which other cores may add more.
   std::deque<Region> regions_;
+  std::vector<uint64_t> node_used_bytes_;  // bytes of placed regions on each node (models/memory_capacity.hpp)
   std::deque<Channel> channels_;
   std::deque<UserLock> locks_;
   std::vector<Template> templates_;
@@ -960,6 +962,7 @@ Step EngineImpl::execute(CoreRt& c, Thread& t, double slice_end_s) {
       Region& r = regions_.at(op.target);
       allocator_->release(c, t, r.bytes);
       r.freed = true;
+      release_placed(r.node_bytes, node_used_bytes_);
       return done();
     }
     case OpKind::Map:
@@ -1036,12 +1039,23 @@ Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
   const double t0 = c.now_s();
   Region& r = regions_.at(op.target);
   if (r.node_share.empty()) {
-    if (r.bind_node >= 0) {
-      r.node_share.assign(m_.num_nodes(), 0.0);
-      r.node_share[r.bind_node] = 1.0;
+    std::vector<double> want;
+    bool bound = r.bind_node >= 0;  // a workload's explicit node binds like a bind policy
+    if (bound) {
+      want.assign(m_.num_nodes(), 0.0);
+      want[r.bind_node] = 1.0;
     } else {
-      r.node_share = placement_->place(m_, r, t, c.id);
+      want = placement_->place(m_, r, t, c.id);
+      bound = placement_->binds();
     }
+    // Within the nodes' capacity, as Linux's page allocator falls back (models/memory_capacity.hpp).
+    Placed placed = place_within_capacity(m_, want, r.bytes, node_used_bytes_, bound);
+    if (!placed.error.empty())
+      throw InputError(sc_.file, "machine.memory",
+                       fmt::format("thread '{}' first touching region {} of process '{}': {}", t.name, r.id,
+                                   processes_[r.process].name, placed.error));
+    r.node_share = std::move(placed.share);
+    r.node_bytes = std::move(placed.bytes);
   }
   const Cache* llc = m_.last_level_cache(c.id);
   const double line = llc ? llc->line_bytes : 64.0;
@@ -1190,6 +1204,7 @@ void EngineImpl::prepare() {
   allocator_ = AllocatorRegistry::instance().find(sc_.allocator.name)->make(sc_.allocator.params);
   allocator_->init(m_);
   traffic_.assign(m_.num_nodes(), {});
+  node_used_bytes_.assign(m_.num_nodes(), 0);
   for (const auto& w : sc_.workloads) {
     current_workload_path_ = w.params.path();
     workloads_.push_back(WorkloadRegistry::instance().find(w.kind)->make(w.params));

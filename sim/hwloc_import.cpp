@@ -38,6 +38,7 @@
 #include <unordered_map>
 
 #include "sim/api/params.hpp"
+#include "sim/hwloc_memory.hpp"
 #include "sim/input.hpp"
 
 namespace mksim {
@@ -504,6 +505,12 @@ XmlScan scan_xml(const std::string& s) {
                                HWLOC_VERSION, std::strerror(hwloc_errno)));
 }
 
+// hwloc 2.0 exported memory-side caches (DRAM in front of NVM, MCDRAM in cache mode) as CPU caches of this subtype;
+// later versions have a MemCache object type.
+bool memory_side_cache(hwloc_obj_t o) {
+  return o->subtype && std::strcmp(o->subtype, "MemorySideCache") == 0;
+}
+
 bool ordinary_memory(hwloc_obj_t node) {
   return node->subtype == nullptr || std::strcmp(node->subtype, "DRAM") == 0;
 }
@@ -663,7 +670,7 @@ ImportedTopology map_topology(hwloc_topology_t t, const std::string& file, Impor
         break;
       }
       // An L3 private to one core (POWER8) is no die; it must be shared.
-      if (o->type == HWLOC_OBJ_L3CACHE && cores_under(t, o) > 1) {
+      if (o->type == HWLOC_OBJ_L3CACHE && cores_under(t, o) > 1 && !memory_side_cache(o)) {
         key = o;
         hwloc_obj_t outer = hwloc_get_ancestor_obj_by_type(t, ndie_objs > 0 ? HWLOC_OBJ_DIE : HWLOC_OBJ_PACKAGE, o);
         if (outer && !hwloc_bitmap_isequal(outer->cpuset, o->cpuset)) l3_split = true;
@@ -743,15 +750,22 @@ ImportedTopology map_topology(hwloc_topology_t t, const std::string& file, Impor
                     shared_cores));
   if (homeless > 0 && !node_objs.empty())
     out.notes.push_back(fmt::format("{} cores are in no NUMA node's cpuset: put on node 0", homeless));
+  // Kinds (subtypes), memory attributes and the locality of memory-only nodes (sim/hwloc_memory.cpp).
+  import_memory_kinds(t, node_objs, out);
 
   // Data and unified caches, one Cache per hwloc object, ordered by level then hwloc's logical order. Instruction
   // caches are filtered out by hwloc already; memory-side caches are not CPU caches and are only counted.
   std::unordered_map<hwloc_obj_t, int> cache_index;
+  int memory_side_l3 = 0;  // memory-side caches exported as CPU caches with subtype MemorySideCache (hwloc 2.0)
   for (hwloc_obj_type_t type :
        {HWLOC_OBJ_L1CACHE, HWLOC_OBJ_L2CACHE, HWLOC_OBJ_L3CACHE, HWLOC_OBJ_L4CACHE, HWLOC_OBJ_L5CACHE}) {
     const int count = hwloc_get_nbobjs_by_type(t, type);
     for (int i = 0; i < count; ++i) {
       hwloc_obj_t o = hwloc_get_obj_by_type(t, type, static_cast<unsigned>(i));
+      if (memory_side_cache(o)) {
+        ++memory_side_l3;
+        continue;
+      }
       Cache c;
       c.level = static_cast<int>(o->attr->cache.depth);
       c.size_bytes = o->attr->cache.size;
@@ -789,7 +803,7 @@ ImportedTopology map_topology(hwloc_topology_t t, const std::string& file, Impor
   if (unknown_line > 0)
     out.notes.push_back(fmt::format("{} caches have no line size: {} bytes assumed", unknown_line, Cache{}.line_bytes));
   if (unknown_size > 0) out.notes.push_back(fmt::format("{} caches have no size (0 bytes kept)", unknown_size));
-  const int memcaches = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_MEMCACHE);
+  const int memcaches = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_MEMCACHE) + memory_side_l3;
   if (memcaches > 0)
     out.notes.push_back(
         fmt::format("{} memory-side caches (e.g. DRAM in front of persistent memory) are not modelled", memcaches));
@@ -836,7 +850,8 @@ json topology_to_json(const ImportedTopology& t) {
   const Machine& m = t.machine;
   json nodes = json::array(), cores = json::array(), caches = json::array();
   for (const auto& n : m.nodes)
-    nodes.push_back({n.id, n.package, n.memory_bytes, n.controller_bandwidth_gb_s, n.local_latency_ns});
+    nodes.push_back({n.id, n.package, n.memory_bytes, n.controller_bandwidth_gb_s, n.local_latency_ns, n.kind,
+                     n.write_bandwidth_gb_s});
   for (const auto& c : m.cores)
     cores.push_back({c.id, c.package, c.die, c.node, c.freq_ghz, c.hw_threads, c.pu_os_index, c.caches});
   for (const auto& k : m.caches) caches.push_back({k.level, k.size_bytes, k.line_bytes, k.hit_latency_cycles, k.cores});
@@ -854,7 +869,9 @@ json topology_to_json(const ImportedTopology& t) {
           {"core_bandwidth_gb_s", m.core_bandwidth_gb_s},
           {"core_mlp", m.core_mlp},
           {"slit", t.slit},
-          {"notes", t.notes}};
+          {"notes", t.notes},
+          {"memory_figures_read", t.memory_figures_read},
+          {"local_to", t.local_to}};
 }
 
 ImportedTopology topology_from_json(const json& j) {
@@ -864,7 +881,8 @@ ImportedTopology topology_from_json(const json& j) {
   m.source = j["source"];
   m.packages = j["packages"];
   m.dies = j["dies"];
-  for (const auto& n : j["nodes"]) m.nodes.push_back({n[0], n[1], n[2], number_or_nan(n[3]), number_or_nan(n[4])});
+  for (const auto& n : j["nodes"])
+    m.nodes.push_back({n[0], n[1], n[2], number_or_nan(n[3]), number_or_nan(n[4]), n[5], number_or_nan(n[6])});
   for (const auto& c : j["cores"]) {
     Core k;
     k.id = c[0], k.package = c[1], k.die = c[2], k.node = c[3], k.freq_ghz = number_or_nan(c[4]), k.hw_threads = c[5];
@@ -892,6 +910,8 @@ ImportedTopology topology_from_json(const json& j) {
     for (const auto& v : row) t.slit.back().push_back(number_or_nan(v));
   }
   t.notes = j["notes"].get<std::vector<std::string>>();
+  t.memory_figures_read = j["memory_figures_read"].get<std::map<int, std::set<std::string>>>();
+  t.local_to = j["local_to"].get<std::map<int, int>>();
   return t;
 }
 
