@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds mksim with AddressSanitizer + UndefinedBehaviorSanitizer (CMake preset `sanitize`: Debug, MKSIM_SANITIZE=ON,
+# Builds mksim with AddressSanitizer + UndefinedBehaviorSanitizer (CMake preset `sanitize`: clang -O1, MKSIM_SANITIZE,
 # no Python module or benchmarks, in build-asan/) and runs the whole C++ test suite under them through CTest, then the
 # bad-input catalogue against the sanitized binary (any sanitizer report there fails the case).
 #

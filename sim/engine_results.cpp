@@ -53,7 +53,7 @@ json EngineImpl::check_invariants(double T, const json& doc) const {
 
 json metrics_json(const Metrics& m) {
   json out = json::object();
-  for (const auto& [k, v] : m) std::visit([&](const auto& x) { out[k] = x; }, v);
+  for (const auto& [k, v] : m) std::visit([&out, &key = k](const auto& x) { out[key] = x; }, v);
   return out;
 }
 
