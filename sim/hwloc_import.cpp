@@ -162,8 +162,8 @@ json topology_to_json(const ImportedTopology& t) {
   const Machine& m = t.machine;
   json nodes = json::array(), cores = json::array(), caches = json::array();
   for (const auto& n : m.nodes)
-    nodes.push_back(
-        {n.id, n.package, n.memory_bytes, n.controller_bandwidth_gb_s, n.local_latency_ns, n.kind, n.write_bandwidth_gb_s});
+    nodes.push_back({n.id, n.package, n.memory_bytes, n.controller_bandwidth_gb_s, n.local_latency_ns, n.kind,
+                     n.write_bandwidth_gb_s});
   for (const auto& c : m.cores)
     cores.push_back({c.id, c.package, c.die, c.node, c.freq_ghz, c.hw_threads, c.pu_os_index, c.caches});
   for (const auto& k : m.caches) caches.push_back({k.level, k.size_bytes, k.line_bytes, k.hit_latency_cycles, k.cores});

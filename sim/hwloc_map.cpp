@@ -28,9 +28,9 @@
 #include <tuple>
 #include <unordered_map>
 
-#include "sim/hwloc_memory.hpp"
 #include "sim/api/params.hpp"
 #include "sim/hwloc_detail.hpp"
+#include "sim/hwloc_memory.hpp"
 #include "sim/input.hpp"
 
 namespace mksim::hwloc_detail {
