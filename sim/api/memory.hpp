@@ -16,8 +16,9 @@ struct Region {
   uint32_t id = 0;
   uint32_t process = 0;
   uint64_t bytes = 0;
-  int bind_node = -1;              // a workload's explicit placement, which overrides the policy
-  std::vector<double> node_share;  // fraction of the region's pages on each node; empty until first touched
+  int bind_node = -1;                // a workload's explicit placement, which overrides the policy
+  std::vector<double> node_share;    // fraction of the region's pages on each node; empty until first touched
+  std::vector<uint64_t> node_bytes;  // bytes of the region on each node once placed (within the nodes' capacity)
   bool freed = false;
 };
 
@@ -29,6 +30,9 @@ class PagePlacement {
   virtual void init(const Machine& m) {}
   // Fractions of the region's pages per NUMA node when thread `t` on `core` touches it first.
   virtual std::vector<double> place(const Machine& m, const Region& r, const Thread& t, int core) = 0;
+  // Whether the pages may only go to the nodes place() names (Linux's MPOL_BIND: no fallback when they are full, the
+  // run fails); otherwise a full node's pages go to the nearest nodes with free memory (models/memory_capacity.hpp).
+  virtual bool binds() const { return false; }
 };
 using PlacementRegistry = Registry<PagePlacement>;
 
