@@ -109,8 +109,24 @@ class ChromeTrace final : public Observer {
           fmt::format(R"({{"thread_id":{},"process_id":{}}})", t.id, t.process));
   }
 
+  // Idle stretches that meet (the core woke for work that took no time, such as a thread that only exits, and idled
+  // again) are one idle slice: the empty run between them is left out like every empty slice, and two slices of one
+  // name that share a boundary would be drawn nested by speedscope, which pairs a begin before an end of the same name
+  // at the same time.
   void on_idle(int core, double start_s, double end_s) override {
-    if (end_s > start_s) slice(core, "idle", "idle", start_s, end_s, "{}");
+    if (core < 0 || !m_) return;
+    const int64_t a = to_ns(start_s), b = to_ns(end_s);
+    if (b <= a) return;
+    auto it = last_idle_.find(core);
+    if (it != last_idle_.end() && it->second.end_ns == a) {
+      Event& e = events_[it->second.index];
+      e.dur_ns = b - e.ts_ns;
+      e.text = slice_text(core, quoted("idle"), "idle", e.ts_ns, b, "{}");
+      it->second.end_ns = b;
+      return;
+    }
+    last_idle_[core] = {events_.size(), b};
+    slice(core, "idle", "idle", start_s, end_s, "{}");
   }
 
   void on_op(int core, const Thread& t, const Op& op, double start_s, double end_s) override {
@@ -258,9 +274,13 @@ class ChromeTrace final : public Observer {
     if (core < 0 || !m_) return;
     const int64_t a = to_ns(start_s), b = to_ns(end_s);
     if (b <= a) return;  // empty: viewers would draw nothing, or (speedscope) nest the next slice under it
-    add(a, 2, b - a,
-        fmt::format(R"({{"name":{},"cat":"{}","ph":"X","ts":{},"dur":{},"pid":{},"tid":{},"args":{}}})", quoted(name),
-                    cat, ts_text(a), us_ticks(ticks(b) - ticks(a)), pid_of_core(core), tid_of_core(core), args));
+    add(a, 2, b - a, slice_text(core, quoted(name), cat, a, b, args));
+  }
+
+  std::string slice_text(int core, const std::string& quoted_name, const char* cat, int64_t a, int64_t b,
+                         const std::string& args) const {
+    return fmt::format(R"({{"name":{},"cat":"{}","ph":"X","ts":{},"dur":{},"pid":{},"tid":{},"args":{}}})", quoted_name,
+                       cat, ts_text(a), us_ticks(ticks(b) - ticks(a)), pid_of_core(core), tid_of_core(core), args);
   }
 
   // Memory bandwidth per node as a step function: the sum of the rates of the flows active at each moment.
@@ -309,6 +329,11 @@ class ChromeTrace final : public Observer {
   std::map<int, std::map<int64_t, double>> bandwidth_;
   std::map<uint32_t, std::vector<Flow>> sends_, recvs_;
   std::vector<std::pair<Flow, Flow>> ipis_;  // sent, handled
+  struct IdleRun {
+    size_t index;    // its event in events_
+    int64_t end_ns;  // where it ends
+  };
+  std::map<int, IdleRun> last_idle_;  // per core: its latest idle slice
 };
 
 OutputRegistry::Add reg("output", "trace",

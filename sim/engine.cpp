@@ -42,7 +42,10 @@ void CoreRt::run_handler(int from, int target, double sent_s, double start_s, do
     t.kernel_s += seconds;
     t.idle_handler_s += seconds;
     ++t.interrupts;
-    if (e->observed()) e->observe_handler(from, t, seconds * t.hz, sent_s, start_s, seconds);
+    if (e->observed()) {
+      t.idle_handlers.emplace_back(start_s, start_s + seconds);
+      e->observe_handler(from, t, seconds * t.hz, sent_s, start_s, seconds);
+    }
     return;
   }
   t.stolen_cycles += seconds * t.hz;  // taken from the work it was doing then (its clock goes on from there)
@@ -255,7 +258,7 @@ inline void EngineImpl::idle(CoreRt& c) {
   const double end = sim_clock();
   c.idle_s += end - start - c.idle_handler_s;
   c.idle_handler_s = 0;
-  for (auto* o : obs_) o->on_idle(c.id, start, end);
+  if (!obs_.empty()) observe_idle(c, start, end);
 }
 
 void EngineImpl::core_main(CoreRt& c) {

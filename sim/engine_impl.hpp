@@ -154,6 +154,7 @@ class CoreRt final : public Cpu {
   double end_s = 0;
   double resume_s = 0;        // when this core's actor next gets control back from SimGrid (its next poll point)
   double idle_handler_s = 0;  // handler time run during the current idle period (not idle time)
+  std::vector<std::pair<double, double>> idle_handlers;  // (start, end) of those handlers, kept only for observers
 
   // statistics
   double busy_s = 0, kernel_s = 0, idle_s = 0, spin_s = 0;
@@ -327,6 +328,21 @@ class EngineImpl final : public WorkloadEnv {
   void observe_handler(int from, const CoreRt& t, double cycles, double sent_s, double start_s, double seconds) {
     for (auto* o : obs_) o->on_ipi(from, t.id, cycles, sent_s, start_s);
     for (auto* o : obs_) o->on_kernel(t.id, "interrupt", start_s, start_s + seconds);
+  }
+  // Core `c` idled from `start_s` to `end_s` except while it ran the handlers of c.idle_handlers: observers see the
+  // idle stretches between them (a handler is kernel work, not idle time).
+  void observe_idle(CoreRt& c, double start_s, double end_s) {
+    std::sort(c.idle_handlers.begin(), c.idle_handlers.end());
+    double from = start_s;
+    for (const auto& [a, b] : c.idle_handlers) {
+      const double to = std::min(a, end_s);
+      if (to > from)
+        for (auto* o : obs_) o->on_idle(c.id, from, to);
+      from = std::max(from, b);
+    }
+    c.idle_handlers.clear();
+    if (end_s > from)
+      for (auto* o : obs_) o->on_idle(c.id, from, end_s);
   }
   void add_timer_notify(int core, double at_s) { add_timer({at_s, seq_++, nullptr, core}); }
 

@@ -184,3 +184,49 @@ TEST_CASE("protocols: an idle target handles an IPI when it arrives, and the tra
   CHECK(worst_us <= 0.15 + 0.5 + 1e-3);
   fs::remove_all(out);
 }
+
+TEST_CASE("protocols: handlers on an idle core split its idle slices, which add up to its idle time") {
+  const std::string out = (fs::temp_directory_path() / "mksim_test_protocols_idle").string();
+  fs::remove_all(out);
+  json doc = {{"machine", {{"preset", "opteron-4s-64c"}}},
+              {"kernel", {{"architecture", "monolithic"}}},
+              {"workload", {{"kind", "unmap"}, {"cores", 8}, {"pages", 1}, {"iterations", 20}}},
+              {"run", {{"seed", 1}, {"outputs", {{"trace", true}}}}}};
+  json r = run_doc(doc, out);
+  std::ifstream in(out + "/trace.json");
+  REQUIRE(in);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const json events = json::parse(ss.str())["traceEvents"];
+  struct Span {
+    double a, b;
+  };
+  std::map<int, std::vector<Span>> idle, handlers;  // by core (tid - 1), in microseconds
+  for (const auto& e : events) {
+    if (e.value("ph", "") != "X") continue;
+    const Span s{e["ts"].get<double>(), e["ts"].get<double>() + e["dur"].get<double>()};
+    if (e["name"] == "idle") idle[e["tid"].get<int>() - 1].push_back(s);
+    if (e["name"] == "interrupt") handlers[e["tid"].get<int>() - 1].push_back(s);
+  }
+  int handled_while_idle = 0;
+  for (int core = 1; core < 8; ++core) {
+    INFO("core " << core);
+    auto& spans = idle[core];
+    std::sort(spans.begin(), spans.end(), [](const Span& x, const Span& y) { return x.a < y.a; });
+    double total_us = 0;
+    for (size_t i = 0; i < spans.size(); ++i) {
+      total_us += spans[i].b - spans[i].a;
+      if (i > 0) CHECK(spans[i].a > spans[i - 1].b);  // stretches that meet are one slice
+    }
+    // the trace's times are on a 1/4096 us grid: each slice's ends are within half a tick
+    CHECK(std::abs(total_us - r["cores"][core]["idle_s"].get<double>() * 1e6) <= spans.size() * 2.5e-4);
+    for (const Span& h : handlers[core])
+      for (const Span& s : spans) {
+        CHECK_FALSE((h.a < s.b && s.a < h.b));  // a handler is not idle time
+        if (s.b == h.a) ++handled_while_idle;
+      }
+  }
+  // the helpers wait on their cores, so every shootdown's handler (20 unmaps x 7 targets) interrupts an idle stretch
+  CHECK(handled_while_idle == 20 * 7);
+  fs::remove_all(out);
+}
