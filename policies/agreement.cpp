@@ -46,10 +46,11 @@ struct ChannelState {
   }
 };
 
-// Which node's memory backs the buffers of a channel.
+// Which node's memory backs the two buffers (request and acknowledgement) of a channel.
 enum class Buffers {
-  AtSender,    // the channel's set-up side (initiator or forwarder) allocates from its own node
-  AtReceiver,  // each buffer comes from its receiver's node (NUMA-aware multicast)
+  AtSender,  // the channel's set-up side (initiator or forwarder) allocates both from its own node
+  AtFarEnd,  // both come from the node of the core at the channel's far end, the aggregation core or the target
+             // (NUMA-aware multicast: "URPC buffers from memory local to the multicast aggregation nodes")
 };
 
 // One run of a protocol: a small discrete-event simulation from the initiator's start, in absolute simulated seconds.
@@ -88,14 +89,17 @@ class Run {
     });
   }
 
-  // A core that reads acknowledgement lines in a poll loop: from `ready`, each acknowledgement whose write has
+  // A core that receives acknowledgement messages in a poll loop: from `ready`, each acknowledgement whose write has
   // completed is read (a miss that fetches the writer's line); the loop's loads are independent, so up to the core's
-  // misses in flight (machine core_mlp) overlap. `on_all` runs once `expected` acknowledgements are read.
+  // misses in flight (machine core_mlp) overlap, while taking each message it has read is the loop's own work, one
+  // after the other (AgreementCosts::receive_cycles: a URPC receive). `on_all` runs once `expected` acknowledgements
+  // are taken.
   struct Collector {
     int core = 0;
     double ready = kNever;
     size_t expected = 0, seen = 0;
     double done = 0;
+    double free_s = 0;  // when the loop has taken the last acknowledgement it read (receive cost)
     std::vector<std::tuple<CacheLine*, int, double>> pending;  // written before the poll loop started
     std::vector<double> in_flight;                             // completion times of the loop's reads (once issued)
     std::function<void(double)> on_all;
@@ -184,9 +188,11 @@ class Run {
       c.in_flight.erase(first);
     }
     Collector* cp = &c;
-    access(line, c.core, false, home, t, [cp](double d) {
+    const double rc = cycles_s(c.core, k_.receive_cycles);
+    access(line, c.core, false, home, t, [cp, rc](double d) {
       cp->in_flight.push_back(d);
-      cp->done = std::max(cp->done, d);
+      cp->free_s = std::max(cp->free_s, d) + rc;
+      cp->done = std::max(cp->done, cp->free_s);
       if (++cp->seen == cp->expected) cp->on_all(cp->done);
     });
   }
@@ -299,9 +305,11 @@ double ipi_broadcast(Run& r, const std::vector<int>& to) {
 // Multicast (section 5.1): the initiator sends one message to an aggregation core in each other package (the first
 // target there), which forwards it to the other targets sharing its cache, handles its own request meanwhile, collects
 // their acknowledgements and sends one acknowledgement back; the initiator serves its own package's targets itself.
-// Plain multicast sends in package order from buffers in the initiator's (or forwarder's) memory; NUMA-aware
-// multicast allocates every request buffer in its receiver's memory (the receiver's reads of it are local, and the
-// requests no longer queue at the initiator's home node) and sends to the most distant packages first.
+// Plain multicast sends in package order over channels whose buffers are in the initiator's (or forwarder's) memory;
+// NUMA-aware multicast allocates both buffers of each channel, the request and the acknowledgement, in the memory of
+// the aggregation core (or target) at its far end ("URPC buffers from memory local to the multicast aggregation
+// nodes"): that core's reads of its requests are local, and neither the requests nor the acknowledgements queue at
+// the initiator's home node; and it sends to the most distant packages first.
 double multicast(Run& r, const std::vector<int>& to, Buffers buffers, bool farthest_first) {
   struct Group {
     int leader;
@@ -332,12 +340,11 @@ double multicast(Run& r, const std::vector<int>& to, Buffers buffers, bool farth
       return line_transfer_ns(m, me, a.core) > line_transfer_ns(m, me, b.core);
     });
   auto home_of = [&](int sender, int receiver) {
-    return buffers == Buffers::AtReceiver ? r.node(receiver) : r.node(sender);
+    return buffers == Buffers::AtFarEnd ? r.node(receiver) : r.node(sender);
   };
 
   double done = kNever;
   Run::Collector* col = &r.collector(me, sends.size(), [&done](double t) { done = t; });
-  const int ack_home = r.node(me);  // acknowledgements are read by the initiator: its memory in both variants
   double t = r.start_s();
   for (const Send& s : sends) {
     const double sent = t;
@@ -345,6 +352,7 @@ double multicast(Run& r, const std::vector<int>& to, Buffers buffers, bool farth
     const int c = s.core;
     CacheLine* req = &ChannelState::line(r.state().request, me, c);
     const int req_home = home_of(me, c);
+    const int ack_home = home_of(me, c);  // the same channel's other buffer
     if (!s.group || s.group->members.empty()) {
       r.post(me, *req, req_home, t, [&r, col, me, c, req, sent, req_home, ack_home](double w) {
         r.leaf(me, c, *req, req_home, ack_home, sent, w, *col);
@@ -365,7 +373,7 @@ double multicast(Run& r, const std::vector<int>& to, Buffers buffers, bool farth
                     CacheLine* fwd = &ChannelState::line(r.state().request, c, member);
                     const int fwd_home = home_of(c, member);
                     r.post(c, *fwd, fwd_home, f, [&r, sub, c, member, fwd, fwd_home, fsent](double fw) {
-                      r.leaf(c, member, *fwd, fwd_home, r.node(c), fsent, fw, *sub);
+                      r.leaf(c, member, *fwd, fwd_home, fwd_home, fsent, fw, *sub);
                     });
                   }
                   const double own = f + r.cycles_s(c, r.costs().handler_cycles);
@@ -427,7 +435,7 @@ AgreementRegistry::Add r5("shootdown", "numa-multicast",
                           "(Baumann et al., Figure 6)",
                           Schema{}, [](const Params&) {
                             return made([](Run& r, const std::vector<int>& to) {
-                              return multicast(r, to, Buffers::AtReceiver, true);
+                              return multicast(r, to, Buffers::AtFarEnd, true);
                             });
                           });
 

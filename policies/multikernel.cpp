@@ -145,7 +145,7 @@ class Multikernel final : public KernelArchitecture {
   }
 
   AgreementCosts agreement_costs() const {
-    return {send_cycles_, handler_cycles_ + receive_cycles_, ipi_.latency_ns, notify_ == "ipi"};
+    return {send_cycles_, handler_cycles_ + receive_cycles_, ipi_.latency_ns, notify_ == "ipi", receive_cycles_};
   }
 
   std::vector<int> cores_of(const Thread& t) const {
@@ -194,7 +194,7 @@ ArchitectureRegistry::Add reg(
             Field::number("monitor_handler_cycles", 800, "cycles",
                           "a monitor's handling of an agreement request (e.g. invalidate a TLB entry) and its ack")
                 .at_least(0),
-            Field::number("monitor_request_cycles", 5464, "cycles",
+            Field::number("monitor_request_cycles", 5404, "cycles",
                           "the initiating monitor's own work on a global operation (capability checks, protocol "
                           "set-up), besides the messages")
                 .at_least(0),

@@ -23,6 +23,7 @@ struct AgreementCosts {
   double handler_cycles = 800;  // a target's cost to handle the request (invalidate its TLB) and acknowledge
   double notify_ns = 0;         // an interrupt's delivery (APIC), when targets are interrupted
   bool ipi = false;             // targets are interrupted (an IPI with each request) rather than polling channels
+  double receive_cycles = 0;    // a poll loop's cost to take one acknowledgement message it has read (URPC receive)
 };
 
 class AgreementProtocol {

@@ -114,6 +114,34 @@ TEST_CASE("protocols: a polled message to a busy target waits until its handler 
   CHECK(ipi_ns < 2000);
 }
 
+TEST_CASE("protocols: NUMA-aware multicast keeps both buffers of a channel at its far end; multicast at its sender") {
+  // Broadcast coherence: a transfer costs what reading the line's home memory costs the reader, so where a buffer
+  // lives shows in the time. Asymmetric latencies tell the homes apart: node 1 reads node 0's memory in 400 ns.
+  Machine m = build_machine(json::parse(R"({"sockets": 2, "cores_per_socket": 4, "freq_ghz": 2.0,
+      "coherence": {"protocol": "broadcast"},
+      "interconnect": {"latency_ns": [[100, 150], [400, 100]]}})"),
+                            "machine", "test", ".");
+  AgreementCosts k = kUrpc;
+  k.receive_cycles = 60;  // 30 ns to take the acknowledgement
+  BusyCpu numa(m, 0), plain(m, 0);
+  // Request and acknowledgement at node 1 (core 4's): send 30, invalidate 150, read 100, handle 430, invalidate 100,
+  // the initiator's read 150, receive 30.
+  CHECK(make_agreement("numa-multicast")->run_ns(numa, {4}, k) == Approx(30 + 150 + 100 + 430 + 100 + 150 + 30));
+  // Both at node 0 (the initiator's): core 4's accesses cost 400 each.
+  CHECK(make_agreement("multicast")->run_ns(plain, {4}, k) == Approx(30 + 100 + 400 + 430 + 400 + 100 + 30));
+}
+
+TEST_CASE("protocols: the initiator takes the acknowledgements it reads one after another") {
+  Machine m = two_sockets();
+  BusyCpu fast(m, 0), slow(m, 0);
+  AgreementCosts k = kUrpc;
+  const double without_ns = make_agreement("unicast")->run_ns(fast, range(1, 8), k);
+  k.receive_cycles = 20000;  // 10 us to take each: the 7 acknowledgements, read within 1 us, are taken in turn
+  const double with_ns = make_agreement("unicast")->run_ns(slow, range(1, 8), k);
+  CHECK(with_ns - without_ns == Approx(7 * 10000).margin(1000));
+  CHECK(with_ns - without_ns <= 7 * 10000);
+}
+
 TEST_CASE("protocols: every target acknowledges exactly once, and the initiator reads every acknowledgement") {
   Machine m = two_sockets();
   for (const char* p : {"ipi-broadcast", "unicast", "broadcast", "multicast", "numa-multicast"}) {
