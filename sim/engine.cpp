@@ -197,7 +197,7 @@ struct Timer {
   bool operator>(const Timer& o) const { return at_s != o.at_s ? at_s > o.at_s : seq > o.seq; }
 };
 
-class EngineImpl final : public WorkloadEnv {
+class EngineImpl final : public WorkloadEnv, public PageMover {
  public:
   explicit EngineImpl(const Scenario& sc, const std::vector<Observer*>& obs)
       : sc_(sc), m_(sc.machine), obs_(obs), home_free_s_(sc.machine.num_nodes(), 0.0) {}
@@ -306,6 +306,13 @@ class EngineImpl final : public WorkloadEnv {
   bool finished() const { return finished_; }
   std::vector<std::unique_ptr<CoreRt>>& cores() { return cores_; }
   bool observed() const { return !obs_.empty(); }
+
+  // PageMover: what a memory policy that moves pages asks of the engine (sim/api/memory.hpp).
+  uint64_t migrate(Cpu& cpu, Thread& t, Region& r, int from, int to, uint64_t pages) override;
+  void hinting_faults(Cpu& cpu, Thread& t, uint64_t faults, double handler_cycles) override;
+  void change_protection(Cpu& cpu, Thread& t, uint64_t pages) override;
+  size_t regions() const override { return regions_.size(); }
+  Region& region(uint32_t id) override { return regions_.at(id); }
   void add_timer_notify(int core, double at_s) { add_timer({at_s, seq_++, nullptr, core}); }
 
  private:
@@ -391,6 +398,21 @@ class EngineImpl final : public WorkloadEnv {
   std::vector<NodeTraffic> traffic_;
   std::unordered_map<uint32_t, std::vector<CacheLine>> region_lines_;  // of small regions, by region id
   std::vector<double> home_free_s_;  // per NUMA node: when its coherence ordering point takes the next request
+  // Pages that move (a memory policy whose page_bytes() > 0): its page size, what moving them cost, where accesses
+  // were served (the fast tier of a core: its nearest nodes by load latency), for results.json page_migration.
+  uint64_t page_bytes_ = 0;
+  struct PageMigrationStats {
+    uint64_t pages = 0, migrations = 0, promoted = 0, demoted = 0, faults = 0, protection_changes = 0;
+    uint64_t fast_bytes = 0, slow_bytes = 0;
+    double seconds = 0;
+  } moved_;
+  std::vector<std::vector<bool>> fast_tier_;  // [core][node]
+  std::vector<int> tlb_cores(uint32_t process) const {
+    std::vector<int> out;
+    for (int i = 0; i < m_.num_cores(); ++i)
+      if (processes_[process].ran_on[i]) out.push_back(i);
+    return out;
+  }
 
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   sg4::SemaphorePtr timer_sem_;
@@ -1043,9 +1065,14 @@ Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
       r.node_share = placement_->place(m_, r, t, c.id);
     }
   }
+  ++r.accesses;
   const Cache* llc = m_.last_level_cache(c.id);
   const double line = llc ? llc->line_bytes : 64.0;
   if (r.bytes <= m_.coherent_region_max_bytes) return coherent_access(c, t, r, line);
+  if (page_bytes_ > 0 && r.bind_node < 0) {  // a policy that moves pages (not those of explicitly bound memory)
+    if (r.node_pages.empty()) pages_from_share(r, page_bytes_);
+    placement_->on_access(*this, c, t, r, op);
+  }
   const int my_node = m_.cores[c.id].node;
   for (int n = 0; n < m_.num_nodes(); ++n) {
     if (r.node_share[n] <= 0) continue;
@@ -1053,6 +1080,7 @@ Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
     auto& tr = traffic_[n];
     (op.access == AccessKind::Read ? tr.read_bytes : tr.write_bytes) += b;
     (n == my_node ? tr.local_bytes : tr.remote_bytes) += b;
+    if (page_bytes_ > 0) (fast_tier_[c.id][n] ? moved_.fast_bytes : moved_.slow_bytes) += b;
   }
   t.stats.bytes_accessed += op.bytes;
   c.fill_bytes += op.bytes;
@@ -1092,6 +1120,65 @@ Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
   }
   complete(c, t, t0);
   return Step::Continue;
+}
+
+// Page migration (Linux's migrate_pages): unmap the pages (the page-table update and the TLB shootdown on the cores
+// the process ran on, through the kernel architecture and so its agreement protocol), copy them on this core (read
+// from the source node and written to the destination at once, SimGrid flows that contend with all other traffic),
+// and remap them (their new entries are written with the unmap's page-table work: not charged twice).
+uint64_t EngineImpl::migrate(Cpu& cpu, Thread& t, Region& r, int from, int to, uint64_t pages) {
+  auto& c = static_cast<CoreRt&>(cpu);
+  if (from == to || r.node_pages.empty()) return 0;
+  pages = std::min(pages, r.node_pages[from]);
+  if (pages == 0) return 0;
+  const uint64_t bytes = pages * page_bytes_;
+  const double t0 = c.now_s();
+  // The pages are the destination's from now on: accesses by other cores during the copy go there, and no other
+  // migration takes them again.
+  r.node_pages[from] -= pages;
+  r.node_pages[to] += pages;
+  share_from_pages(r);
+  kernel_->unmap(c, t, bytes, tlb_cores(t.process));
+  c.flush();
+  const double start = sim_clock();
+  std::vector<sg4::CommPtr> comms{sg4::Comm::sendto_async(platform_.memory[from], platform_.cores[c.id], bytes),
+                                  sg4::Comm::sendto_async(platform_.cores[c.id], platform_.memory[to], bytes)};
+  sg4::Comm::wait_all(comms);
+  const double end = sim_clock();
+  c.busy_s += end - start;  // the core copies: kernel time that SimGrid's clock already holds
+  c.kernel_s += end - start;
+  t.stats.run_s += end - start;
+  t.stats.kernel_s += end - start;
+  const int here = m_.cores[c.id].node;
+  traffic_[from].read_bytes += bytes;
+  (from == here ? traffic_[from].local_bytes : traffic_[from].remote_bytes) += bytes;
+  traffic_[to].write_bytes += bytes;
+  (to == here ? traffic_[to].local_bytes : traffic_[to].remote_bytes) += bytes;
+  moved_.pages += pages;
+  ++moved_.migrations;
+  (m_.mem_latency_ns(c.id, to) < m_.mem_latency_ns(c.id, from) ? moved_.promoted : moved_.demoted) += pages;
+  moved_.seconds += end - t0;
+  c.count("page_migration", 1);
+  for (auto* o : obs_) o->on_migration(c.id, r.id, from, to, pages, bytes, t0, end);
+  return pages;
+}
+
+void EngineImpl::hinting_faults(Cpu& cpu, Thread& t, uint64_t faults, double handler_cycles) {
+  auto& c = static_cast<CoreRt&>(cpu);
+  const double t0 = c.now_s();
+  for (uint64_t i = 0; i < faults; ++i) kernel_->syscall(c, t, SyscallClass::Memory, handler_cycles);
+  moved_.faults += faults;
+  c.count("numa_hinting_fault", faults);
+  for (auto* o : obs_) o->on_kernel(c.id, "NUMA hinting fault", t0, c.now_s());
+}
+
+void EngineImpl::change_protection(Cpu& cpu, Thread& t, uint64_t pages) {
+  auto& c = static_cast<CoreRt&>(cpu);
+  const double t0 = c.now_s();
+  kernel_->unmap(c, t, pages * page_bytes_, tlb_cores(t.process));
+  ++moved_.protection_changes;
+  c.count("numa_scan", 1);
+  for (auto* o : obs_) o->on_kernel(c.id, "NUMA scan", t0, c.now_s());
 }
 
 // Small data stays in the caches (machine.memory.coherent_region_max_kib): its lines are tracked one by one, and an
@@ -1187,6 +1274,14 @@ void EngineImpl::prepare() {
   sched_->init(m_);
   placement_ = PlacementRegistry::instance().find(sc_.placement.name)->make(sc_.placement.params);
   placement_->init(m_);
+  page_bytes_ = placement_->page_bytes();
+  if (page_bytes_ > 0)
+    for (int c = 0; c < m_.num_cores(); ++c) {
+      const auto& lat = m_.interconnect.latency_ns[m_.cores[c].node];
+      const double best = *std::min_element(lat.begin(), lat.end());
+      fast_tier_.emplace_back(m_.num_nodes(), false);
+      for (int n = 0; n < m_.num_nodes(); ++n) fast_tier_.back()[n] = lat[n] == best;
+    }
   allocator_ = AllocatorRegistry::instance().find(sc_.allocator.name)->make(sc_.allocator.params);
   allocator_->init(m_);
   traffic_.assign(m_.num_nodes(), {});
@@ -1381,6 +1476,22 @@ json EngineImpl::build_results(double wall_setup_s, double wall_sim_s) {
   doc["threads"] = threads;
   doc["cores"] = cores;
   doc["memory"] = memory;
+  if (page_bytes_ > 0) {
+    const double served = static_cast<double>(moved_.fast_bytes + moved_.slow_bytes);
+    doc["page_migration"] = {{"policy", sc_.placement.name},
+                             {"page_bytes", page_bytes_},
+                             {"pages_migrated", moved_.pages},
+                             {"bytes_migrated", moved_.pages * page_bytes_},
+                             {"migrations", moved_.migrations},
+                             {"migration_s", moved_.seconds},
+                             {"promoted_pages", moved_.promoted},
+                             {"demoted_pages", moved_.demoted},
+                             {"hinting_faults", moved_.faults},
+                             {"protection_changes", moved_.protection_changes},
+                             {"fast_tier_bytes", moved_.fast_bytes},
+                             {"slow_tier_bytes", moved_.slow_bytes},
+                             {"fast_tier_share", served > 0 ? static_cast<double>(moved_.fast_bytes) / served : 0.0}};
+  }
   doc["invariants"] = check_invariants(T, doc);
   doc["wall_clock"] = {{"setup_s", wall_setup_s},
                        {"simulate_s", wall_sim_s},
