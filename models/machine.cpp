@@ -34,6 +34,27 @@ int Machine::pus() const {
   return n;
 }
 
+bool Machine::has_cores(int node) const {
+  return std::any_of(cores.begin(), cores.end(), [&](const Core& c) { return c.node == node; });
+}
+
+int Machine::nearest_cpu_node(int node) const {
+  if (has_cores(node)) return node;
+  int best = -1;
+  for (int i = 0; i < num_nodes(); ++i) {
+    if (!has_cores(i)) continue;
+    const bool have_latency = static_cast<int>(interconnect.latency_ns.size()) == num_nodes();
+    if (best < 0 || (have_latency && interconnect.latency_ns[i][node] < interconnect.latency_ns[best][node])) best = i;
+  }
+  return best < 0 ? node : best;
+}
+
+uint64_t Machine::memory_bytes() const {
+  uint64_t total = 0;
+  for (const auto& n : nodes) total += n.memory_bytes;
+  return total;
+}
+
 const Cache* Machine::shared_cache(int a, int b) const {
   for (int ci : cores[a].caches) {
     const Cache& c = caches[ci];
@@ -72,6 +93,9 @@ std::string Machine::check() const {
                          nd.controller_bandwidth_gb_s);
     if (!(nd.local_latency_ns > 0))
       return fmt::format("NUMA node {} has local latency {} ns", nd.id, nd.local_latency_ns);
+    if (!(nd.write_bandwidth_gb_s >= 0) || !std::isfinite(nd.write_bandwidth_gb_s))
+      return fmt::format("NUMA node {} has write bandwidth {} GB/s, expected > 0", nd.id, nd.write_bandwidth_gb_s);
+    if (nd.kind.empty()) return fmt::format("NUMA node {} has no memory kind", nd.id);
   }
   const auto& lat = interconnect.latency_ns;
   if (lat.size() != n)

@@ -42,12 +42,21 @@ struct Core {
   CpuCosts costs;                // privileged-operation costs of this core's CPU
 };
 
+// One NUMA node's memory: what it is made of (its kind), how much there is, how fast it reads and writes and how far
+// it is from the cores nearest it. A node may have no cores (a memory-only node: HBM beside DDR, a CXL expander, the
+// MCDRAM of a Knights Landing in flat mode); its memory is then reached from the node of the cores nearest it
+// (Machine::nearest_cpu_node). Defaults by kind and their sources: models/memory_kinds.hpp.
 struct NumaNode {
   int id = 0;
   int package = 0;
-  uint64_t memory_bytes = 0;
-  double controller_bandwidth_gb_s = 20;  // 1e9 bytes/s the memory controller sustains
-  double local_latency_ns = 80;           // load-to-use latency of a local DRAM access
+  uint64_t memory_bytes = 0;              // capacity
+  double controller_bandwidth_gb_s = 20;  // 1e9 bytes/s the memory controller sustains for reads (and in all)
+  double local_latency_ns = 80;           // idle load-to-use latency from the cores nearest it
+  std::string kind = "DRAM";              // DRAM, HBM, NVM, CXL or the name hwloc gives (its NUMA node subtype)
+  double write_bandwidth_gb_s = 0;        // 1e9 bytes/s for writes; 0: the same as for reads (no asymmetry)
+
+  double read_bandwidth_gb_s() const { return controller_bandwidth_gb_s; }
+  double write_gb_s() const { return write_bandwidth_gb_s > 0 ? write_bandwidth_gb_s : controller_bandwidth_gb_s; }
 };
 
 struct Interconnect {
@@ -119,6 +128,12 @@ struct Machine {
   const Cache* shared_cache(int a, int b) const;
   const Cache* last_level_cache(int core) const;
   double mem_latency_ns(int core, int node) const { return interconnect.latency_ns[cores[core].node][node]; }
+  bool has_cores(int node) const;
+  // The node whose cores are nearest to `node`'s memory (lowest latency, then lowest id): `node` itself when it has
+  // cores. A memory-only node's memory sits beside that node's (models/platform.cpp).
+  int nearest_cpu_node(int node) const;
+  // Bytes of memory in all nodes.
+  uint64_t memory_bytes() const;
   // Checks the description's consistency; returns "" or what is wrong (used after every way of building one).
   std::string check() const;
   // Whether a figure is an assumption (recorded as Origin::Default); false for a figure with no record.

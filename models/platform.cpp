@@ -70,8 +70,35 @@ Platform build_platform(const Machine& m) {
 
   std::vector<std::vector<int>> cores_of(n);
   for (const auto& c : m.cores) cores_of[c.node].push_back(c.id);
+  // A memory-only node (HBM beside DDR, a CXL expander) sits in the zone of the node whose cores are nearest: its
+  // memory is reached through its own controller, not over the interconnect, from there.
+  std::vector<int> zone_of(n);
+  for (int i = 0; i < n; ++i) zone_of[i] = cores_of[i].empty() ? m.nearest_cpu_node(i) : i;
+
+  // One node's memory behind its controller link, in zone z. Reads and writes share the controller; the slower
+  // direction (writes to NVM) is held to its own rate by a second link on its way only: reads leave the memory (the
+  // star's UP route), writes enter it (DOWN).
+  auto add_memory = [&](sg4::NetZone* z, int i) {
+    const NumaNode& nd = m.nodes[i];
+    const double read = nd.read_bandwidth_gb_s() * 1e9, write = nd.write_gb_s() * 1e9;
+    p.memory[i] = z->create_host(fmt::format("mem{}", i), 1e9)->seal();
+    p.controllers[i] = z->create_link(fmt::format("mc{}", i), std::max(read, write))
+                           ->set_latency(route_latency_s(m, zone_of[i], i))
+                           ->seal();
+    if (read == write) {
+      z->add_route(p.memory[i]->get_netpoint(), nullptr, nullptr, nullptr, {sg4::LinkInRoute(p.controllers[i])}, true);
+      return;
+    }
+    std::vector<sg4::LinkInRoute> up{sg4::LinkInRoute(p.controllers[i])}, down = up;
+    auto* slow =
+        z->create_link(fmt::format("mc{}-{}", i, read < write ? "read" : "write"), std::min(read, write))->seal();
+    (read < write ? up : down).emplace_back(slow);
+    z->add_route(p.memory[i]->get_netpoint(), nullptr, nullptr, nullptr, up, false);
+    z->add_route(nullptr, p.memory[i]->get_netpoint(), nullptr, nullptr, down, false);
+  };
 
   for (int i = 0; i < n; ++i) {
+    if (zone_of[i] != i) continue;
     auto* z = sg4::create_star_zone(fmt::format("node{}", i));
     z->set_parent(root);
     // Each core reaches the star's centre through its own link: the most one core can stream.
@@ -80,11 +107,8 @@ Platform build_platform(const Machine& m) {
       p.core_links[c] = z->create_link(fmt::format("core{}-mem", c), m.core_bandwidth_gb_s * 1e9)->seal();
       z->add_route(p.cores[c]->get_netpoint(), nullptr, nullptr, nullptr, {sg4::LinkInRoute(p.core_links[c])}, true);
     }
-    p.memory[i] = z->create_host(fmt::format("mem{}", i), 1e9)->seal();
-    p.controllers[i] = z->create_link(fmt::format("mc{}", i), m.nodes[i].controller_bandwidth_gb_s * 1e9)
-                           ->set_latency(route_latency_s(m, i, i))
-                           ->seal();
-    z->add_route(p.memory[i]->get_netpoint(), nullptr, nullptr, nullptr, {sg4::LinkInRoute(p.controllers[i])}, true);
+    for (int j = 0; j < n; ++j)
+      if (zone_of[j] == i) add_memory(z, j);
     gateways[i] = z->create_router(fmt::format("gw{}", i));
     zones[i] = z->seal();
   }
@@ -94,6 +118,7 @@ Platform build_platform(const Machine& m) {
     // A full mesh: one duplex link per pair of nodes.
     for (int a = 0; a < n; ++a)
       for (int b = a + 1; b < n; ++b) {
+        if (!zones[a] || !zones[b]) continue;
         auto* l = root->create_split_duplex_link(fmt::format("ic{}-{}", a, b), link_bw);
         l->set_latency(link_latency_s(m, a, b));
         l->seal();
@@ -113,6 +138,7 @@ Platform build_platform(const Machine& m) {
     }
     for (int a = 0; a < n; ++a)
       for (int b = a + 1; b < n; ++b) {
+        if (!zones[a] || !zones[b]) continue;
         auto path = shortest_path(m, a, b);
         std::vector<sg4::LinkInRoute> route;
         for (size_t k = 0; k + 1 < path.size(); ++k) {

@@ -218,6 +218,29 @@ const std::vector<Preset>& machine_presets() {
       })",
        "G. J. Bex, Intel MLC v3.10 on a 2-socket Cascade Lake (cascadelake_mlc.txt, 2023); Intel ARK (Xeon Gold 6230); "
        "FD.io CSIT Skylake calibration"},
+      // Intel Xeon Phi 7250 (Knights Landing) in flat memory mode, quadrant cluster mode: two memory kinds, the 96 GiB
+      // of DDR4 on NUMA node 0 with the cores and the 16 GiB of on-package MCDRAM as the memory-only NUMA node 1 (as
+      // Linux shows it in flat mode). 68 cores at 1.4 GHz, 4 hardware threads each, in 34 tiles of 2 cores sharing a
+      // 1 MiB L2; L1d 32 KiB; no L3 [datasheet: Intel ARK; Sodani et al., "Knights Landing: Second-Generation Intel
+      // Xeon Phi Product", IEEE Micro 36(2), 2016]; L1 4 and L2 17 cycles [guide: Intel Xeon Phi x200 optimization
+      // notes, as Jeffers, Reinders, Sodani 2016]; STREAM triad 90 GB/s from DDR4 and 490 GB/s from MCDRAM in flat
+      // mode [measured: K. Raman, "Optimizing Memory Bandwidth in Knights Landing on Stream Triad", Intel 2016];
+      // idle load latency about 130 ns from DDR4 and 154 ns from MCDRAM in flat-quadrant mode [measured: J. D.
+      // McCalpin, "Memory Latency on the Intel Xeon Phi x200 Knights Landing processor", 2016]; 24 misses in flight
+      // and 12 GB/s per core [estimate: the L2's hardware prefetcher keeps more lines in flight than the L1's 12].
+      // The validation cases knl-stream-* follow from these inputs (role consistency).
+      {"knl-7250-flat", "Xeon Phi 7250 (Knights Landing), flat mode: 68 cores, DDR4 node + 16 GiB MCDRAM node", R"({
+        "name": "knl-7250-flat", "sockets": 1, "cores_per_socket": 68, "dies_per_socket": 34, "threads_per_core": 4,
+        "freq_ghz": 1.4,
+        "caches": {"l1": {"size_kib": 32, "latency_cycles": 4},
+                   "l2": {"size_kib": 1024, "latency_cycles": 17, "shared_by": "die"}, "l3": {"size_kib": 0}},
+        "memory": {"node_size_gib": 96, "controller_bandwidth_gb_s": 90, "local_latency_ns": 130,
+                   "core_bandwidth_gb_s": 12, "core_mlp": 24,
+                   "memory_nodes": [{"kind": "MCDRAM", "package": 0, "size_gib": 16}],
+                   "kinds": {"HBM": {"read_bandwidth_gb_s": 490, "write_bandwidth_gb_s": 490, "latency_ns": 154}}}
+      })",
+       "Intel ARK and Sodani et al., IEEE Micro 2016 (structure); Raman, Intel 2016 (STREAM triad, flat mode); "
+       "McCalpin 2016 (idle latencies)"},
       // Sun Enterprise 5000 with 14 UltraSPARC-II processors at 400 MHz, the machine of the Hoard measurements (Berger,
       // McKinley, Blumofe, Wilson, ASPLOS 2000, section 5): a bus-based SMP (Gigaplane, 83 MHz, ~2.6 GB/s; Singhal et
       // al., "Gigaplane: A High Performance Bus for Large SMPs", Hot Interconnects 1996), uniform memory; per processor

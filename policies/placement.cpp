@@ -68,6 +68,7 @@ class Bind final : public PagePlacement {
   std::vector<double> place(const Machine& m, const Region&, const Thread&, int) override {
     return on_node(m, static_cast<int>(node_));
   }
+  bool binds() const override { return true; }
 
  private:
   Params params_;

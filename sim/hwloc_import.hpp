@@ -3,6 +3,8 @@
 // memory, cores, PUs, data caches) plus the NUMA distance matrix; latencies, bandwidths and clocks are the caller's.
 #pragma once
 
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,9 @@ struct ImportedTopology {
   Machine machine;                        // structure only: latencies/bandwidths are filled by the caller
   std::vector<std::vector<double>> slit;  // NUMA distances (ACPI SLIT-like, 10 = local), empty if the file has none
   std::vector<std::string> notes;         // what was assumed or skipped ("no NUMA distances", "format 3.0 read as 2.0")
+  // Per NUMA node: the figures its memory attributes give ("read_bandwidth_gb_s", "write_bandwidth_gb_s",
+  // "latency_ns"), already set on the node; the others are the config's or the node kind's defaults.
+  std::map<int, std::set<std::string>> memory_figures_read;
 };
 
 // Reads an hwloc XML topology with libhwloc. Throws InputError naming the file (and the line when it can be found)

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <set>
 
+#include "models/memory_kinds.hpp"
 #include "models/presets.hpp"
 #include "sim/config.hpp"
 #include "sim/hwloc_import.hpp"
@@ -44,6 +45,20 @@ const Schema& machine_schema() {
                       "bandwidth one NUMA node's memory controller sustains")
             .above(0),
         Field::number("local_latency_ns", 80, "ns", "load-to-use latency of a local DRAM access").above(0),
+        Field::optional("kind", FieldType::String, "",
+                        "memory kind of the nodes these figures describe (the nodes with cores; with `hwloc`, the "
+                        "nodes whose subtype is this kind or none): DRAM (default), HBM, NVM, CXL or another name"),
+        Field::optional("write_bandwidth_gb_s", FieldType::Number, "GB/s",
+                        "bandwidth of writes to one such node when it differs from reads (default: "
+                        "controller_bandwidth_gb_s)"),
+        Field::optional("kinds", FieldType::Any, "",
+                        "figures of the nodes of other memory kinds, by kind: {\"HBM\": {\"read_bandwidth_gb_s\": "
+                        "400, \"write_bandwidth_gb_s\": 400, \"latency_ns\": 150}}; a figure not given here nor read "
+                        "from a hwloc file takes the kind's default (docs/memory-tiers.md)"),
+        Field::optional("memory_nodes", FieldType::Any, "",
+                        "memory-only NUMA nodes (no cores) beside the ones with cores, as a list of {\"kind\": "
+                        "\"HBM\", \"package\": 0, \"size_gib\": 16, \"count\": 1}; they take ids after the nodes "
+                        "with cores, their figures from `kinds` (not with `hwloc`, whose file gives the nodes)"),
         Field::number("core_bandwidth_gb_s", Machine{}.core_bandwidth_gb_s, "GB/s",
                       "most one core can stream (its miss buffers)")
             .above(0),
@@ -213,8 +228,12 @@ void apply_interconnect(Machine& m, const Params& p, const std::vector<std::vect
   m.interconnect.link_bandwidth_gb_s = ic.number("link_bandwidth_gb_s");
   if (ic.has("links"))
     m.interconnect.links = parse_links(ic.raw()["links"], n, join_path(ic.path(), "links"), ic.file());
-  else if (ic.text("topology") == "ring" && n > 2)
-    for (int i = 0; i < n; ++i) m.interconnect.links.emplace_back(i, (i + 1) % n);
+  std::vector<int> cpu_nodes;  // memory-only nodes sit beside the nearest of these (Machine::nearest_cpu_node)
+  for (int i = 0; i < n; ++i)
+    if (m.has_cores(i)) cpu_nodes.push_back(i);
+  const int k = static_cast<int>(cpu_nodes.size());
+  if (!ic.has("links") && ic.text("topology") == "ring" && k > 2)
+    for (int i = 0; i < k; ++i) m.interconnect.links.emplace_back(cpu_nodes[i], cpu_nodes[(i + 1) % k]);
   check_matrix_size(ic, "latency_ns", n);
   check_matrix_size(ic, "distances", n);
   if (ic.has("latency_ns")) {
@@ -224,17 +243,40 @@ void apply_interconnect(Machine& m, const Params& p, const std::vector<std::vect
   } else if (!hwloc_slit.empty() && static_cast<int>(hwloc_slit.size()) == n) {
     m.interconnect.latency_ns = latencies_from_slit(hwloc_slit, m.nodes);
   } else {
-    // The hop model: local latency plus a fixed cost per hop over the link topology.
+    // The hop model: local latency plus a fixed cost per hop over the link topology. A memory-only node is reached
+    // through the first node with cores of its package (its own latency from there), like its host's memory.
     Interconnect hop_ic = m.interconnect;
     hop_ic.latency_ns.assign(n, std::vector<double>(n, 1.0));
     auto hops = derive_hops(hop_ic, n);
+    std::vector<int> host(n);
+    for (int j = 0; j < n; ++j) {
+      host[j] = j;
+      if (m.has_cores(j) || cpu_nodes.empty()) continue;
+      host[j] = cpu_nodes.front();
+      for (int c : cpu_nodes)
+        if (m.nodes[c].package == m.nodes[j].package) {
+          host[j] = c;
+          break;
+        }
+    }
     m.interconnect.latency_ns.assign(n, std::vector<double>(n));
     for (int i = 0; i < n; ++i)
-      for (int j = 0; j < n; ++j)
+      for (int j = 0; j < n; ++j) {
+        const int a = host[i], b = host[j];
         m.interconnect.latency_ns[i][j] =
-            m.nodes[j].local_latency_ns + (i == j ? 0 : hops[i][j] * ic.number("hop_latency_ns"));
+            m.nodes[j].local_latency_ns + (a == b ? 0 : hops[a][b] * ic.number("hop_latency_ns"));
+      }
   }
   m.interconnect.hops = derive_hops(m.interconnect, n);
+  if (!m.interconnect.links.empty() && k < n) {  // memory-only nodes outside the links: their host's hops
+    std::vector<int> host(n);
+    for (int j = 0; j < n; ++j) host[j] = m.nearest_cpu_node(j);
+    auto hops = m.interconnect.hops;
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j)
+        if (i != j && (host[i] != i || host[j] != j)) hops[i][j] = host[i] == host[j] ? 0 : hops[host[i]][host[j]];
+    m.interconnect.hops = hops;
+  }
 }
 
 void apply_cpu_costs(Machine& m, const Params& cpu) {
@@ -257,11 +299,117 @@ void apply_coherence(Machine& m, const Params& c) {
   m.coherence.home_occupancy_ns = c.number("home_occupancy_ns");
 }
 
-void apply_memory(Machine& m, const Params& mem, bool override_size) {
+// ---- memory kinds ----
+
+const Schema& kind_figures_schema() {
+  static const Schema s{
+      Field::optional("read_bandwidth_gb_s", FieldType::Number, "GB/s", "bandwidth of reads from one node").above(0),
+      Field::optional("write_bandwidth_gb_s", FieldType::Number, "GB/s", "bandwidth of writes to one node").above(0),
+      Field::optional("latency_ns", FieldType::Number, "ns", "idle load-to-use latency from the nearest cores")
+          .above(0),
+  };
+  return s;
+}
+
+const Schema& memory_node_schema() {
+  static const Schema s{
+      Field::text("kind", "HBM", "memory kind (DRAM, HBM, NVM, CXL or another name)"),
+      Field::integer("package", 0, "", "package whose cores are nearest").at_least(0),
+      Field::number("size_gib", 16, "GiB", "capacity of each node").above(0).at_most(1048576),
+      Field::integer("count", 1, "", "nodes of this description").at_least(1).at_most(64),
+  };
+  return s;
+}
+
+// The memory kind the `memory` section's own figures describe.
+std::string primary_kind(const Params& mem) {
+  return mem.has("kind") ? memory_kind_name(mem.text("kind")) : std::string("DRAM");
+}
+
+// The figures of the nodes of `kind` (not the primary one) from `memory.kinds`, checked; null when not given.
+json kind_figures(const Params& mem, const std::string& kind) {
+  if (!mem.has("kinds")) return json();
+  const json& kinds = mem.raw()["kinds"];
+  const std::string path = join_path(mem.path(), "kinds");
+  if (!kinds.is_object())
+    throw InputError(mem.file(), path,
+                     fmt::format("found {}, expected an object of figures by memory kind, e.g. {{\"HBM\": "
+                                 "{{\"read_bandwidth_gb_s\": 400}}}}",
+                                 kinds.dump()));
+  json out;
+  for (const auto& [name, figures] : kinds.items())
+    if (memory_kind_name(name) == kind) out = kind_figures_schema().resolve(figures, join_path(path, name), mem.file());
+  return out;
+}
+
+// Sets the figures of every node of a kind other than the primary one: `memory.kinds`, else what the topology read
+// (`read`: per node, the figures a hwloc file's memory attributes gave), else the kind's default.
+void apply_kind_figures(Machine& m, const Params& mem, const std::map<int, std::set<std::string>>& read) {
+  const std::string primary = primary_kind(mem);
   for (auto& nd : m.nodes) {
+    if (nd.kind == primary) continue;
+    const json given = kind_figures(mem, nd.kind);
+    const MemoryKindFigures* def = memory_kind_defaults(nd.kind);
+    if (!def) def = memory_kind_defaults("DRAM");
+    auto it = read.find(nd.id);
+    auto pick = [&](const char* key, double fallback, double from_file) {
+      if (!given.is_null() && given.contains(key)) return given[key].get<double>();
+      return it != read.end() && it->second.count(key) ? from_file : fallback;
+    };
+    const double file_write = nd.write_gb_s();
+    nd.controller_bandwidth_gb_s = pick("read_bandwidth_gb_s", def->read_bandwidth_gb_s, nd.controller_bandwidth_gb_s);
+    nd.write_bandwidth_gb_s = pick("write_bandwidth_gb_s", def->write_bandwidth_gb_s, file_write);
+    nd.local_latency_ns = pick("latency_ns", def->latency_ns, nd.local_latency_ns);
+  }
+}
+
+// Memory-only nodes of a uniform machine (`memory.memory_nodes`), appended after the nodes with cores.
+void add_memory_nodes(Machine& m, const Params& mem) {
+  if (!mem.has("memory_nodes")) return;
+  const json& list = mem.raw()["memory_nodes"];
+  const std::string path = join_path(mem.path(), "memory_nodes");
+  if (!list.is_array())
+    throw InputError(mem.file(), path,
+                     fmt::format("found {}, expected a list of memory-only nodes such as [{{\"kind\": \"HBM\", "
+                                 "\"package\": 0, \"size_gib\": 16}}]",
+                                 list.dump()));
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string p = join_path(path, i);
+    Params e(memory_node_schema().resolve(list[i], p, mem.file()), p, mem.file());
+    if (e.integer("package") >= m.packages)
+      e.fail("package",
+             fmt::format("found {}, expected a package of the machine (0..{})", e.integer("package"), m.packages - 1));
+    if (m.num_nodes() + e.integer("count") > 1024)
+      e.fail("count", fmt::format("{} NUMA nodes in all, expected at most 1024", m.num_nodes() + e.integer("count")));
+    for (int64_t k = 0; k < e.integer("count"); ++k) {
+      NumaNode nd = m.nodes.front();  // a node of the primary kind keeps the `memory` section's figures
+      nd.id = m.num_nodes();
+      nd.package = static_cast<int>(e.integer("package"));
+      nd.kind = memory_kind_name(e.text("kind"));
+      nd.memory_bytes = static_cast<uint64_t>(e.number("size_gib") * 1073741824.0);
+      m.nodes.push_back(nd);
+    }
+  }
+}
+
+// The `memory` section's figures on the nodes of its kind. `given`: the memory keys the user (or preset) wrote; `read`:
+// per node, the figures a hwloc file's memory attributes gave, which a default does not replace.
+void apply_memory(Machine& m, const Params& mem, bool override_size, const json& given = json::object(),
+                  const std::map<int, std::set<std::string>>& read = {}) {
+  const std::string primary = primary_kind(mem);
+  const bool asymmetric = mem.has("write_bandwidth_gb_s");
+  for (auto& nd : m.nodes) {
+    if (nd.kind != primary) continue;  // the other kinds: apply_kind_figures
+    auto it = read.find(nd.id);
+    auto from_file = [&](const char* figure, const char* key) {
+      return it != read.end() && it->second.count(figure) && !given.contains(key);
+    };
     if (override_size) nd.memory_bytes = static_cast<uint64_t>(mem.number("node_size_gib") * 1073741824.0);
-    nd.controller_bandwidth_gb_s = mem.number("controller_bandwidth_gb_s");
-    nd.local_latency_ns = mem.number("local_latency_ns");
+    if (!from_file("read_bandwidth_gb_s", "controller_bandwidth_gb_s"))
+      nd.controller_bandwidth_gb_s = mem.number("controller_bandwidth_gb_s");
+    if (!from_file("latency_ns", "local_latency_ns")) nd.local_latency_ns = mem.number("local_latency_ns");
+    if (!from_file("write_bandwidth_gb_s", "write_bandwidth_gb_s"))
+      nd.write_bandwidth_gb_s = asymmetric ? mem.number("write_bandwidth_gb_s") : 0;
   }
   m.core_bandwidth_gb_s = mem.number("core_bandwidth_gb_s");
   m.core_mlp = mem.number("core_mlp");
@@ -307,7 +455,11 @@ Machine uniform_machine(const Params& p) {
       m.cores.push_back(c);
     }
   add_caches(m, p.child("caches"));
-  apply_memory(m, p.child("memory"), true);
+  const Params mem = p.child("memory");
+  for (auto& nd : m.nodes) nd.kind = primary_kind(mem);
+  apply_memory(m, mem, true);
+  add_memory_nodes(m, mem);
+  apply_kind_figures(m, mem, {});
   apply_cpu_costs(m, p.child("cpu"));
   apply_coherence(m, p.child("coherence"));
   return m;
@@ -327,7 +479,10 @@ Machine topology_machine(ImportedTopology topo, const json& given, const Params&
   Machine m = std::move(topo.machine);
   if (given.contains("name")) m.name = p.text("name");
   const json mem_given = given.value("memory", json::object());
-  apply_memory(m, p.child("memory"), mem_given.contains("node_size_gib"));
+  if (p.child("memory").has("memory_nodes"))
+    p.child("memory").fail("memory_nodes", "cannot be combined with 'hwloc': the topology file gives the NUMA nodes");
+  apply_memory(m, p.child("memory"), mem_given.contains("node_size_gib"), mem_given, topo.memory_figures_read);
+  apply_kind_figures(m, p.child("memory"), topo.memory_figures_read);
   apply_cpu_costs(m, p.child("cpu"));
   apply_coherence(m, p.child("coherence"));
   for (auto& c : m.cores) c.freq_ghz = p.number("freq_ghz");
@@ -364,6 +519,7 @@ struct Origins {
   std::string topology;             // the hwloc file or "hwloc discovery of this host"; empty without one
   bool topology_distances = false;  // the topology gave a NUMA distance matrix (used for the latencies)
   std::string config;               // the config file, for figures the user wrote
+  std::map<int, std::set<std::string>> memory_read;  // per node: the figures the topology's memory attributes give
 };
 
 bool has_path(const json& doc, const std::vector<std::string>& steps) {
@@ -412,6 +568,55 @@ void record_fields(Machine& m, const Schema& schema, std::vector<std::string>& s
   }
 }
 
+// The figures of the memory kinds other than the `memory` section's own, under memory.kinds.<KIND>.<figure>.
+void record_kind_provenance(Machine& m, const Origins& o) {
+  const json mem_given = o.given.value("memory", json::object());
+  const json mem_preset = o.preset_fields.is_object() ? o.preset_fields.value("memory", json::object()) : json();
+  const std::string primary =
+      memory_kind_name(mem_given.value("kind", mem_preset.is_object() ? mem_preset.value("kind", "DRAM") : "DRAM"));
+  auto given_in = [](const json& mem, const std::string& kind, const char* key) {
+    if (!mem.is_object() || !mem.contains("kinds") || !mem["kinds"].is_object()) return false;
+    for (const auto& [name, figures] : mem["kinds"].items())
+      if (memory_kind_name(name) == kind && figures.is_object() && figures.contains(key)) return true;
+    return false;
+  };
+  // The `memory` section's own figures that the file's memory attributes gave for every node of its kind.
+  for (auto [figure, key] :
+       {std::pair{"read_bandwidth_gb_s", "controller_bandwidth_gb_s"},
+        std::pair{"write_bandwidth_gb_s", "write_bandwidth_gb_s"}, std::pair{"latency_ns", "local_latency_ns"}}) {
+    bool all = false;
+    for (const auto& nd : m.nodes) {
+      if (nd.kind != primary) continue;
+      const bool read = o.memory_read.count(nd.id) && o.memory_read.at(nd.id).count(figure);
+      if (!read) {
+        all = false;
+        break;
+      }
+      all = true;
+    }
+    if (all && !mem_given.contains(key)) m.provenance[fmt::format("memory.{}", key)] = {Origin::File, o.topology};
+  }
+  for (const auto& nd : m.nodes) {
+    if (nd.kind == primary) continue;
+    const MemoryKindFigures* def = memory_kind_defaults(nd.kind);
+    for (const char* key : {"read_bandwidth_gb_s", "write_bandwidth_gb_s", "latency_ns"}) {
+      const std::string path = fmt::format("memory.kinds.{}.{}", nd.kind, key);
+      Provenance pv;
+      if (given_in(mem_given, nd.kind, key))
+        pv = {Origin::Config, o.config};
+      else if (o.preset && given_in(mem_preset, nd.kind, key))
+        pv = {Origin::Preset, fmt::format("preset {}: {}", o.preset->name, o.preset->sources)};
+      else if (o.memory_read.count(nd.id) && o.memory_read.at(nd.id).count(key))
+        pv = {Origin::File, o.topology};
+      else
+        pv = {Origin::Default, def ? def->source : fmt::format("no figures for memory kind {}: DRAM's", nd.kind)};
+      auto it = m.provenance.find(path);
+      // One record per kind: a figure some node of the kind only assumes is an assumption.
+      if (it == m.provenance.end() || pv.origin == Origin::Default) m.provenance[path] = pv;
+    }
+  }
+}
+
 // Records each figure's origin, then drops the ones that do not describe this machine (a cache level it does not
 // have, interconnect figures of a one-node machine, the hop model's figures when a matrix gives the latencies).
 void record_provenance(Machine& m, const Origins& o) {
@@ -431,6 +636,7 @@ void record_provenance(Machine& m, const Origins& o) {
     drop = drop || (matrix && (path == "interconnect.hop_latency_ns" || path == "interconnect.topology"));
     it = drop ? m.provenance.erase(it) : std::next(it);
   }
+  record_kind_provenance(m, o);
   // The latency matrix the machine uses, whichever way it was made (a figure of its own even when derived).
   if (m.num_nodes() > 1) {
     const auto& pv = m.provenance;
@@ -491,6 +697,7 @@ Machine build_machine(const json& given_in, const std::string& path, const std::
     ImportedTopology topo = hwloc_topology(given, p, base_dir);
     origins.topology = topo.machine.source.substr(topo.machine.source.find(':') + 1);
     origins.topology_distances = static_cast<int>(topo.slit.size()) == topo.machine.num_nodes();
+    origins.memory_read = topo.memory_figures_read;
     m = topology_machine(std::move(topo), given, p);
   } else {
     m = uniform_machine(p);
@@ -515,6 +722,7 @@ Machine machine_from_argument(const std::string& arg) {
     origins.given = json::object();
     origins.topology = "hwloc discovery of this host";
     origins.topology_distances = static_cast<int>(topo.slit.size()) == topo.machine.num_nodes();
+    origins.memory_read = topo.memory_figures_read;
     const std::string source = topo.machine.source;
     Machine m = topology_machine(std::move(topo), json::object(), p);
     m.source = source;
@@ -591,7 +799,9 @@ json machine_summary_json(const Machine& m) {
                      {"package", nd.package},
                      {"cores", cores},
                      {"memory_bytes", nd.memory_bytes},
+                     {"kind", nd.kind},
                      {"controller_bandwidth_gb_s", nd.controller_bandwidth_gb_s},
+                     {"write_bandwidth_gb_s", nd.write_gb_s()},
                      {"local_latency_ns", nd.local_latency_ns}});
   }
   j["nodes"] = nodes;
@@ -635,10 +845,19 @@ std::string machine_summary_text(const Machine& m) {
   for (const auto& nd : m.nodes) {
     int cores = 0;
     for (const auto& c : m.cores) cores += c.node == nd.id;
-    out += fmt::format("    node {}: package {}, {} cores, {:.1f} GiB{}, {:.1f} GB/s{}, local {:.0f} ns{}\n", nd.id,
-                       nd.package, cores, nd.memory_bytes / 1073741824.0, mark(m, "memory.node_size_gib"),
-                       nd.controller_bandwidth_gb_s, mark(m, "memory.controller_bandwidth_gb_s"), nd.local_latency_ns,
-                       mark(m, "memory.local_latency_ns"));
+    // The `memory` section's figures for its own kind; memory.kinds.<KIND>.* for the others.
+    const bool own = m.provenance.count(fmt::format("memory.kinds.{}.latency_ns", nd.kind)) == 0;
+    const std::string k = fmt::format("memory.kinds.{}.", nd.kind);
+    const std::string bw = own ? "memory.controller_bandwidth_gb_s" : k + "read_bandwidth_gb_s";
+    const std::string wr = own ? "memory.write_bandwidth_gb_s" : k + "write_bandwidth_gb_s";
+    const std::string lat = own ? "memory.local_latency_ns" : k + "latency_ns";
+    std::string write;
+    if (nd.write_gb_s() != nd.controller_bandwidth_gb_s)
+      write = fmt::format(" read, {:.1f} GB/s{} write", nd.write_gb_s(), mark(m, wr));
+    out += fmt::format("    node {}: {}package {}, {} cores, {:.1f} GiB{}, {:.1f} GB/s{}{}, local {:.0f} ns{}\n", nd.id,
+                       nd.kind == "DRAM" ? "" : nd.kind + ", ", nd.package, cores, nd.memory_bytes / 1073741824.0,
+                       mark(m, "memory.node_size_gib"), nd.controller_bandwidth_gb_s, mark(m, bw), write,
+                       nd.local_latency_ns, mark(m, lat));
   }
   out +=
       fmt::format("  latency (ns){}, row: accessing node, column: memory node\n", mark(m, "interconnect.latency_ns"));

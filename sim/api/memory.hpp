@@ -18,8 +18,9 @@ struct Region {
   uint32_t id = 0;
   uint32_t process = 0;
   uint64_t bytes = 0;
-  int bind_node = -1;              // a workload's explicit placement, which overrides the policy
-  std::vector<double> node_share;  // fraction of the region's pages on each node; empty until first touched
+  int bind_node = -1;                // a workload's explicit placement, which overrides the policy
+  std::vector<double> node_share;    // fraction of the region's pages on each node; empty until first touched
+  std::vector<uint64_t> node_bytes;  // bytes of the region on each node once placed (within the nodes' capacity)
   bool freed = false;
   uint64_t accesses = 0;  // memory operations on it so far (the hotness policies that move pages read)
   // Pages on each NUMA node, kept only while a policy that moves pages runs (PagePlacement::page_bytes() > 0);
@@ -86,6 +87,9 @@ class PagePlacement {
   // Called for every memory operation `op` of `t` on `cpu` to a region that streams from memory (larger than
   // machine.memory.coherent_region_max_kib), once the region is placed and before its traffic.
   virtual void on_access(PageMover& mover, Cpu& cpu, Thread& t, Region& r, const Op& op) {}
+  // Whether the pages may only go to the nodes place() names (Linux's MPOL_BIND: no fallback when they are full, the
+  // run fails); otherwise a full node's pages go to the nearest nodes with free memory (models/memory_capacity.hpp).
+  virtual bool binds() const { return false; }
 };
 using PlacementRegistry = Registry<PagePlacement>;
 
