@@ -42,7 +42,7 @@ class CMakeBuild(build_ext):
             env.setdefault("CCACHE_BASEDIR", str(ROOT))
             env.setdefault("CCACHE_NOHASHDIR", "1")
         if not (build_dir / "CMakeCache.txt").exists():
-            args = ["cmake", "-S", str(ROOT), "-B", str(build_dir), "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+            args = ["cmake", "-S", str(ROOT), "-B", str(build_dir), "-DCMAKE_BUILD_TYPE=Release",
                     "-DMKSIM_BUILD_TESTS=OFF", "-DMKSIM_BUILD_BENCH=OFF", f"-DPython3_EXECUTABLE={sys.executable}"]
             if shutil.which("ninja"):
                 args += ["-G", "Ninja"]

@@ -347,7 +347,7 @@ int cmd_platform(int argc, char** argv) {
   out["rss_machine_kb"] = current_rss_kb();
   auto t1 = std::chrono::steady_clock::now();
   std::vector<std::string> args = {"mksim_bench", "--log=root.thres:critical",
-                                   "--cfg=contexts/factory:raw"};  // as sim/engine.cpp
+                                   "--cfg=contexts/factory:raw"};  // as sim/engine_setup.cpp
   std::vector<char*> av;
   for (auto& a : args) av.push_back(a.data());
   int ac = static_cast<int>(av.size());

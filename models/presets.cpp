@@ -3,6 +3,8 @@
 // guide; [measured] a published measurement of that constant (lmbench/MLC-style microbenchmarks, papers); [estimate]
 // no source was found; [fitted: CASE] fitted to a published outcome, which makes that validation case a calibration
 // (validation/cases.json lists the parameters and the cases they were fitted to). docs/calibration.md collects them.
+// Memory per NUMA node (memory.node_size_gib) is an [estimate] of a typical configuration of each machine unless its
+// comment gives a source: no case depends on it.
 // A preset without a `cpu` section has the default hardware costs of privileged operations (a current x86 core with a
 // tagged TLB: kernel entry + exit 60 cycles [estimate], address-space switch 100 [estimate: the address-space part of
 // seL4's 301-cycle IPC], page walk 30 [estimate: four dependent loads, page tables in the L1/L2]).
@@ -96,9 +98,10 @@ const std::vector<Preset>& machine_presets() {
       // 2x2-core AMD: Tyan Thunder n6650W, 2x dual-core Opteron 2220 (K8 rev F, 90 nm) at 2.8 GHz, joined by two HT
       // links; L1d 64 KiB (3 cycles), private 1 MiB L2 per core (12 cycles), no L3 [datasheet; guide: family 0Fh];
       // DDR2-667, 2 channels per socket (10.7 GB/s peak [datasheet], ~6.4 GB/s sustained [estimate]); local ~65 ns,
-      // remote ~100 ns [estimates, see above]. K8: untagged TLB [datasheet]; page walk 30 cycles [fitted:
-      // mk-t3-l4-latency; it began as a per-case override of that case and nothing else pins it]; broadcast coherence
-      // [datasheet: no probe filter] (no cache is shared, so no transfer changes).
+      // remote ~100 ns [estimates, see above]; the two HT links together 2 x 4 = 8 GB/s each direction [datasheet].
+      // K8: untagged TLB [datasheet]; page walk 30 cycles [fitted: mk-t3-l4-latency; it began as a per-case override
+      // of that case and nothing else pins it]; broadcast coherence [datasheet: no probe filter] (no cache is shared,
+      // so no transfer changes).
       {"amd-2x2-2009", "Multikernel paper 2x2-core AMD: 2x Opteron 2220 (K8) at 2.8 GHz, 4 cores, 2 NUMA nodes", R"({
         "name": "amd-2x2-2009", "sockets": 2, "cores_per_socket": 2, "freq_ghz": 2.8,
         "caches": {"l1": {"size_kib": 64, "latency_cycles": 3}, "l2": {"size_kib": 1024, "latency_cycles": 12},
@@ -158,8 +161,9 @@ const std::vector<Preset>& machine_presets() {
       // external memory controller (5000X) behind the front-side bus, 1333 MT/s = 10.7 GB/s per bus, FB-DIMM DDR2-667
       // [datasheet; guide: Core microarchitecture] (~105 ns load latency [estimate]). The memory is uniform; mksim
       // gives each socket a node with the same latency everywhere (a UMA machine) and half the sustained bandwidth
-      // (~4 GB/s per bus [estimate]). Core: untagged TLB [datasheet]; page walk 52 cycles [fitted:
-      // mk-t1-lrpc-intel-2x4, Table 1's 2x4-core row, 845 cycles].
+      // (~4 GB/s per bus [estimate]); the bus, 1333 MT/s x 8 bytes = 10.7 GB/s [datasheet], joins the two; per-core
+      // bandwidth 3 GB/s and 8 misses in flight [estimate]. Core: untagged TLB [datasheet]; page walk 52 cycles
+      // [fitted: mk-t1-lrpc-intel-2x4, Table 1's 2x4-core row, 845 cycles].
       {"intel-2x4-2009", "Multikernel paper 2x4-core Intel: 2x Xeon X5355 at 2.66 GHz, 8 cores, front-side bus (UMA)",
        R"({
         "name": "intel-2x4-2009", "sockets": 2, "cores_per_socket": 4, "dies_per_socket": 2, "freq_ghz": 2.66,
@@ -174,7 +178,8 @@ const std::vector<Preset>& machine_presets() {
       // Core i7-4770 (Haswell) at 3.4 GHz, the seL4 IPC measurement machine (trustworthy.systems, seL4 comparative
       // performance): 4 cores / 8 threads, L1d 32 KiB (4 cycles), L2 256 KiB (12 cycles), 8 MiB L3 (36 cycles)
       // [datasheet: Intel ARK; guide: Intel Optimization Reference Manual, Haswell; measured: 7-cpu.com Haswell];
-      // dual-channel DDR3-1600 = 25.6 GB/s peak [datasheet], ~20 GB/s sustained and ~65 ns load latency [estimates].
+      // dual-channel DDR3-1600 = 25.6 GB/s peak [datasheet], ~20 GB/s sustained and ~65 ns load latency, per-core
+      // bandwidth 12 GB/s and 10 misses in flight [estimates].
       // CPU costs: the defaults; Haswell has PCID, so the default tagged TLB is right [datasheet: Intel SDM vol. 3].
       {"haswell-i7-4770", "Core i7-4770 (Haswell) at 3.4 GHz, 4 cores, 1 NUMA node", R"({
         "name": "haswell-i7-4770", "sockets": 1, "cores_per_socket": 4, "threads_per_core": 2, "freq_ghz": 3.4,
@@ -188,9 +193,9 @@ const std::vector<Preset>& machine_presets() {
       // Microhypervisor-Based Secure Virtualization Architecture", EuroSys 2010): 4 cores / 8 threads, L1d 32 KiB
       // (4 cycles), L2 256 KiB (10 cycles), 8 MiB L3 (38 cycles) [datasheet; guide: Intel Optimization Reference
       // Manual, Nehalem]; triple-channel DDR3-1066 = 25.6 GB/s peak [datasheet], ~15 GB/s sustained and ~65 ns load
-      // latency [estimates]. Untagged TLB [datasheet: Intel SDM vol. 3, 4.10.1: PCID came with Westmere; Nehalem's
-      // VPIDs tag VMX guests only] (this preset said tagged until issue 14: wrong against that source); page walk the
-      // default 30 cycles [estimate].
+      // latency, per-core bandwidth 10 GB/s and 10 misses in flight [estimates]. Untagged TLB [datasheet: Intel SDM
+      // vol. 3, 4.10.1: PCID came with Westmere; Nehalem's VPIDs tag VMX guests only] (this preset said tagged until
+      // issue 14: wrong against that source); page walk the default 30 cycles [estimate].
       {"nehalem-i7-920", "Core i7-920 (Nehalem) at 2.66 GHz, 4 cores, 1 NUMA node", R"({
         "name": "nehalem-i7-920", "sockets": 1, "cores_per_socket": 4, "threads_per_core": 2, "freq_ghz": 2.66,
         "caches": {"l1": {"size_kib": 32, "latency_cycles": 4}, "l2": {"size_kib": 256, "latency_cycles": 10},
@@ -206,8 +211,9 @@ const std::vector<Preset>& machine_presets() {
       // publishes no latencies: wrong against its cited source.) Structure of a 2-socket Cascade Lake (2x Xeon Gold
       // 6230: 20 cores/socket at 2.1 GHz, L1d 32 KiB, L2 1 MiB, 27.5 MiB L3 per socket [datasheet: Intel ARK]), cache
       // latencies as server-2s [guide], 6 channels DDR4-2933 per socket (~100 GB/s sustained [estimate]), 3 UPI links
-      // at 10.4 GT/s [datasheet]. A 2-socket Skylake-SP (Xeon Platinum 8180) measured with MLC 3.5 shows 81.1 ns local
-      // and 140-145 ns remote (FD.io CSIT, "Xeon Skylake HW Calibration").
+      // at 10.4 GT/s [datasheet]; per-core bandwidth 14 GB/s and 12 misses in flight [estimate]. A 2-socket Skylake-SP
+      // (Xeon Platinum 8180) measured with MLC 3.5 shows 81.1 ns local and 140-145 ns remote (FD.io CSIT, "Xeon
+      // Skylake HW Calibration").
       {"xeon-2s-mlc", "2-socket Xeon with the Intel MLC idle latencies 81 ns local / 141 ns remote, 40 cores", R"({
         "name": "xeon-2s-mlc", "sockets": 2, "cores_per_socket": 20, "threads_per_core": 2, "freq_ghz": 2.1,
         "caches": {"l1": {"size_kib": 32, "latency_cycles": 5}, "l2": {"size_kib": 1024, "latency_cycles": 14},

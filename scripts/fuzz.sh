@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Builds mksim's libFuzzer targets (fuzz/CMakeLists.txt: clang, AddressSanitizer + UndefinedBehaviorSanitizer) and
-# runs each for a bounded time, after replaying the saved regression inputs (fuzz/regressions/TARGET/).
+# Builds mksim's libFuzzer targets and runs each for a bounded time, after replaying the saved regression inputs
+# (fuzz/regressions/TARGET/). The targets live in the sanitized build (CMake preset `sanitize`, build-asan/: clang,
+# AddressSanitizer + UndefinedBehaviorSanitizer, MKSIM_BUILD_FUZZ), the same objects scripts/sanitize.sh tests.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     default: 20 s for every target the tree has
 #
 # Exits non-zero when a target crashed, leaked, hung (> 10 s on one input), ran out of memory (> 2 GB) or threw
-# anything but InputError. The input that did it is left in build-fuzz/artifacts/TARGET/; make it a regression:
+# anything but InputError. The input that did it is left in build-asan/fuzz/artifacts/TARGET/; make it a regression:
 # copy it into fuzz/regressions/TARGET/ (replayed by every run of this script) and, where the CLI can reach it, into
-# tests/bad_inputs/ with a catalogue case (see docs/reliability.md). Environment: MKSIM_FUZZ_BUILD_DIR (build-fuzz),
-# MKSIM_JOBS (build jobs, 2),
+# tests/bad_inputs/ with a catalogue case (see docs/reliability.md). Environment: MKSIM_JOBS (build jobs, 2),
 # MKSIM_FUZZ_SEED (libFuzzer's -seed: CI fixes it, so that a fresh clone explores the same inputs every time and a
 # red run points at a change, not at luck; unset, every run explores new ones).
 set -euo pipefail
@@ -16,16 +16,14 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 SECONDS_PER_TARGET=${1:-20}
 shift || true
-BUILD=${MKSIM_FUZZ_BUILD_DIR:-build-fuzz}
+BIN=build-asan            # binaryDir of the `sanitize` preset
+BUILD=$BIN/fuzz           # corpora, seeds, artifacts and logs
 REALDATA=$ROOT/data/realdata  # the real topologies and traces (SOURCES.md there), used as seeds
-CXX_FUZZ=${MKSIM_FUZZ_CXX:-$(command -v clang++ || command -v clang++-14)}
 
-if [ ! -f "$BUILD/build.ninja" ]; then
-  cmake -S fuzz -B "$BUILD" -G Ninja -DCMAKE_CXX_COMPILER="$CXX_FUZZ" >/dev/null
-fi
-cmake --build "$BUILD" -j "${MKSIM_JOBS:-2}"
+[ -f "$BIN/build.ninja" ] || cmake --preset sanitize >/dev/null
+read -r -a ALL_TARGETS <<<"$(tr ';' ' ' <"$BIN/fuzz-targets.txt")"
+cmake --build --preset sanitize -j "${MKSIM_JOBS:-2}" --target "${ALL_TARGETS[@]}"
 
-read -r -a ALL_TARGETS <<<"$(tr ';' ' ' <"$BUILD/targets.txt")"
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=("${ALL_TARGETS[@]}")
 
@@ -81,7 +79,7 @@ dict_for() {
 
 failed=()
 for t in "${TARGETS[@]}"; do
-  bin=$BUILD/$t
+  bin=$BIN/$t
   [ -x "$bin" ] || { echo "fuzz: no target $t (have: ${ALL_TARGETS[*]})"; exit 2; }
   mkdir -p "$BUILD/corpus/$t" "$BUILD/artifacts/$t" "$BUILD/logs"
   log=$BUILD/logs/$t.log

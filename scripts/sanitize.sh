@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds mksim with AddressSanitizer + UndefinedBehaviorSanitizer (CMake preset `sanitize`: Debug, MKSIM_SANITIZE=ON,
+# Builds mksim with AddressSanitizer + UndefinedBehaviorSanitizer (CMake preset `sanitize`: clang -O1, MKSIM_SANITIZE,
 # no Python module or benchmarks, in build-asan/) and runs the whole C++ test suite under them through CTest, then the
 # bad-input catalogue against the sanitized binary (any sanitizer report there fails the case).
 #
@@ -21,7 +21,7 @@ export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/sanitizer/lsan.supp
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:suppressions=$ROOT/tests/sanitizer/ubsan.supp}
 # SimGrid's default (raw) and ucontext actor contexts switch stacks behind ASan's back ("ASan is ignoring requested
 # __asan_handle_no_return ... False positive error reports may follow") and cut its allocation stacks short; with one
-# thread per actor ASan sees every stack. sim/engine.cpp reads MKSIM_CONTEXT_FACTORY.
+# thread per actor ASan sees every stack. sim/engine_setup.cpp reads MKSIM_CONTEXT_FACTORY.
 export MKSIM_CONTEXT_FACTORY=${MKSIM_CONTEXT_FACTORY:-thread}
 ctest --preset sanitize
 

@@ -3,7 +3,7 @@
 # and builds (with ccache when it is there), and makes the build's Python package importable by Debian's Python from
 # any folder: a mksim.pth file in /usr/local/lib/python3.X/dist-packages naming BUILD/python (rewritten only when it
 # names another folder; MKSIM_INSTALL_PTH=0 skips it). With --demo it also runs the main job: the four kernel
-# designs compared. Environment: MKSIM_BUILD_DIR (build), MKSIM_BUILD_TYPE (RelWithDebInfo).
+# designs compared. Environment: MKSIM_BUILD_DIR (build), MKSIM_BUILD_TYPE (Release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,7 +35,7 @@ if command -v ccache >/dev/null; then
   export CMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER:-ccache}
 fi
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${MKSIM_BUILD_TYPE:-RelWithDebInfo} -DMKSIM_BUILD_BENCH=OFF \
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${MKSIM_BUILD_TYPE:-Release} -DMKSIM_BUILD_BENCH=OFF \
         -DPython3_EXECUTABLE=/usr/bin/python3 >/dev/null
 fi
 cmake --build "$BUILD_DIR" -j "$(nproc)"

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${MKSIM_BUILD_DIR:-build}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${MKSIM_BUILD_TYPE:-RelWithDebInfo} \
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=${MKSIM_BUILD_TYPE:-Release} \
         -DPython3_EXECUTABLE=/usr/bin/python3 >/dev/null
 fi
 cmake --build "$BUILD_DIR" --target mksim >/dev/null

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/child_process.hpp"
 #include "sim/config.hpp"
 
 namespace mksim {
@@ -39,16 +40,7 @@ RunOutcome finish_run(int wait_status, const std::string& outdir);
 RunOutcome run_in_child(const Scenario& sc, const std::string& outdir);
 void cancel_runs();
 
-// Hooks around the fork() of start_run, for a host process with a runtime of its own: the Python module takes the GIL
-// before the fork and lets the interpreter reinitialise itself in the child (as os.fork does), so that policies written
-// in Python can run in the child. `parent` runs in the parent after the fork (also when it failed), `child` in the
-// child. Null: nothing.
-struct ForkHooks {
-  void (*before)() = nullptr;
-  void (*parent)() = nullptr;
-  void (*child)() = nullptr;
-};
-void set_fork_hooks(const ForkHooks& hooks);
+// The hooks around the fork() of start_run (a Python host's GIL): ForkHooks and set_fork_hooks, sim/child_process.hpp.
 
 // ---- metrics ----
 

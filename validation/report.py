@@ -123,13 +123,17 @@ def config_doc(exp):
 
 
 def queue_overrides(exp):
-    """An M/M/c experiment names servers and utilisation; the arrival rate follows from the config's service time."""
+    """A queueing experiment names servers, utilisation and optionally the service distribution (exponential unless
+    'fixed'); the arrival rate follows from the config's service time."""
     q = exp.get("queue")
     if not q:
         return {}
     service_s = exp.get("set", {}).get("workload.service_time_s", config_doc(exp)["workload"]["service_time_s"])
     c = q["servers"]
-    return {"workload.cores": c, "workload.arrival_rate_per_s": q["utilisation"] * c / service_s}
+    out = {"workload.cores": c, "workload.arrival_rate_per_s": q["utilisation"] * c / service_s}
+    if q.get("distribution", "exponential") != "exponential":
+        out["workload.service_distribution"] = q["distribution"]
+    return out
 
 
 def runs_of(name, exp):
@@ -211,6 +215,29 @@ def erlang_c_wait_s(servers, utilisation, service_s):
     return p_wait * service_s / (c * (1 - rho))
 
 
+def md1_wait_s(utilisation, service_s):
+    """Mean time in queue of M/D/1 (Pollaczek-Khinchine with a service-time variance of zero): rho S / (2 (1 - rho))."""
+    rho = utilisation
+    return rho * service_s / (2 * (1 - rho))
+
+
+def queue_wait_s(q, service_s):
+    """The formula an analytic experiment's queue is checked against: Erlang C for exponential service (M/M/c), the
+    Pollaczek-Khinchine formula for fixed service on one server (M/D/1)."""
+    dist = q.get("distribution", "exponential")
+    if dist == "exponential":
+        return erlang_c_wait_s(q["servers"], q["utilisation"], service_s)
+    if dist == "fixed" and q["servers"] == 1:
+        return md1_wait_s(q["utilisation"], service_s)
+    raise ValueError(f"no closed form for {dist} service on {q['servers']} servers")
+
+
+def queue_name(q):
+    if q.get("distribution", "exponential") == "fixed":
+        return "M/D/1 (Pollaczek-Khinchine)"
+    return "M/M/1" if q["servers"] == 1 else f"M/M/{q['servers']} (Erlang C)"
+
+
 def metric_at(results, exp, metric, at=None):
     point = results[exp][at]
     return point[metric]
@@ -279,7 +306,7 @@ def evaluate_case(doc, c, results):
             q = exp["queue"]
             service_s = exp.get("set", {}).get("workload.service_time_s",
                                                config_doc(exp)["workload"]["service_time_s"])
-            published = erlang_c_wait_s(q["servers"], q["utilisation"], service_s) * scale
+            published = queue_wait_s(q, service_s) * scale
             row["published"] = published
             spread = seed_spread(results, c["experiment"], c["metric"], c.get("at"))
             row["spread"] = spread * scale if spread is not None else None
@@ -433,6 +460,8 @@ def summary_counts(doc, rows):
         "predictions_pass": n(lambda r: r["case"]["role"] == "prediction" and r["status"] == "pass"),
         "independent_predictions": n(lambda r: independent(doc, r["case"])),
         "independent_predictions_pass": n(lambda r: independent(doc, r["case"]) and r["status"] == "pass"),
+        "independent_analytic_pass": n(lambda r: independent(doc, r["case"]) and r["status"] == "pass" and
+                                       r["case"].get("kind") == "analytic"),
         "calibrations": n(lambda r: r["case"]["role"] == "calibration"),
         "consistency": n(lambda r: r["case"]["role"] == "consistency"),
     }
@@ -600,21 +629,24 @@ def write_figures(doc, results, outdir):
         by_c = {}
         for c in qcases:
             exp = doc["experiments"][c["experiment"]]
-            by_c.setdefault(exp["queue"]["servers"], []).append((c, exp))
-        colors = ["tab:blue", "tab:orange", "tab:green", "tab:purple"]
-        for i, (servers, items) in enumerate(sorted(by_c.items())):
+            q = exp["queue"]
+            by_c.setdefault((q["servers"], q.get("distribution", "exponential")), []).append((c, exp))
+        colors = ["tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:red", "tab:brown"]
+        for i, (_key, items) in enumerate(sorted(by_c.items())):
             service_s = items[0][1].get("set", {}).get("workload.service_time_s",
                                                        config_doc(items[0][1])["workload"]["service_time_s"])
             rhos = [0.3 + 0.01 * k for k in range(64)]
-            name = "M/M/1" if servers == 1 else f"M/M/{servers} (Erlang C)"
-            ax.plot(rhos, [erlang_c_wait_s(servers, r, service_s) / service_s for r in rhos], "-",
-                    color=colors[i % 4], label=f"{name}: formula")
+            q0 = items[0][1]["queue"]
+            name = queue_name(q0)
+            ax.plot(rhos, [queue_wait_s({**q0, "utilisation": r}, service_s) / service_s for r in rhos], "-",
+                    color=colors[i % len(colors)], label=f"{name}: formula")
             for c, exp in items:
                 rho = exp["queue"]["utilisation"]
                 sim = results[c["experiment"]][None]["mean_wait_s"] / service_s
                 err = seed_spread(results, c["experiment"], "mean_wait_s")
-                ax.errorbar([rho], [sim], yerr=[err / service_s] if err else None, fmt="o", color=colors[i % 4],
-                            ms=5, capsize=3, label=f"{name}: simulated" if c is items[0][0] else None)
+                ax.errorbar([rho], [sim], yerr=[err / service_s] if err else None, fmt="o",
+                            color=colors[i % len(colors)], ms=5, capsize=3,
+                            label=f"{name}: simulated" if c is items[0][0] else None)
         ax.set_yscale("log")
         finish(fig, ax, "queueing.png", "utilisation", "mean wait / mean service time",
                "Client-server with kernel costs zero against queueing theory", grid_which="both")
@@ -673,8 +705,9 @@ FIGURES = [
     ("shootdown-8x4.png", "Figure 6 of the Multikernel paper: the four TLB-shootdown protocols at 32 cores on the "
                           "8x4-core AMD, published (read off the figure) against simulated (the agreement part of the "
                           "unmap)."),
-    ("queueing.png", "Mean wait of the client-server workload with every kernel cost zero, against the M/M/1 and "
-                     "Erlang C formulas (error bars: 95% confidence interval of the mean over the replications)."),
+    ("queueing.png", "Mean wait of the client-server workload with every kernel cost zero, against the M/M/1, "
+                     "Erlang C and M/D/1 (Pollaczek-Khinchine) formulas (error bars: 95% confidence interval of the "
+                     "mean over the replications)."),
     ("larson.png", "Larson benchmark throughput against threads, relative to one thread."),
 ]
 
@@ -743,7 +776,9 @@ def write_markdown(doc, rows, version, figures, path, loo=None):
         f"**Summary** ({version and 'mksim ' + version}): {k['cases']} cases, {k['pass']} pass, {k['FAIL']} fail, "
         f"{k['missed']} missed. {k['predictions']} predictions, {k['predictions_pass']} within tolerance; of them "
         f"{k['independent_predictions']} independent (no fitted parameter), {k['independent_predictions_pass']} "
-        f"within tolerance. {k['calibrations']} calibration points, {k['consistency']} consistency checks.",
+        f"within tolerance ({k['independent_analytic_pass']} of them closed-form queueing results, "
+        f"{k['independent_predictions_pass'] - k['independent_analytic_pass']} published measurements or curves). "
+        f"{k['calibrations']} calibration points, {k['consistency']} consistency checks.",
         "",
     ]
     for key, src in doc["sources"].items():

@@ -173,6 +173,22 @@ def test_queueing_formulas():
         assert report.erlang_c_wait_s(1, rho, s) == pytest.approx(rho / (1 - rho) * s)
     # M/M/2 at rho 0.5: P(wait) = 1/3, mean wait = P(wait) * S / (c (1 - rho)) = S / 3.
     assert report.erlang_c_wait_s(2, 0.5, s) == pytest.approx(s / 3)
+    # M/D/1 (Pollaczek-Khinchine, no service-time variance): half the M/M/1 wait at the same utilisation.
+    for rho in (0.5, 0.7, 0.9):
+        assert report.queue_wait_s({"servers": 1, "utilisation": rho, "distribution": "fixed"}, s) == \
+            pytest.approx(report.erlang_c_wait_s(1, rho, s) / 2)
+    assert report.queue_wait_s({"servers": 1, "utilisation": 0.5, "distribution": "fixed"}, s) == pytest.approx(s / 2)
+    with pytest.raises(ValueError, match="no closed form"):
+        report.queue_wait_s({"servers": 4, "utilisation": 0.5, "distribution": "fixed"}, s)
+
+
+def test_fixed_service_queue_sets_the_distribution():
+    exp = {"config": "queue-mmc.json", "queue": {"servers": 1, "utilisation": 0.5, "distribution": "fixed"}}
+    over = report.queue_overrides(exp)
+    assert over["workload.service_distribution"] == "fixed"
+    assert over["workload.arrival_rate_per_s"] == pytest.approx(0.5 / 1e-5)
+    assert "workload.service_distribution" not in report.queue_overrides(
+        {"config": "queue-mmc.json", "queue": {"servers": 2, "utilisation": 0.5}})
 
 
 def test_crossover_interpolates_where_the_first_curve_drops_below_the_second():
