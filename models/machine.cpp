@@ -40,11 +40,17 @@ bool Machine::has_cores(int node) const {
 
 int Machine::nearest_cpu_node(int node) const {
   if (has_cores(node)) return node;
+  const bool have_latency = static_cast<int>(interconnect.latency_ns.size()) == num_nodes();
   int best = -1;
   for (int i = 0; i < num_nodes(); ++i) {
     if (!has_cores(i)) continue;
-    const bool have_latency = static_cast<int>(interconnect.latency_ns.size()) == num_nodes();
-    if (best < 0 || (have_latency && interconnect.latency_ns[i][node] < interconnect.latency_ns[best][node])) best = i;
+    if (best < 0) {
+      best = i;
+    } else if (have_latency) {
+      if (interconnect.latency_ns[i][node] < interconnect.latency_ns[best][node]) best = i;
+    } else if (nodes[i].package == nodes[node].package && nodes[best].package != nodes[node].package) {
+      best = i;
+    }
   }
   return best < 0 ? node : best;
 }

@@ -4,6 +4,7 @@
 // dropped, so the compiler inlines them as it did when the engine was one file (a function called once, ...).
 #include <set>
 
+#include "models/memory_capacity.hpp"
 #include "sim/engine_impl.hpp"
 
 namespace mksim {
@@ -529,6 +530,7 @@ inline Step EngineImpl::execute(CoreRt& c, Thread& t, double slice_end_s) {
       Region& r = regions_.at(op.target);
       allocator_->release(c, t, r.bytes);
       r.freed = true;
+      release_placed(r.node_bytes, node_used_bytes_);
       return done();
     }
     case OpKind::Map:
@@ -605,12 +607,23 @@ inline Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
   const double t0 = c.now_s();
   Region& r = regions_.at(op.target);
   if (r.node_share.empty()) {
-    if (r.bind_node >= 0) {
-      r.node_share.assign(m_.num_nodes(), 0.0);
-      r.node_share[r.bind_node] = 1.0;
+    std::vector<double> want;
+    bool bound = r.bind_node >= 0;  // a workload's explicit node binds like a bind policy
+    if (bound) {
+      want.assign(m_.num_nodes(), 0.0);
+      want[r.bind_node] = 1.0;
     } else {
-      r.node_share = placement_->place(m_, r, t, c.id);
+      want = placement_->place(m_, r, t, c.id);
+      bound = placement_->binds();
     }
+    // Within the nodes' capacity, as Linux's page allocator falls back (models/memory_capacity.hpp).
+    Placed placed = place_within_capacity(m_, want, r.bytes, node_used_bytes_, bound);
+    if (!placed.error.empty())
+      throw InputError(sc_.file, "machine.memory",
+                       fmt::format("thread '{}' first touching region {} of process '{}': {}", t.name, r.id,
+                                   processes_[r.process].name, placed.error));
+    r.node_share = std::move(placed.share);
+    r.node_bytes = std::move(placed.bytes);
   }
   ++r.accesses;
   const Cache* llc = m_.last_level_cache(c.id);

@@ -403,6 +403,7 @@ class EngineImpl final : public WorkloadEnv, public PageMover {
   std::vector<Process> processes_;
   // Deques: a core holds references to these across SimGrid activities, during which other cores may add more.
   std::deque<Region> regions_;
+  std::vector<uint64_t> node_used_bytes_;  // bytes of placed regions on each node (models/memory_capacity.hpp)
   std::deque<Channel> channels_;
   std::deque<UserLock> locks_;
   std::vector<Template> templates_;

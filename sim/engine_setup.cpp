@@ -33,6 +33,7 @@ void EngineImpl::prepare() {
   allocator_ = AllocatorRegistry::instance().find(sc_.allocator.name)->make(sc_.allocator.params);
   allocator_->init(m_);
   traffic_.assign(m_.num_nodes(), {});
+  node_used_bytes_.assign(m_.num_nodes(), 0);
   for (const auto& w : sc_.workloads) {
     current_workload_path_ = w.params.path();
     workloads_.push_back(WorkloadRegistry::instance().find(w.kind)->make(w.params));

@@ -162,7 +162,8 @@ json topology_to_json(const ImportedTopology& t) {
   const Machine& m = t.machine;
   json nodes = json::array(), cores = json::array(), caches = json::array();
   for (const auto& n : m.nodes)
-    nodes.push_back({n.id, n.package, n.memory_bytes, n.controller_bandwidth_gb_s, n.local_latency_ns});
+    nodes.push_back({n.id, n.package, n.memory_bytes, n.controller_bandwidth_gb_s, n.local_latency_ns, n.kind,
+                     n.write_bandwidth_gb_s});
   for (const auto& c : m.cores)
     cores.push_back({c.id, c.package, c.die, c.node, c.freq_ghz, c.hw_threads, c.pu_os_index, c.caches});
   for (const auto& k : m.caches) caches.push_back({k.level, k.size_bytes, k.line_bytes, k.hit_latency_cycles, k.cores});
@@ -180,7 +181,9 @@ json topology_to_json(const ImportedTopology& t) {
           {"core_bandwidth_gb_s", m.core_bandwidth_gb_s},
           {"core_mlp", m.core_mlp},
           {"slit", t.slit},
-          {"notes", t.notes}};
+          {"notes", t.notes},
+          {"memory_figures_read", t.memory_figures_read},
+          {"local_to", t.local_to}};
 }
 
 ImportedTopology topology_from_json(const json& j) {
@@ -190,7 +193,8 @@ ImportedTopology topology_from_json(const json& j) {
   m.source = j["source"];
   m.packages = j["packages"];
   m.dies = j["dies"];
-  for (const auto& n : j["nodes"]) m.nodes.push_back({n[0], n[1], n[2], number_or_nan(n[3]), number_or_nan(n[4])});
+  for (const auto& n : j["nodes"])
+    m.nodes.push_back({n[0], n[1], n[2], number_or_nan(n[3]), number_or_nan(n[4]), n[5], number_or_nan(n[6])});
   for (const auto& c : j["cores"]) {
     Core k;
     k.id = c[0], k.package = c[1], k.die = c[2], k.node = c[3], k.freq_ghz = number_or_nan(c[4]), k.hw_threads = c[5];
@@ -218,6 +222,8 @@ ImportedTopology topology_from_json(const json& j) {
     for (const auto& v : row) t.slit.back().push_back(number_or_nan(v));
   }
   t.notes = j["notes"].get<std::vector<std::string>>();
+  t.memory_figures_read = j["memory_figures_read"].get<std::map<int, std::set<std::string>>>();
+  t.local_to = j["local_to"].get<std::map<int, int>>();
   return t;
 }
 

@@ -19,6 +19,8 @@ struct ImportedTopology {
   // Per NUMA node: the figures its memory attributes give ("read_bandwidth_gb_s", "write_bandwidth_gb_s",
   // "latency_ns"), already set on the node; the others are the config's or the node kind's defaults.
   std::map<int, std::set<std::string>> memory_figures_read;
+  // Memory-only NUMA nodes: the node with cores each is local to (the node of the first core its cpuset holds).
+  std::map<int, int> local_to;
 };
 
 // Reads an hwloc XML topology with libhwloc. Throws InputError naming the file (and the line when it can be found)

@@ -30,11 +30,18 @@
 
 #include "sim/api/params.hpp"
 #include "sim/hwloc_detail.hpp"
+#include "sim/hwloc_memory.hpp"
 #include "sim/input.hpp"
 
 namespace mksim::hwloc_detail {
 
 namespace {
+
+// hwloc 2.0 exported memory-side caches (DRAM in front of NVM, MCDRAM in cache mode) as CPU caches of this subtype;
+// later versions have a MemCache object type.
+bool memory_side_cache(hwloc_obj_t o) {
+  return o->subtype && std::strcmp(o->subtype, "MemorySideCache") == 0;
+}
 
 bool ordinary_memory(hwloc_obj_t node) {
   return node->subtype == nullptr || std::strcmp(node->subtype, "DRAM") == 0;
@@ -195,7 +202,7 @@ ImportedTopology map_topology(hwloc_topology_t t, const std::string& file, Impor
         break;
       }
       // An L3 private to one core (POWER8) is no die; it must be shared.
-      if (o->type == HWLOC_OBJ_L3CACHE && cores_under(t, o) > 1) {
+      if (o->type == HWLOC_OBJ_L3CACHE && cores_under(t, o) > 1 && !memory_side_cache(o)) {
         key = o;
         hwloc_obj_t outer = hwloc_get_ancestor_obj_by_type(t, ndie_objs > 0 ? HWLOC_OBJ_DIE : HWLOC_OBJ_PACKAGE, o);
         if (outer && !hwloc_bitmap_isequal(outer->cpuset, o->cpuset)) l3_split = true;
@@ -275,15 +282,22 @@ ImportedTopology map_topology(hwloc_topology_t t, const std::string& file, Impor
                     shared_cores));
   if (homeless > 0 && !node_objs.empty())
     out.notes.push_back(fmt::format("{} cores are in no NUMA node's cpuset: put on node 0", homeless));
+  // Kinds (subtypes), memory attributes and the locality of memory-only nodes (sim/hwloc_memory.cpp).
+  import_memory_kinds(t, node_objs, out);
 
   // Data and unified caches, one Cache per hwloc object, ordered by level then hwloc's logical order. Instruction
   // caches are filtered out by hwloc already; memory-side caches are not CPU caches and are only counted.
   std::unordered_map<hwloc_obj_t, int> cache_index;
+  int memory_side_l3 = 0;  // memory-side caches exported as CPU caches with subtype MemorySideCache (hwloc 2.0)
   for (hwloc_obj_type_t type :
        {HWLOC_OBJ_L1CACHE, HWLOC_OBJ_L2CACHE, HWLOC_OBJ_L3CACHE, HWLOC_OBJ_L4CACHE, HWLOC_OBJ_L5CACHE}) {
     const int count = hwloc_get_nbobjs_by_type(t, type);
     for (int i = 0; i < count; ++i) {
       hwloc_obj_t o = hwloc_get_obj_by_type(t, type, static_cast<unsigned>(i));
+      if (memory_side_cache(o)) {
+        ++memory_side_l3;
+        continue;
+      }
       Cache c;
       c.level = static_cast<int>(o->attr->cache.depth);
       c.size_bytes = o->attr->cache.size;
@@ -321,7 +335,7 @@ ImportedTopology map_topology(hwloc_topology_t t, const std::string& file, Impor
   if (unknown_line > 0)
     out.notes.push_back(fmt::format("{} caches have no line size: {} bytes assumed", unknown_line, Cache{}.line_bytes));
   if (unknown_size > 0) out.notes.push_back(fmt::format("{} caches have no size (0 bytes kept)", unknown_size));
-  const int memcaches = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_MEMCACHE);
+  const int memcaches = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_MEMCACHE) + memory_side_l3;
   if (memcaches > 0)
     out.notes.push_back(
         fmt::format("{} memory-side caches (e.g. DRAM in front of persistent memory) are not modelled", memcaches));

@@ -31,6 +31,15 @@ void import_memory_kinds(hwloc_topology_t t, const std::vector<hwloc_obj_t>& nod
     hwloc_obj_t o = node_objs[i];
     NumaNode& nd = out.machine.nodes[i];
     if (o->subtype && *o->subtype) nd.kind = memory_kind_name(o->subtype);
+    // A memory-only node is local to the node of the first core its cpuset holds (HBM beside the DRAM of a group).
+    bool has_cores = false;
+    for (const auto& c : out.machine.cores) has_cores = has_cores || c.node == nd.id;
+    if (!has_cores && o->cpuset)
+      for (const auto& c : out.machine.cores)
+        if (!c.pu_os_index.empty() && hwloc_bitmap_isset(o->cpuset, static_cast<unsigned>(c.pu_os_index.front()))) {
+          out.local_to[nd.id] = c.node;
+          break;
+        }
     auto& read = out.memory_figures_read[nd.id];
     const double bw = attribute(t, HWLOC_MEMATTR_ID_BANDWIDTH, o);
     const double rbw = attribute(t, HWLOC_MEMATTR_ID_READ_BANDWIDTH, o);

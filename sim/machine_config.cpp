@@ -222,7 +222,10 @@ void check_matrix_size(const Params& ic, const std::string& name, int nodes) {
 }
 
 // Memory, interconnect and latency numbers, once the structure (nodes, cores, caches) is there.
-void apply_interconnect(Machine& m, const Params& p, const std::vector<std::vector<double>>& hwloc_slit) {
+// `local_to`: a memory-only node's local node with cores where the topology says (else the first node with cores of
+// its package).
+void apply_interconnect(Machine& m, const Params& p, const std::vector<std::vector<double>>& hwloc_slit,
+                        const std::map<int, int>& local_to = {}) {
   const int n = m.num_nodes();
   Params ic = p.child("interconnect");
   m.interconnect.link_bandwidth_gb_s = ic.number("link_bandwidth_gb_s");
@@ -244,20 +247,14 @@ void apply_interconnect(Machine& m, const Params& p, const std::vector<std::vect
     m.interconnect.latency_ns = latencies_from_slit(hwloc_slit, m.nodes);
   } else {
     // The hop model: local latency plus a fixed cost per hop over the link topology. A memory-only node is reached
-    // through the first node with cores of its package (its own latency from there), like its host's memory.
+    // through the node it is local to (its own latency from there), like that node's memory.
     Interconnect hop_ic = m.interconnect;
     hop_ic.latency_ns.assign(n, std::vector<double>(n, 1.0));
     auto hops = derive_hops(hop_ic, n);
     std::vector<int> host(n);
     for (int j = 0; j < n; ++j) {
-      host[j] = j;
-      if (m.has_cores(j) || cpu_nodes.empty()) continue;
-      host[j] = cpu_nodes.front();
-      for (int c : cpu_nodes)
-        if (m.nodes[c].package == m.nodes[j].package) {
-          host[j] = c;
-          break;
-        }
+      auto it = local_to.find(j);
+      host[j] = it != local_to.end() ? it->second : m.nearest_cpu_node(j);  // no latencies yet: its package's first
     }
     m.interconnect.latency_ns.assign(n, std::vector<double>(n));
     for (int i = 0; i < n; ++i)
@@ -387,6 +384,7 @@ void add_memory_nodes(Machine& m, const Params& mem) {
       nd.package = static_cast<int>(e.integer("package"));
       nd.kind = memory_kind_name(e.text("kind"));
       nd.memory_bytes = static_cast<uint64_t>(e.number("size_gib") * 1073741824.0);
+
       m.nodes.push_back(nd);
     }
   }
@@ -488,7 +486,7 @@ Machine topology_machine(ImportedTopology topo, const json& given, const Params&
   for (auto& c : m.cores) c.freq_ghz = p.number("freq_ghz");
   Params caches = p.child("caches");
   for (auto& k : m.caches) k.hit_latency_cycles = caches.child(cache_key(k.level)).number("latency_cycles");
-  apply_interconnect(m, p, topo.slit);
+  apply_interconnect(m, p, topo.slit, topo.local_to);
   return m;
 }
 

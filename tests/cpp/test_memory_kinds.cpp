@@ -162,3 +162,27 @@ TEST_CASE("capacity: regions that fit keep their shares; a full node spills to t
   CHECK(used[0] == gib / 2);
   CHECK(used[1] == 0);
 }
+
+TEST_CASE("capacity: a stream bound to a full memory-only node fails the run, naming the node and the demand") {
+  json machine = two_tier("HBM");  // node 1: 2 GiB of HBM
+  json doc = {{"machine", machine},
+              {"workload",
+               {{"kind", "stream"},
+                {"threads", 2},
+                {"cores", {0, 1}},
+                {"node", {1}},
+                {"bytes_per_thread", 1.5 * (1ull << 30)},
+                {"chunk_bytes", 1 << 24}}}};
+  std::string error;
+  try {
+    run_isolated(resolve_scenario(doc, "test.json", "."));
+  } catch (const InputError& e) {
+    error = e.what();
+  }
+  CHECK_THAT(error, Catch::Contains("NUMA node 1 (HBM, 2 GiB) is full") && Catch::Contains("1.5 GiB"));
+  // One such thread fits.
+  doc["workload"]["threads"] = 1;
+  doc["workload"]["cores"] = {0};
+  json r = run_doc(doc);
+  CHECK(r["summary"]["status"] == "completed");
+}
