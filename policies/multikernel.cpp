@@ -135,6 +135,16 @@ class Multikernel final : public KernelArchitecture {
     cpu.count("tlb_shootdown");
   }
 
+  // The CPU driver changes the entries; when they may be cached elsewhere its monitor runs the agreement with the
+  // other cores' monitors (as for an unmap, without the domain's LRPCs: the kernel moves the pages itself).
+  void update_ptes(Cpu& cpu, Thread&, uint64_t pages, const std::vector<int>& tlb_cores) override {
+    cpu.spend_cycles(static_cast<double>(pages) * page_table_cycles_per_page_, Work::Kernel);
+    if (tlb_cores.empty()) return;
+    cpu.spend_cycles(monitor_request_cycles_, Work::Kernel);
+    cpu.spend_s(run_agreement(cpu, shootdown_protocol("numa-multicast"), tlb_cores, agreement_costs()), Work::Kernel);
+    cpu.count("tlb_shootdown");
+  }
+
  private:
   static double urpc_lines(uint64_t bytes) { return std::max(1.0, std::ceil(bytes / 64.0)); }
 

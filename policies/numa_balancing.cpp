@@ -14,15 +14,28 @@
 // tpp: hot/cold tiering after TPP (Maruf et al., "TPP: Transparent Page Placement for CXL-Enabled Tiered-Memory",
 // ASPLOS 2023), as merged in Linux's memory-tiering mode of NUMA balancing (numa_balancing=2): the scan makes only
 // slow-tier pages fault (change_pte_range skips top-tier pages); a faulting page is promoted to the fast tier when it
-// is hot (TPP: on the active LRU list, i.e. its region was accessed at least `active_accesses` times since it was last
-// scanned); and the fast tier keeps free headroom by demoting its coldest pages (least recently accessed regions) to
-// the nearest slow node ahead of need, decoupled from allocation (TPP section 5.2), rather than waiting until
-// allocations fail. Demotion runs on the core that needs the room (Linux: kswapd on the node's CPUs).
+// is hot, which Linux (since 6.1, mm/memory-tiers and kernel/sched/fair.c should_numa_migrate_memory) judges by the
+// hint-fault latency: the page faulted less than `hot_threshold_ms` (numa_balancing_hot_threshold_ms, 1000) after the
+// scan made it fault, so it is accessed at least about once per threshold. Promotion is rate-limited per fast node
+// (numa_promotion_rate_limit: at most `promote_rate_limit_mb_s` of candidates per second) and the threshold adapts
+// to that rate (numa_promotion_adjust_threshold: every scan_period_max_ms it moves by 1/8 of hot_threshold_ms, down
+// when more candidates than the rate came, up to twice hot_threshold_ms when fewer), which is what keeps pages from
+// ping-ponging between the tiers when the fast tier is full; and the fast tier keeps free headroom by demoting its
+// coldest pages (least recently accessed regions) to the nearest slow node ahead of need, decoupled from allocation
+// (TPP section 5.2), rather than waiting until allocations fail. Demotion runs on the core that needs the room (Linux:
+// kswapd on the node's CPUs).
 //
-// Both place a region where it is first touched with Linux's fallback: the nearest node (by load latency from the
-// touching core) with room (NumaNode::memory_bytes, 0 meaning unlimited), splitting the region over nodes as they
-// fill. Tiers: with `fast_nodes` empty, the fast tier of a core is its nearest node and every other node is slow.
-// Hotness and access counts are per region (Region::accesses), the unit a workload addresses; migration moves pages.
+// What moving costs (sim/engine.cpp EngineImpl::migrate): the page-table work of the architecture and the copy as
+// memory traffic; a TLB shootdown only where a translation may be cached. A page that took a hinting fault has an
+// entry the scan made inaccessible and flushed (change_prot_numa's flush_tlb_range), so migrating it needs none
+// (ptep_clear_flush flushes only accessible entries); a demotion batch unmaps accessible pages and flushes once for
+// the batch (migrate_pages' batched TLB flush, Linux 6.4).
+//
+// Both place a region on the node nearest the core that first touches it (by load latency); the engine's placement
+// falls back as Linux's does when that node is full (models/memory_capacity.hpp), and keeps the one account of each
+// node's memory in use, which migrations update and these policies read (PageMover::free_bytes). Tiers: with
+// `fast_nodes` empty, the fast tier of a core is its nearest node and every other node is slow. Scan state and recency
+// are per region, the unit a workload addresses; migration moves pages.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -41,7 +54,7 @@ struct BalancingParams {
   double page_kib = 4, hinting_fault_cycles = 0;
   std::vector<double> fast_nodes;
   double headroom_percent = 0;
-  int64_t active_accesses = 2;
+  double hot_threshold_ms = 1000, promote_rate_limit_mb_s = 65536;
 
   static ParamStruct<BalancingParams> common() {
     return ParamStruct<BalancingParams>()
@@ -89,11 +102,17 @@ struct BalancingParams {
                                 "reclaims up to twice this (TPP's demotion watermark; the value is mksim's assumption)")
                       .at_least(0)
                       .at_most(50))
-            .bind(&BalancingParams::active_accesses,
-                  Field::integer("active_accesses", 2, "",
-                                 "accesses to a region since its last scan that make its faulting pages hot enough "
-                                 "to promote (TPP: the page is on the active LRU list, accessed twice)")
-                      .at_least(1));
+            .bind(&BalancingParams::hot_threshold_ms,
+                  Field::number("hot_threshold_ms", 1000, "ms",
+                                "a slow-tier page that faults within this time of the scan that made it fault is hot "
+                                "and promoted (Linux: numa_balancing_hot_threshold_ms, 1000); the threshold then "
+                                "adapts to promote_rate_limit_mb_s")
+                      .above(0))
+            .bind(&BalancingParams::promote_rate_limit_mb_s,
+                  Field::number("promote_rate_limit_mb_s", 65536, "MiB/s",
+                                "most pages promoted to one fast node per second, the rate the hot threshold adapts "
+                                "to (Linux: numa_balancing_promote_rate_limit_MBps, 65536)")
+                      .above(0));
     return d;
   }
 };
@@ -102,9 +121,8 @@ struct RegionState {
   uint64_t protected_pages = 0;  // pages made to fault by a scan and not faulted yet
   double fault_credit = 0;       // fractional hinting faults carried to the next access (deterministic rounding)
   double migrate_credit = 0;     // fractional migrations of non-local faulting pages
-  uint64_t accesses_at_scan = 0;
+  double scanned_s = 0;          // when the last scan made its pages fault (the hint-fault latency counts from here)
   double last_access_s = -1;
-  bool accounted = false;  // its pages count in used_
 };
 
 class NumaBalancing final : public PagePlacement {
@@ -117,7 +135,6 @@ class NumaBalancing final : public PagePlacement {
     m_ = &m;
     const auto nodes = static_cast<size_t>(m.num_nodes());
     capacity_.assign(nodes, 0);
-    used_.assign(nodes, 0);
     for (size_t n = 0; n < nodes; ++n) capacity_[n] = m.nodes[n].memory_bytes / page_bytes_;
     fast_.assign(nodes, false);
     for (size_t i = 0; i < b_.fast_nodes.size(); ++i) {
@@ -133,26 +150,10 @@ class NumaBalancing final : public PagePlacement {
 
   uint64_t page_bytes() const override { return page_bytes_; }
 
-  // First touch with Linux's fallback: the nearest node with room, then the next; a region larger than the room left
-  // is split. When every node is full the rest goes to the nearest (capacity errors are not this policy's to raise).
-  std::vector<double> place(const Machine& m, const Region& r, const Thread&, int core) override {
-    const uint64_t pages = std::max<uint64_t>(1, (r.bytes + page_bytes_ - 1) / page_bytes_);
-    std::vector<uint64_t> put(m.num_nodes(), 0);
-    uint64_t left = pages;
-    for (int n : by_distance_.at(core)) {
-      const uint64_t room = room_of(n);
-      const uint64_t k = std::min(left, room);
-      put[n] += k;
-      left -= k;
-      if (left == 0) break;
-    }
-    put[by_distance_.at(core).front()] += left;
+  // First touch: the node nearest the touching core (the engine falls back from it when it is full).
+  std::vector<double> place(const Machine& m, const Region&, const Thread&, int core) override {
     std::vector<double> share(m.num_nodes(), 0.0);
-    for (int n = 0; n < m.num_nodes(); ++n) {
-      used_[n] += put[n];
-      share[n] = static_cast<double>(put[n]) / static_cast<double>(pages);
-    }
-    state(r.id).accounted = true;
+    share[by_distance_.at(core).front()] = 1.0;
     return share;
   }
 
@@ -190,9 +191,9 @@ class NumaBalancing final : public PagePlacement {
     });
     return order;
   }
-  uint64_t room_of(int n) const {
-    if (capacity_[n] == 0) return UINT64_MAX;
-    return capacity_[n] > used_[n] ? capacity_[n] - used_[n] : 0;
+  uint64_t room_of(const PageMover& mover, int n) const {
+    const uint64_t free = mover.free_bytes(n);
+    return free == UINT64_MAX ? free : free / page_bytes_;
   }
   bool is_fast(int n, int core) const { return b_.fast_nodes.empty() ? n == by_distance_[core].front() : fast_[n]; }
   int fast_node_of(int core) const {
@@ -221,7 +222,6 @@ class NumaBalancing final : public PagePlacement {
                    std::max(b_.scan_period_min_ms, b_.scan_period_max_ms) * 1e-3);
     sc.migrated_since_scan = 0;
     sc.next_s = now + sc.period_s;
-    release_freed(mover);
     std::vector<uint32_t> mine;
     for (uint32_t id = 0; id < mover.regions(); ++id) {
       const Region& r = mover.region(id);
@@ -245,7 +245,7 @@ class NumaBalancing final : public PagePlacement {
       RegionState& s = state(r.id);
       s.protected_pages = static_cast<uint64_t>(std::llround(portion * static_cast<double>(eligible)));
       s.fault_credit = 0;
-      s.accesses_at_scan = r.accesses;
+      s.scanned_s = now;
       changed += s.protected_pages;
       if (portion >= 1.0) ++whole;
     }
@@ -254,27 +254,18 @@ class NumaBalancing final : public PagePlacement {
     if (tiering_) keep_headroom(mover, cpu, t, fast_node_of(core), 0, UINT32_MAX);
   }
 
-  void release_freed(PageMover& mover) {
-    for (uint32_t id = 0; id < mover.regions() && id < states_.size(); ++id) {
-      Region& r = mover.region(id);
-      if (!r.freed || !states_[id].accounted) continue;
-      for (size_t n = 0; n < r.node_pages.size(); ++n) used_[n] -= std::min(used_[n], r.node_pages[n]);
-      states_[id].accounted = false;
-    }
-  }
-
-  // `overcommit`: the destination may go beyond its capacity (demotion when every slow node is full, as placement's
-  // fallback does).
+  // `shootdown`: the pages' entries are accessible and may be cached (demotion), not entries that took a hinting
+  // fault. `overcommit`: the destination may go beyond its capacity (demotion when every slow node is full, as
+  // placement's fallback does).
   uint64_t move(PageMover& mover, Cpu& cpu, Thread& t, Region& r, int from, int to, uint64_t pages,
-                bool overcommit = false) {
-    pages = std::min({pages, r.node_pages[from], overcommit ? UINT64_MAX : room_of(to)});
+                bool shootdown = false, bool overcommit = false) {
+    pages = std::min({pages, r.node_pages[from], overcommit ? UINT64_MAX : room_of(mover, to)});
     if (pages == 0 || from == to) return 0;
-    // Booked before the copy, during which other cores run: they see the pages on their way (as Linux's migration
-    // entries make them), so no page is moved twice and the destination's room is not given twice.
-    used_[from] -= std::min(used_[from], pages);
-    used_[to] += pages;
+    // The engine books the pages at their destination before the copy, during which other cores run: they see the
+    // pages on their way (as Linux's migration entries make them), so no page is moved twice and the destination's
+    // room is not given twice.
     scans_[t.process].migrated_since_scan += pages;
-    return mover.migrate(cpu, t, r, from, to, pages);
+    return mover.migrate(cpu, t, r, from, to, pages, shootdown);
   }
 
   // NUMA balancing: of the faulting pages, those on other nodes than the faulting core's move to it.
@@ -292,11 +283,21 @@ class NumaBalancing final : public PagePlacement {
     }
   }
 
-  // TPP: faulting pages (all on slow nodes) of a hot region go to the core's fast node, after making room.
+  // Tiering: faulting pages (all on slow nodes) go to the core's fast node, after making room, when they are hot (they
+  // faulted within the node's threshold of their scan) and the node's promotion rate allows.
   void promote(PageMover& mover, Cpu& cpu, Thread& t, Region& r, uint64_t faults) {
-    const RegionState& s = state(r.id);
-    if (r.accesses - s.accesses_at_scan < static_cast<uint64_t>(b_.active_accesses)) return;
     const int fast = fast_node_of(cpu.core());
+    const double now = cpu.now_s();
+    Promotion& p = promotion(fast);
+    adjust_threshold(p, now);
+    if (now - state(r.id).scanned_s >= p.threshold_s) return;
+    // numa_promotion_rate_limit: candidates counted per one-second window.
+    p.candidates += faults;
+    if (now - p.rate_start_s > 1.0) {
+      p.rate_start_s = now;
+      p.rate_candidates = p.candidates;
+    }
+    if (static_cast<double>(p.candidates - p.rate_candidates) >= rate_limit_pages()) return;
     keep_headroom(mover, cpu, t, fast, faults, r.id);
     auto want = faults;
     for (int from : by_distance_[cpu.core()]) {
@@ -310,10 +311,10 @@ class NumaBalancing final : public PagePlacement {
   void keep_headroom(PageMover& mover, Cpu& cpu, Thread& t, int fast, uint64_t incoming, uint32_t skip) {
     if (capacity_[fast] == 0) return;
     const auto headroom = static_cast<uint64_t>(static_cast<double>(capacity_[fast]) * b_.headroom_percent / 100.0);
-    if (room_of(fast) >= headroom + incoming) return;
+    if (room_of(mover, fast) >= headroom + incoming) return;
     int slow = -1;  // the nearest slow node with room, else the nearest slow node
     for (int n : order_from(fast))
-      if (!is_fast(n, cpu.core()) && (slow < 0 || (room_of(slow) == 0 && room_of(n) > 0))) slow = n;
+      if (!is_fast(n, cpu.core()) && (slow < 0 || (room_of(mover, slow) == 0 && room_of(mover, n) > 0))) slow = n;
     if (slow < 0) return;
     std::vector<std::pair<double, uint32_t>> cold;  // (last access, region): least recently used first
     for (uint32_t id = 0; id < mover.regions(); ++id) {
@@ -323,11 +324,43 @@ class NumaBalancing final : public PagePlacement {
     }
     std::sort(cold.begin(), cold.end());
     const uint64_t target = std::min(capacity_[fast], 2 * headroom + incoming);
+    bool flushed = false;  // one TLB shootdown for the batch (migrate_pages' batched flush, Linux 6.4+)
     for (const auto& [last_access_s, id] : cold) {
-      if (room_of(fast) >= target) break;
+      if (room_of(mover, fast) >= target) break;
       Region& r = mover.region(id);
-      if (move(mover, cpu, t, r, fast, slow, target - room_of(fast), true) > 0) cpu.count("page_demotion", 1);
+      if (move(mover, cpu, t, r, fast, slow, target - room_of(mover, fast), !flushed, true) > 0) {
+        flushed = true;
+        cpu.count("page_demotion", 1);
+      }
     }
+  }
+
+  // Per fast node, Linux's pgdat promotion state: the adaptive hot threshold and the rate limit's windows.
+  struct Promotion {
+    double threshold_s = -1, threshold_start_s = 0, rate_start_s = 0;
+    uint64_t candidates = 0, threshold_candidates = 0, rate_candidates = 0;
+  };
+  Promotion& promotion(int node) {
+    if (promotions_.empty()) promotions_.resize(static_cast<size_t>(m_->num_nodes()));
+    Promotion& p = promotions_[static_cast<size_t>(node)];
+    if (p.threshold_s < 0) p.threshold_s = b_.hot_threshold_ms * 1e-3;
+    return p;
+  }
+  double rate_limit_pages() const { return b_.promote_rate_limit_mb_s * 1048576.0 / static_cast<double>(page_bytes_); }
+  // numa_promotion_adjust_threshold: every scan_period_max_ms, compare the candidates of the window with what the
+  // rate limit allows in it, and move the threshold by 1/8 of hot_threshold_ms (16 steps over twice its range).
+  void adjust_threshold(Promotion& p, double now) const {
+    const double period_s = b_.scan_period_max_ms * 1e-3;
+    if (now - p.threshold_start_s <= period_s) return;
+    p.threshold_start_s = now;
+    const double allowed = rate_limit_pages() * period_s;
+    const auto came = static_cast<double>(p.candidates - p.threshold_candidates);
+    const double reference = b_.hot_threshold_ms * 1e-3, unit = reference * 2 / 16;
+    if (came > allowed * 1.1)
+      p.threshold_s = std::max(p.threshold_s - unit, unit);
+    else if (came < allowed * 0.9)
+      p.threshold_s = std::min(p.threshold_s + unit, 2 * reference);
+    p.threshold_candidates = p.candidates;
   }
 
   struct Scan {
@@ -341,11 +374,12 @@ class NumaBalancing final : public PagePlacement {
   bool tiering_;
   uint64_t page_bytes_ = 4096;
   const Machine* m_ = nullptr;
-  std::vector<uint64_t> capacity_, used_;      // pages per node (capacity 0: unlimited)
+  std::vector<uint64_t> capacity_;             // pages per node (0: unlimited)
   std::vector<bool> fast_;                     // from fast_nodes
   std::vector<std::vector<int>> by_distance_;  // per core: nodes nearest first
   std::vector<RegionState> states_;
-  std::vector<Scan> scans_;  // per process
+  std::vector<Scan> scans_;            // per process
+  std::vector<Promotion> promotions_;  // per node (used for fast nodes)
 };
 
 PlacementRegistry::Add r1(

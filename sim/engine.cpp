@@ -435,6 +435,10 @@ inline void EngineImpl::exit_thread(CoreRt& c, Thread& t) {
   for (Thread* j : join_waiters_[t.id])
     make_runnable(*j, c.id, EnqueueReason::Woken, j->last_core == c.id ? 0 : kernel_->wakeup(c, j->last_core));
   join_waiters_[t.id].clear();
+  // Waking the joiners is the exiting thread's last kernel work (an IPI to another core costs the sender): its life
+  // ends after it, or the time would be charged to a thread that no longer lives.
+  t.stats.end_s = c.now_s();
+  t.state_since_s = t.stats.end_s;
   if (live_threads_ == 0) finish("completed");
 }
 
@@ -625,7 +629,6 @@ inline Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
     r.node_share = std::move(placed.share);
     r.node_bytes = std::move(placed.bytes);
   }
-  ++r.accesses;
   const Cache* llc = m_.last_level_cache(c.id);
   const double line = llc ? llc->line_bytes : 64.0;
   if (r.bytes <= m_.coherent_region_max_bytes) return coherent_access(c, t, r, line);
@@ -682,11 +685,11 @@ inline Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
   return Step::Continue;
 }
 
-// Page migration (Linux's migrate_pages): unmap the pages (the page-table update and the TLB shootdown on the cores
-// the process ran on, through the kernel architecture and so its agreement protocol), copy them on this core (read
-// from the source node and written to the destination at once, SimGrid flows that contend with all other traffic),
-// and remap them (their new entries are written with the unmap's page-table work: not charged twice).
-uint64_t EngineImpl::migrate(Cpu& cpu, Thread& t, Region& r, int from, int to, uint64_t pages) {
+// Page migration (Linux's migrate_pages): change the pages' entries (the page-table work, and the TLB shootdown on the
+// cores the process ran on through the kernel architecture's protocol when the old entries may be cached), copy them
+// on this core (read from the source node and written to the destination at once, SimGrid flows that contend with
+// all other traffic), and remap them (the new entries are written with the same page-table work: not charged twice).
+uint64_t EngineImpl::migrate(Cpu& cpu, Thread& t, Region& r, int from, int to, uint64_t pages, bool shootdown) {
   auto& c = static_cast<CoreRt&>(cpu);
   if (from == to || r.node_pages.empty()) return 0;
   pages = std::min(pages, r.node_pages[from]);
@@ -698,7 +701,12 @@ uint64_t EngineImpl::migrate(Cpu& cpu, Thread& t, Region& r, int from, int to, u
   r.node_pages[from] -= pages;
   r.node_pages[to] += pages;
   share_from_pages(r);
-  kernel_->unmap(c, t, bytes, tlb_cores(t.process));
+  const uint64_t held = std::min(bytes, r.node_bytes[from]);  // the region's last page may be partly used
+  r.node_bytes[from] -= held;
+  r.node_bytes[to] += held;
+  node_used_bytes_[from] -= std::min(node_used_bytes_[from], held);
+  node_used_bytes_[to] += held;
+  kernel_->update_ptes(c, t, pages, shootdown ? tlb_cores(t.process) : std::vector<int>{});
   c.flush();
   const double start = sim_clock();
   std::vector<sg4::CommPtr> comms{sg4::Comm::sendto_async(platform_.memory[from], platform_.cores[c.id], bytes),
@@ -735,7 +743,7 @@ void EngineImpl::hinting_faults(Cpu& cpu, Thread& t, uint64_t faults, double han
 void EngineImpl::change_protection(Cpu& cpu, Thread& t, uint64_t pages) {
   auto& c = static_cast<CoreRt&>(cpu);
   const double t0 = c.now_s();
-  kernel_->unmap(c, t, pages * page_bytes_, tlb_cores(t.process));
+  kernel_->update_ptes(c, t, pages, tlb_cores(t.process));
   ++moved_.protection_changes;
   c.count("numa_scan", 1);
   for (auto* o : obs_) o->on_kernel(c.id, "NUMA scan", t0, c.now_s());

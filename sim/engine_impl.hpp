@@ -40,6 +40,7 @@
 
 #include "models/coherence.hpp"
 #include "models/costs.hpp"
+#include "models/memory_capacity.hpp"
 #include "models/platform.hpp"
 #include "sim/api/kernel.hpp"
 #include "sim/api/memory.hpp"
@@ -319,9 +320,10 @@ class EngineImpl final : public WorkloadEnv, public PageMover {
   bool observed() const { return !obs_.empty(); }
 
   // PageMover: what a memory policy that moves pages asks of the engine (sim/api/memory.hpp).
-  uint64_t migrate(Cpu& cpu, Thread& t, Region& r, int from, int to, uint64_t pages) override;
+  uint64_t migrate(Cpu& cpu, Thread& t, Region& r, int from, int to, uint64_t pages, bool shootdown) override;
   void hinting_faults(Cpu& cpu, Thread& t, uint64_t faults, double handler_cycles) override;
   void change_protection(Cpu& cpu, Thread& t, uint64_t pages) override;
+  uint64_t free_bytes(int node) const override { return free_on(m_, node_used_bytes_, node); }
   size_t regions() const override { return regions_.size(); }
   Region& region(uint32_t id) override { return regions_.at(id); }
   void add_timer_notify(int core, double at_s) { add_timer({at_s, seq_++, nullptr, core}); }

@@ -22,7 +22,6 @@ struct Region {
   std::vector<double> node_share;    // fraction of the region's pages on each node; empty until first touched
   std::vector<uint64_t> node_bytes;  // bytes of the region on each node once placed (within the nodes' capacity)
   bool freed = false;
-  uint64_t accesses = 0;  // memory operations on it so far (the hotness policies that move pages read)
   // Pages on each NUMA node, kept only while a policy that moves pages runs (PagePlacement::page_bytes() > 0);
   // node_share is then node_pages / their sum.
   std::vector<uint64_t> node_pages;
@@ -57,17 +56,23 @@ class PageMover {
  public:
   virtual ~PageMover() = default;
   // Moves up to `pages` of region `r`'s pages from node `from` to node `to`, in the kernel on `cpu` on behalf of `t`:
-  // unmapping them (page-table update and TLB shootdown on the cores the process ran on, through the kernel
-  // architecture's unmap and so its agreement protocol), then copying them as memory traffic (read from `from`,
-  // written to `to`, contending with every other flow through the controllers and links). Updates r.node_pages and
-  // r.node_share; returns the pages moved (fewer when `from` holds fewer).
-  virtual uint64_t migrate(Cpu& cpu, Thread& t, Region& r, int from, int to, uint64_t pages) = 0;
+  // their page-table entries are changed (KernelArchitecture::update_ptes), then the pages are copied as memory
+  // traffic (read from `from`, written to `to`, contending with every other flow through the controllers and links).
+  // `shootdown`: the old entries may be cached, so the change ends with a TLB shootdown on the cores the process ran
+  // on, through the architecture's agreement protocol; false for pages that took a NUMA hinting fault (their entries
+  // were made inaccessible and flushed by the scan) and for the later pages of a batch whose first move flushed
+  // (Linux 6.4+ migrate_pages flushes once per batch). Updates r.node_pages, r.node_share, r.node_bytes and the
+  // nodes' memory in use (free_bytes); returns the pages moved (fewer when `from` holds fewer).
+  virtual uint64_t migrate(Cpu& cpu, Thread& t, Region& r, int from, int to, uint64_t pages, bool shootdown) = 0;
   // `faults` NUMA hinting faults taken by `t` on `cpu`: each a trap into the kernel (the architecture's memory-fault
   // path) doing `handler_cycles` of work.
   virtual void hinting_faults(Cpu& cpu, Thread& t, uint64_t faults, double handler_cycles) = 0;
   // Changing the protection of `pages` pages of t's address space (NUMA balancing's scan, which makes the next access
-  // fault): page-table work and a TLB shootdown, as an unmap of the architecture.
+  // fault): page-table work and one TLB shootdown (KernelArchitecture::update_ptes).
   virtual void change_protection(Cpu& cpu, Thread& t, uint64_t pages) = 0;
+  // Free memory on NUMA node `node` (UINT64_MAX when its capacity is unknown): the engine's one account of placed
+  // and moved pages, which first-touch placement (with Linux's fallback) and migrations both keep.
+  virtual uint64_t free_bytes(int node) const = 0;
   // Every region of the run, by id.
   virtual size_t regions() const = 0;
   virtual Region& region(uint32_t id) = 0;
