@@ -14,12 +14,6 @@ std::string gib(uint64_t b) {
   return fmt::format("{:.3g} GiB", static_cast<double>(b) / 1073741824.0);
 }
 
-uint64_t free_on(const Machine& m, const std::vector<uint64_t>& used, int n) {
-  const uint64_t cap = m.nodes[n].memory_bytes;
-  if (cap == 0) return UINT64_MAX;  // capacity unknown: never full
-  return used[n] >= cap ? 0 : cap - used[n];
-}
-
 // Nodes in the order Linux's zonelist of node `from` visits them: `from` first, then by load latency from the cores
 // nearest `from` (a memory-only node's own zonelist is its host's), ties by lowest id.
 std::vector<int> zonelist(const Machine& m, int from) {
@@ -35,6 +29,12 @@ std::vector<int> zonelist(const Machine& m, int from) {
 }
 
 }  // namespace
+
+uint64_t free_on(const Machine& m, const std::vector<uint64_t>& used, int n) {
+  const uint64_t cap = m.nodes[n].memory_bytes;
+  if (cap == 0) return UINT64_MAX;  // capacity unknown: never full
+  return used[n] >= cap ? 0 : cap - used[n];
+}
 
 Placed place_within_capacity(const Machine& m, const std::vector<double>& want, uint64_t bytes,
                              std::vector<uint64_t>& used, bool strict) {

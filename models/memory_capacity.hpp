@@ -28,6 +28,9 @@ struct Placed {
 Placed place_within_capacity(const Machine& m, const std::vector<double>& want, uint64_t bytes,
                              std::vector<uint64_t>& used, bool strict);
 
+// Free memory on node `n` whose memory in use is `used` (UINT64_MAX when its capacity is unknown: never full).
+uint64_t free_on(const Machine& m, const std::vector<uint64_t>& used, int n);
+
 // Returns the bytes a placed region held to their nodes (a freed region).
 void release_placed(const std::vector<uint64_t>& placed, std::vector<uint64_t>& used);
 

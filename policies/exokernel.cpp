@@ -82,12 +82,19 @@ class Exokernel final : public KernelArchitecture {
 
   void unmap(Cpu& cpu, Thread& t, uint64_t bytes, const std::vector<int>& tlb_cores) override {
     cpu.spend_cycles(protected_call(cpu) + pages_of(bytes) * page_table_cycles_per_page_, Work::Kernel);
-    const auto& protocol = shootdown_protocol("ipi-broadcast");
-    cpu.spend_s(run_agreement(cpu, protocol, tlb_cores, ipi_.as_agreement()), Work::Kernel);
-    cpu.count("tlb_shootdown");
+    shootdown(cpu, tlb_cores);
+  }
+
+  void update_ptes(Cpu& cpu, Thread&, uint64_t pages, const std::vector<int>& tlb_cores) override {
+    cpu.spend_cycles(static_cast<double>(pages) * page_table_cycles_per_page_, Work::Kernel);
+    if (!tlb_cores.empty()) shootdown(cpu, tlb_cores);
   }
 
  private:
+  void shootdown(Cpu& cpu, const std::vector<int>& tlb_cores) {
+    cpu.spend_s(run_agreement(cpu, shootdown_protocol("ipi-broadcast"), tlb_cores, ipi_.as_agreement()), Work::Kernel);
+    cpu.count("tlb_shootdown");
+  }
   // A protected control transfer into the kernel and back: the CPU's crossing plus the kernel's own path.
   double protected_call(const Cpu& cpu) const { return trap_cycles(cpu, protected_call_cycles_); }
 

@@ -91,12 +91,21 @@ class Microkernel final : public KernelArchitecture {
   void unmap(Cpu& cpu, Thread& t, uint64_t bytes, const std::vector<int>& tlb_cores) override {
     call_server(cpu, servers_[static_cast<size_t>(SyscallClass::Memory)], 0,
                 pages_of(bytes) * page_table_cycles_per_page_);
-    const auto& protocol = shootdown_protocol("ipi-broadcast");
-    cpu.spend_s(run_agreement(cpu, protocol, tlb_cores, ipi_.as_agreement()), Work::Kernel);
-    cpu.count("tlb_shootdown");
+    shootdown(cpu, tlb_cores);
+  }
+
+  // Pages move under the memory server (the pager), which has the kernel change the entries: one call to it.
+  void update_ptes(Cpu& cpu, Thread&, uint64_t pages, const std::vector<int>& tlb_cores) override {
+    call_server(cpu, servers_[static_cast<size_t>(SyscallClass::Memory)], 0,
+                static_cast<double>(pages) * page_table_cycles_per_page_);
+    if (!tlb_cores.empty()) shootdown(cpu, tlb_cores);
   }
 
  private:
+  void shootdown(Cpu& cpu, const std::vector<int>& tlb_cores) {
+    cpu.spend_s(run_agreement(cpu, shootdown_protocol("ipi-broadcast"), tlb_cores, ipi_.as_agreement()), Work::Kernel);
+    cpu.count("tlb_shootdown");
+  }
   double copy_cycles(uint64_t bytes) const {
     return bytes > payload_bytes_ ? (bytes - payload_bytes_) / copy_bytes_per_cycle_ : 0.0;
   }

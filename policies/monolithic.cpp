@@ -65,12 +65,20 @@ class Monolithic final : public KernelArchitecture {
 
   void unmap(Cpu& cpu, Thread& t, uint64_t bytes, const std::vector<int>& tlb_cores) override {
     syscall(cpu, t, SyscallClass::Memory, vma_cycles_ + pages_of(bytes) * page_table_cycles_per_page_);
-    const auto& protocol = shootdown_protocol("ipi-broadcast");
-    cpu.spend_s(run_agreement(cpu, protocol, tlb_cores, ipi_.as_agreement()), Work::Kernel);
-    cpu.count("tlb_shootdown");
+    shootdown(cpu, tlb_cores);
+  }
+
+  void update_ptes(Cpu& cpu, Thread&, uint64_t pages, const std::vector<int>& tlb_cores) override {
+    cpu.spend_cycles(static_cast<double>(pages) * page_table_cycles_per_page_, Work::Kernel);
+    if (!tlb_cores.empty()) shootdown(cpu, tlb_cores);
   }
 
  private:
+  void shootdown(Cpu& cpu, const std::vector<int>& tlb_cores) {
+    cpu.spend_s(run_agreement(cpu, shootdown_protocol("ipi-broadcast"), tlb_cores, ipi_.as_agreement()), Work::Kernel);
+    cpu.count("tlb_shootdown");
+  }
+
   double trap_cycles_, shared_state_cycles_, context_switch_cycles_, copy_bytes_per_cycle_;
   double page_table_cycles_per_page_, vma_cycles_;
   AddressSpaceSwitch as_;

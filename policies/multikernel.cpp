@@ -129,9 +129,21 @@ class Multikernel final : public KernelArchitecture {
         lrpc + monitor_request_cycles_ + trap_cycles(cpu, trap_cycles_) + pages_of(bytes) * page_table_cycles_per_page_,
         Work::Kernel);
     const auto& protocol = shootdown_protocol("numa-multicast");
-    cpu.spend_s(run_agreement(cpu, protocol, tlb_cores, shootdown_costs(cpu, bytes)), Work::Kernel);
+    cpu.spend_s(run_agreement(cpu, protocol, tlb_cores, shootdown_costs(cpu, pages_of(bytes))), Work::Kernel);
     cpu.spend_cycles(lrpc, Work::Kernel);
     cpu.count("lrpc", 2);
+    cpu.count("tlb_shootdown");
+  }
+
+  // The CPU driver changes the entries; when they may be cached elsewhere its monitor runs the agreement with the
+  // other cores' monitors (as for an unmap, without the domain's LRPCs: the kernel moves the pages itself).
+  void update_ptes(Cpu& cpu, Thread&, uint64_t pages, const std::vector<int>& tlb_cores) override {
+    cpu.spend_cycles(static_cast<double>(pages) * page_table_cycles_per_page_, Work::Kernel);
+    if (tlb_cores.empty()) return;
+    cpu.spend_cycles(monitor_request_cycles_, Work::Kernel);
+    cpu.spend_s(run_agreement(cpu, shootdown_protocol("numa-multicast"), tlb_cores,
+                              shootdown_costs(cpu, static_cast<double>(pages))),
+                Work::Kernel);
     cpu.count("tlb_shootdown");
   }
 
@@ -151,10 +163,10 @@ class Multikernel final : public KernelArchitecture {
   // A TLB shootdown's request: each target's monitor receives it, has its CPU driver invalidate the pages, as the
   // initiating monitor does for its own TLB (a trap into the CPU driver and the per-page work), and sends its
   // acknowledgement (Baumann et al., section 5.1: the monitors invalidate through their CPU drivers).
-  AgreementCosts shootdown_costs(const Cpu& cpu, uint64_t bytes) const {
+  AgreementCosts shootdown_costs(const Cpu& cpu, double pages) const {
     AgreementCosts k = agreement_costs();
     k.handler_cycles =
-        receive_cycles_ + trap_cycles(cpu, trap_cycles_) + pages_of(bytes) * page_table_cycles_per_page_ + send_cycles_;
+        receive_cycles_ + trap_cycles(cpu, trap_cycles_) + pages * page_table_cycles_per_page_ + send_cycles_;
     return k;
   }
 

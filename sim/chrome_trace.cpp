@@ -4,8 +4,8 @@
 // core carrying the thread run slices, kernel work (system calls, map/unmap, spawn, and interrupt handlers) and memory
 // operations nested inside them, context switches between them, and idle slices; instant events for wake-ups and
 // inter-processor interrupts (on the sender when sent, on the target when handled); flow arrows from each message send
-// to its receive and from each IPI to its handler; counters for run-queue lengths (per core) and memory bandwidth (per
-// node). Same config and seed give a byte-identical file.
+// to its receive and from each IPI to its handler; page migrations as slices on the core that does them; counters for
+// run-queue lengths (per core) and memory bandwidth (per node). Same config and seed give a byte-identical file.
 //
 // Times. The format's `ts` and `dur` are microseconds, and viewers add them in binary floating point: speedscope
 // computes a slice's end as ts + dur, so with decimal microseconds (0.1 + 0.2 > 0.3) a slice would end just after the
@@ -218,6 +218,14 @@ class ChromeTrace final : public Observer {
     auto& steps = bandwidth_[node];
     steps[a] += gb_s;
     steps[b] -= gb_s;
+  }
+
+  void on_migration(int core, uint32_t region, int from_node, int to_node, uint64_t pages, uint64_t bytes,
+                    double start_s, double end_s) override {
+    slice(core, fmt::format("migrate {} node {} -> {}", bytes_text(bytes), from_node, to_node), "migration", start_s,
+          end_s, fmt::format(R"({{"region":{},"pages":{},"bytes":{}}})", region, pages, bytes));
+    on_memory(core, from_node, bytes, start_s, end_s);
+    on_memory(core, to_node, bytes, start_s, end_s);
   }
 
   void on_end(double sim_time_s) override {

@@ -470,6 +470,10 @@ inline void EngineImpl::exit_thread(CoreRt& c, Thread& t) {
   for (Thread* j : join_waiters_[t.id])
     make_runnable(*j, c.id, EnqueueReason::Woken, j->last_core == c.id ? 0 : kernel_->wakeup(c, j->last_core));
   join_waiters_[t.id].clear();
+  // Waking the joiners is the exiting thread's last kernel work (an IPI to another core costs the sender): its life
+  // ends after it, or the time would be charged to a thread that no longer lives.
+  t.stats.end_s = c.now_s();
+  t.state_since_s = t.stats.end_s;
   if (live_threads_ == 0) finish("completed");
 }
 
@@ -663,6 +667,10 @@ inline Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
   const Cache* llc = m_.last_level_cache(c.id);
   const double line = llc ? llc->line_bytes : 64.0;
   if (r.bytes <= m_.coherent_region_max_bytes) return coherent_access(c, t, r, line);
+  if (page_bytes_ > 0 && r.bind_node < 0) {  // a policy that moves pages (not those of explicitly bound memory)
+    if (r.node_pages.empty()) pages_from_share(r, page_bytes_);
+    placement_->on_access(*this, c, t, r, op);
+  }
   const int my_node = m_.cores[c.id].node;
   for (int n = 0; n < m_.num_nodes(); ++n) {
     if (r.node_share[n] <= 0) continue;
@@ -670,6 +678,7 @@ inline Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
     auto& tr = traffic_[n];
     (op.access == AccessKind::Read ? tr.read_bytes : tr.write_bytes) += b;
     (n == my_node ? tr.local_bytes : tr.remote_bytes) += b;
+    if (page_bytes_ > 0) (fast_tier_[c.id][n] ? moved_.fast_bytes : moved_.slow_bytes) += b;
   }
   t.stats.bytes_accessed += op.bytes;
   c.fill_bytes += op.bytes;
@@ -709,6 +718,70 @@ inline Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
   }
   complete(c, t, t0);
   return Step::Continue;
+}
+
+// Page migration (Linux's migrate_pages): change the pages' entries (the page-table work, and the TLB shootdown on the
+// cores the process ran on through the kernel architecture's protocol when the old entries may be cached), copy them
+// on this core (read from the source node and written to the destination at once, SimGrid flows that contend with
+// all other traffic), and remap them (the new entries are written with the same page-table work: not charged twice).
+uint64_t EngineImpl::migrate(Cpu& cpu, Thread& t, Region& r, int from, int to, uint64_t pages, bool shootdown) {
+  auto& c = static_cast<CoreRt&>(cpu);
+  if (from == to || r.node_pages.empty()) return 0;
+  pages = std::min(pages, r.node_pages[from]);
+  if (pages == 0) return 0;
+  const uint64_t bytes = pages * page_bytes_;
+  const double t0 = c.now_s();
+  // The pages are the destination's from now on: accesses by other cores during the copy go there, and no other
+  // migration takes them again.
+  r.node_pages[from] -= pages;
+  r.node_pages[to] += pages;
+  share_from_pages(r);
+  const uint64_t held = std::min(bytes, r.node_bytes[from]);  // the region's last page may be partly used
+  r.node_bytes[from] -= held;
+  r.node_bytes[to] += held;
+  node_used_bytes_[from] -= std::min(node_used_bytes_[from], held);
+  node_used_bytes_[to] += held;
+  kernel_->update_ptes(c, t, pages, shootdown ? tlb_cores(t.process) : std::vector<int>{});
+  c.flush();
+  const double start = sim_clock();
+  std::vector<sg4::CommPtr> comms{sg4::Comm::sendto_async(platform_.memory[from], platform_.cores[c.id], bytes),
+                                  sg4::Comm::sendto_async(platform_.cores[c.id], platform_.memory[to], bytes)};
+  sg4::Comm::wait_all(comms);
+  const double end = sim_clock();
+  c.busy_s += end - start;  // the core copies: kernel time that SimGrid's clock already holds
+  c.kernel_s += end - start;
+  t.stats.run_s += end - start;
+  t.stats.kernel_s += end - start;
+  const int here = m_.cores[c.id].node;
+  traffic_[from].read_bytes += bytes;
+  (from == here ? traffic_[from].local_bytes : traffic_[from].remote_bytes) += bytes;
+  traffic_[to].write_bytes += bytes;
+  (to == here ? traffic_[to].local_bytes : traffic_[to].remote_bytes) += bytes;
+  moved_.pages += pages;
+  ++moved_.migrations;
+  (m_.mem_latency_ns(c.id, to) < m_.mem_latency_ns(c.id, from) ? moved_.promoted : moved_.demoted) += pages;
+  moved_.seconds += end - t0;
+  c.count("page_migration", 1);
+  for (auto* o : obs_) o->on_migration(c.id, r.id, from, to, pages, bytes, t0, end);
+  return pages;
+}
+
+void EngineImpl::hinting_faults(Cpu& cpu, Thread& t, uint64_t faults, double handler_cycles) {
+  auto& c = static_cast<CoreRt&>(cpu);
+  const double t0 = c.now_s();
+  for (uint64_t i = 0; i < faults; ++i) kernel_->syscall(c, t, SyscallClass::Memory, handler_cycles);
+  moved_.faults += faults;
+  c.count("numa_hinting_fault", faults);
+  for (auto* o : obs_) o->on_kernel(c.id, "NUMA hinting fault", t0, c.now_s());
+}
+
+void EngineImpl::change_protection(Cpu& cpu, Thread& t, uint64_t pages) {
+  auto& c = static_cast<CoreRt&>(cpu);
+  const double t0 = c.now_s();
+  kernel_->update_ptes(c, t, pages, tlb_cores(t.process));
+  ++moved_.protection_changes;
+  c.count("numa_scan", 1);
+  for (auto* o : obs_) o->on_kernel(c.id, "NUMA scan", t0, c.now_s());
 }
 
 // Small data stays in the caches (machine.memory.coherent_region_max_kib): its lines are tracked one by one, and an

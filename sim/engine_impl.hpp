@@ -40,6 +40,7 @@
 
 #include "models/coherence.hpp"
 #include "models/costs.hpp"
+#include "models/memory_capacity.hpp"
 #include "models/platform.hpp"
 #include "sim/api/kernel.hpp"
 #include "sim/api/memory.hpp"
@@ -215,7 +216,7 @@ struct Timer {
   bool operator>(const Timer& o) const { return at_s != o.at_s ? at_s > o.at_s : seq > o.seq; }
 };
 
-class EngineImpl final : public WorkloadEnv {
+class EngineImpl final : public WorkloadEnv, public PageMover {
  public:
   explicit EngineImpl(const Scenario& sc, const std::vector<Observer*>& obs)
       : sc_(sc), m_(sc.machine), obs_(obs), home_free_s_(sc.machine.num_nodes(), 0.0) {}
@@ -344,6 +345,14 @@ class EngineImpl final : public WorkloadEnv {
     if (end_s > from)
       for (auto* o : obs_) o->on_idle(c.id, from, end_s);
   }
+
+  // PageMover: what a memory policy that moves pages asks of the engine (sim/api/memory.hpp).
+  uint64_t migrate(Cpu& cpu, Thread& t, Region& r, int from, int to, uint64_t pages, bool shootdown) override;
+  void hinting_faults(Cpu& cpu, Thread& t, uint64_t faults, double handler_cycles) override;
+  void change_protection(Cpu& cpu, Thread& t, uint64_t pages) override;
+  uint64_t free_bytes(int node) const override { return free_on(m_, node_used_bytes_, node); }
+  size_t regions() const override { return regions_.size(); }
+  Region& region(uint32_t id) override { return regions_.at(id); }
   void add_timer_notify(int core, double at_s) { add_timer({at_s, seq_++, nullptr, core}); }
 
  private:
@@ -430,6 +439,21 @@ class EngineImpl final : public WorkloadEnv {
   std::vector<NodeTraffic> traffic_;
   std::unordered_map<uint32_t, std::vector<CacheLine>> region_lines_;  // of small regions, by region id
   std::vector<double> home_free_s_;  // per NUMA node: when its coherence ordering point takes the next request
+  // Pages that move (a memory policy whose page_bytes() > 0): its page size, what moving them cost, where accesses
+  // were served (the fast tier of a core: its nearest nodes by load latency), for results.json page_migration.
+  uint64_t page_bytes_ = 0;
+  struct PageMigrationStats {
+    uint64_t pages = 0, migrations = 0, promoted = 0, demoted = 0, faults = 0, protection_changes = 0;
+    uint64_t fast_bytes = 0, slow_bytes = 0;
+    double seconds = 0;
+  } moved_;
+  std::vector<std::vector<bool>> fast_tier_;  // [core][node]
+  std::vector<int> tlb_cores(uint32_t process) const {
+    std::vector<int> out;
+    for (int i = 0; i < m_.num_cores(); ++i)
+      if (processes_[process].ran_on[i]) out.push_back(i);
+    return out;
+  }
 
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   sg4::SemaphorePtr timer_sem_;

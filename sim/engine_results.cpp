@@ -165,6 +165,22 @@ json EngineImpl::build_results(double wall_setup_s, double wall_sim_s) {
   doc["threads"] = threads;
   doc["cores"] = cores;
   doc["memory"] = memory;
+  if (page_bytes_ > 0) {
+    const double served = static_cast<double>(moved_.fast_bytes + moved_.slow_bytes);
+    doc["page_migration"] = {{"policy", sc_.placement.name},
+                             {"page_bytes", page_bytes_},
+                             {"pages_migrated", moved_.pages},
+                             {"bytes_migrated", moved_.pages * page_bytes_},
+                             {"migrations", moved_.migrations},
+                             {"migration_s", moved_.seconds},
+                             {"promoted_pages", moved_.promoted},
+                             {"demoted_pages", moved_.demoted},
+                             {"hinting_faults", moved_.faults},
+                             {"protection_changes", moved_.protection_changes},
+                             {"fast_tier_bytes", moved_.fast_bytes},
+                             {"slow_tier_bytes", moved_.slow_bytes},
+                             {"fast_tier_share", served > 0 ? static_cast<double>(moved_.fast_bytes) / served : 0.0}};
+  }
   doc["invariants"] = check_invariants(T, doc);
   doc["wall_clock"] = {{"setup_s", wall_setup_s},
                        {"simulate_s", wall_sim_s},

@@ -22,6 +22,14 @@ void EngineImpl::prepare() {
   sched_->init(m_);
   placement_ = PlacementRegistry::instance().find(sc_.placement.name)->make(sc_.placement.params);
   placement_->init(m_);
+  page_bytes_ = placement_->page_bytes();
+  if (page_bytes_ > 0)
+    for (int c = 0; c < m_.num_cores(); ++c) {
+      const auto& lat = m_.interconnect.latency_ns[m_.cores[c].node];
+      const double best = *std::min_element(lat.begin(), lat.end());
+      fast_tier_.emplace_back(m_.num_nodes(), false);
+      for (int n = 0; n < m_.num_nodes(); ++n) fast_tier_.back()[n] = lat[n] == best;
+    }
   allocator_ = AllocatorRegistry::instance().find(sc_.allocator.name)->make(sc_.allocator.params);
   allocator_->init(m_);
   traffic_.assign(m_.num_nodes(), {});

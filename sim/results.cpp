@@ -170,6 +170,46 @@ std::string table_csv(const json& rows, const OutputTable& table) {
   return out;
 }
 
+const std::vector<OutputColumn>& page_migration_fields() {
+  static const std::vector<OutputColumn> fields = {
+      {"policy", "", "the memory policy that moved pages (kernel.memory_policy)"},
+      {"page_bytes", "bytes", "the page size it tracks and moves"},
+      {"pages_migrated", "", "pages moved from one node to another"},
+      {"bytes_migrated", "bytes",
+       "pages_migrated x page_bytes: the bytes copied (read from one node, written to another)"},
+      {"migrations", "", "migration operations (each moves one or more pages of one region)"},
+      {"migration_s", "s",
+       "core time spent migrating: page-table updates, TLB shootdowns and copies (of threads.kernel_s)"},
+      {"promoted_pages", "", "of pages_migrated, pages moved to a node nearer the migrating core"},
+      {"demoted_pages", "", "of pages_migrated, pages moved to a node farther from the migrating core"},
+      {"hinting_faults", "", "NUMA hinting faults taken (each a trap into the kernel)"},
+      {"protection_changes", "", "scans that made pages fault (page-table updates with a TLB shootdown)"},
+      {"fast_tier_bytes", "bytes",
+       "bytes of memory operations on regions larger than the caches' small regions served by the accessing core's "
+       "nearest node (the fast tier)"},
+      {"slow_tier_bytes", "bytes", "bytes of those memory operations served by other nodes"},
+      {"fast_tier_share", "", "fast_tier_bytes / (fast_tier_bytes + slow_tier_bytes); 0 without accesses"},
+  };
+  return fields;
+}
+
+const std::vector<OutputColumn>& tiering_columns() {
+  static const std::vector<OutputColumn> fields = {
+      {"start_s", "s", "start of the interval (intervals are equal, at most 4096, together the whole run)"},
+      {"end_s", "s", "end of the interval"},
+      {"fast_bytes", "bytes",
+       "bytes of memory traffic the accessing core's nearest node (the fast tier) served, by the start of the access"},
+      {"slow_bytes", "bytes", "bytes other nodes served (the slow tier), migration copies excluded"},
+      {"fast_hit_ratio", "", "fast_bytes / (fast_bytes + slow_bytes); empty when there was no traffic"},
+      {"pages_migrated", "", "pages migrated by migrations that started in the interval"},
+      {"bytes_migrated", "bytes", "their bytes"},
+      {"migration_s", "s", "core time of those migrations"},
+      {"promoted_pages", "", "of pages_migrated, pages moved nearer the migrating core"},
+      {"demoted_pages", "", "of pages_migrated, pages moved farther from it"},
+  };
+  return fields;
+}
+
 std::string outputs_reference_markdown() {
   std::string out =
       "# Output reference\n\n"
@@ -183,7 +223,9 @@ std::string outputs_reference_markdown() {
       "| `threads.csv`, `cores.csv`, `memory.csv` | the tables of results.json as CSV, one row per thread, core or "
       "node, columns in the order below (`run.outputs.csv`, on by default) |\n"
       "| `trace.json` | the timeline (`--trace`, `run.outputs.trace`), see docs/python.md (Timelines) |\n"
-      "| `ops.jsonl` | the operation stream (`--record`, `run.outputs.record`), see docs/traces.md |\n\n"
+      "| `ops.jsonl` | the operation stream (`--record`, `run.outputs.record`), see docs/traces.md |\n"
+      "| `tiering.csv` | the fast tier's share of memory traffic and the migrations over time (`run.outputs.tiering`), "
+      "see below and docs/tiering.md |\n\n"
       "Everything except `wall_clock` is byte-identical for the same config and seed. Units are in the column names "
       "and in the tables: times in simulated seconds (`_s`), GB/s is 1e9 bytes per second. Numbers are written with "
       "the shortest decimal that reads back as the same double.\n\n";
@@ -198,6 +240,12 @@ std::string outputs_reference_markdown() {
     out += fmt::format("\n## `{}` (results.json) and `{}.csv`\n\nOne row per {}.\n\n", t.key, t.key, t.row);
     out += column_rows(t.columns);
   }
+  out +=
+      "\n## `page_migration`\n\nWritten only when the memory policy moves pages (`kernel.memory_policy`: "
+      "`numa-balancing`, `tpp`; docs/tiering.md): what moving them cost and where the memory traffic was served.\n\n";
+  out += column_rows(page_migration_fields());
+  out += "\n## `tiering` (tiering.csv)\n\nWith `run.outputs.tiering`: one row per interval of the run.\n\n";
+  out += column_rows(tiering_columns());
   out += "\n## `invariants`\n\nChecks of the run's own accounting, made at its end.\n\n";
   out += column_rows(invariant_fields());
   out += "\n## `wall_clock`\n\nThe host's timings: the only part that differs between two runs of a config.\n\n";
@@ -221,6 +269,8 @@ void RunResults::write(const std::string& dir, bool csv) const {
   check_keys(doc.value("summary", json()), summary_fields(), "results.json summary");
   check_keys(doc.value("invariants", json()), invariant_fields(), "results.json invariants");
   check_keys(doc.value("wall_clock", json()), wall_clock_fields(), "results.json wall_clock");
+  if (doc.contains("page_migration"))
+    check_keys(doc["page_migration"], page_migration_fields(), "results.json page_migration");
   for (const auto& t : output_tables())
     for (const auto& r : doc.value(t.key, json::array())) check_keys(r, t.columns, "results.json " + t.key);
   fs::create_directories(dir);

@@ -31,6 +31,10 @@ const std::vector<OutputTable>& output_tables();
 const std::vector<OutputColumn>& summary_fields();
 const std::vector<OutputColumn>& wall_clock_fields();
 const std::vector<OutputColumn>& invariant_fields();
+// results.json `page_migration`, written when the memory policy moves pages (numa-balancing, tpp).
+const std::vector<OutputColumn>& page_migration_fields();
+// tiering.csv (run.outputs.tiering): the memory served by each tier and the migrations over time.
+const std::vector<OutputColumn>& tiering_columns();
 
 // docs/outputs.md: every output file and every column, from the declarations above.
 std::string outputs_reference_markdown();

@@ -44,6 +44,13 @@ class KernelArchitecture {
   // Mapping / unmapping `bytes`; `tlb_cores` lists the cores that may cache the address space's translations.
   virtual void map(Cpu& cpu, Thread& t, uint64_t bytes) = 0;
   virtual void unmap(Cpu& cpu, Thread& t, uint64_t bytes, const std::vector<int>& tlb_cores) = 0;
+  // Changing `pages` page-table entries of t's address space from inside the kernel (page migration, NUMA
+  // balancing's protection changes): the caller is already in the kernel, so there is no entry, server call or VMA
+  // bookkeeping, only the per-page page-table work and, when the old entries may be cached, a TLB shootdown on
+  // `tlb_cores` through the architecture's protocol. Empty `tlb_cores`: no translation of them can be cached (entries
+  // a NUMA scan made inaccessible and already flushed), so no shootdown (Linux: ptep_clear_flush flushes only an
+  // accessible entry).
+  virtual void update_ptes(Cpu& cpu, Thread& t, uint64_t pages, const std::vector<int>& tlb_cores) = 0;
 
  protected:
   // The protocol of TLB shootdowns and agreements: the config's kernel.shootdown, else this architecture's `fallback`

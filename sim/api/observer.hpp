@@ -34,6 +34,11 @@ class Observer {
   virtual void on_ipi(int from_core, int to_core, double handler_cycles, double sent_s, double handled_s) {}
   virtual void on_run_queue(int core, size_t length, double at_s) {}
   virtual void on_memory(int core, int node, uint64_t bytes, double start_s, double end_s) {}
+  // `core` migrated `pages` pages (`bytes`) of region `region` from node `from_node` to `to_node` (a policy that moves
+  // pages: sim/api/memory.hpp), from `start_s` to `end_s`: page-table update, TLB shootdown and copy. The copy's
+  // traffic (`bytes` read from `from_node` and written to `to_node`) is reported here only, not through on_memory.
+  virtual void on_migration(int core, uint32_t region, int from_node, int to_node, uint64_t pages, uint64_t bytes,
+                            double start_s, double end_s) {}
   virtual void on_end(double sim_time_s) {}
 };
 

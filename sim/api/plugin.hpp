@@ -12,7 +12,7 @@
 
 // The version of the contract (every header under sim/api/ and what they include of mksim: models/machine.hpp,
 // sim/rng.hpp). Bump it with any change to a class layout, a virtual function or a signature there.
-#define MKSIM_CONTRACT_VERSION 1
+#define MKSIM_CONTRACT_VERSION 2
 
 #define MKSIM_PLUGIN()                                                                                             \
   extern "C" __attribute__((visibility("default"), used)) const unsigned mksim_plugin_contract_version =           \

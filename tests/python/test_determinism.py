@@ -47,6 +47,8 @@ STOCHASTIC = {
     "periodic": {"kernel": {"scheduler": "gedf"},
                  "workload": {"kind": "periodic", "utilisation": 2.5, "task_count": 6, "duration_ms": 50}},
     "ycsb": {"workload": {"kind": "ycsb", "record_count": 10000, "duration_s": 0.0005, "cores_per_instance": 2}},
+    "zipf-shift": {"workload": {"kind": "zipf-shift", "threads": 2, "cores": [0, 2], "working_set_bytes": 4194304,
+                                "shift_period_s": 0.0005, "duration_s": 0.001}},
 }
 CONFIGS = sorted((ROOT / "configs").glob("*.json"))
 
