@@ -34,8 +34,8 @@ constexpr double kNever = std::numeric_limits<double>::infinity();
 // The lines of one protocol's channels and the home nodes' ordering points, kept from one run to the next.
 struct ChannelState {
   std::map<std::pair<int, int>, CacheLine> request, ack;  // by (sender, receiver)
-  std::map<int, CacheLine> shared;                        // one broadcast line, or Linux's request line, per initiator
-  std::map<int, CacheLine> mask;                          // Linux's cpumask of pending targets, per initiator
+  std::map<int, CacheLine> shared;                        // one broadcast line per initiator
+  std::map<int, CacheLine> mask;                          // Linux's flush state (request and cpumask), per initiator
   std::vector<double> home_free_s;                        // per node: when its ordering point takes the next request
 
   // A channel's line in its steady state: shared by its writer and its reader since the last exchange.
@@ -87,6 +87,14 @@ class Run {
       auto cost = access_lines(m_, std::span<CacheLine>(l, 1), core, write, true, home, begin, st_.home_free_s[home]);
       then(cost.done_s);
     });
+  }
+
+  // When a miss on `line` (backed by `home`) requested at `t` is served: once the line's previous access has completed
+  // and, with home-node occupancy, the home node takes it (as models/coherence.cpp orders them).
+  double served_s(const CacheLine& line, int home, double t) const {
+    double s = std::max(t, line.busy_until_s);
+    if (m_.coherence.home_occupancy_ns > 0) s = std::max(s, st_.home_free_s[home]);
+    return s;
   }
 
   // A core that receives acknowledgement messages in a poll loop: from `ready`, each acknowledgement whose write has
@@ -258,48 +266,71 @@ double broadcast(Run& r, const std::vector<int>& to) {
   return done;
 }
 
-// Linux-style shootdown (flush_tlb_others, Linux 2.6 x86-64): the initiator writes the request (mm, address) into
-// its request line and sends one IPI per target in turn (physical destination mode: each ICR write waits for the
-// previous IPI to leave; `send_cycles`); each target's handler reads the request line and clears its bit in the
-// initiator's cpumask with a locked instruction, while the initiator spins reading that mask until it is empty: every
-// clear takes the mask line from the spinning initiator, whose next read takes it back.
+// Linux-style shootdown (native_flush_tlb_others, Linux 2.6 x86-64, arch/x86/kernel/tlb_64.c): the request (mm,
+// address) and the cpumask of pending targets share one cache line (union smp_flush_state, padded to a line). The
+// initiator writes it, then sends one IPI per target in turn (physical destination mode: each ICR write waits for the
+// previous IPI to leave; `send_cycles`); each target's handler reads the line and clears its bit in the cpumask with a
+// locked instruction, while the initiator, once it has sent every IPI, spins reading the line until the mask is
+// empty. A spinning reader has a read outstanding whenever its copy is gone: a clear that takes the
+// line invalidates the initiator's copy when it is served, and the initiator's next read, issued then, queues at the
+// line behind the clears already waiting and ahead of those that come later; when it returns, the initiator reads
+// again at once if a clear has taken the line meanwhile, or waits (hitting its own copy) until the next one does.
 double ipi_broadcast(Run& r, const std::vector<int>& to) {
   const int me = r.me();
-  auto [it, fresh] = r.state().shared.try_emplace(me);
-  CacheLine& info = it->second;
-  if (fresh) {
-    info.sharers = {me};
-    info.sharers.insert(info.sharers.end(), to.begin(), to.end());
-  }
   auto [mit, mfresh] = r.state().mask.try_emplace(me);
-  CacheLine& mask = mit->second;
+  CacheLine& mask = mit->second;  // flush_mm, flush_va and flush_cpumask
   if (mfresh) mask.owner = me;
   const int home = r.node(me);
-  double done = r.start_s();
-  size_t cleared = 0;
+  const size_t n = to.size();
   const double send = r.send_s(me);
-  r.post(me, info, home, r.start_s(), [&](double written) {
+  const double spin_from = r.start_s() + static_cast<double>(n) * send;  // after the last ICR write
+  double done = kNever;
+  size_t ordered = 0;        // clears placed on the mask line so far (in the line's order)
+  bool outstanding = false;  // the initiator has a read of the mask in flight
+  size_t seen_by_read = 0;   // clears before the initiator's latest read
+  std::function<void(double)> spin_read = [&](double t) {
+    outstanding = true;
+    r.at(t, [&, t] {
+      const size_t seen = ordered;  // the read is placed on the line now: it sees every clear placed before it
+      r.access(mask, me, false, home, t, [&, seen](double d) {
+        r.at(d, [&, seen, d] {
+          outstanding = false;
+          seen_by_read = seen;
+          if (seen == n) {
+            done = std::min(done, d);
+          } else if (ordered > seen) {
+            spin_read(d);  // a clear took the line meanwhile: read again at once
+          }
+        });
+      });
+    });
+  };
+  r.post(me, mask, home, r.start_s(), [&](double written) {
     double t = r.start_s();
     for (int c : to) {
       const double sent = t;
       t += send;
       const double arrival = t + r.costs().notify_ns * 1e-9;
       const double begin = r.cpu().handler_start_s(c, arrival, true);
-      r.access(info, c, false, home, std::max(begin, written), [&, c, sent, begin](double seen) {
+      r.access(mask, c, false, home, std::max(begin, written), [&, c, sent, begin](double seen) {
         const double handled = seen + r.cycles_s(c, r.costs().handler_cycles);
         r.cpu().run_handler(me, c, sent, begin, handled - begin);
-        r.access(mask, c, true, home, handled, [&](double w) {
+        r.at(handled, [&, c, handled] {
+          // The clear is served once the line and the home node are free; the initiator's copy goes then.
+          const double served = r.served_s(mask, home, handled);
+          ++ordered;
           r.cpu().count("agreement_ack");
-          r.access(mask, me, false, home, w, [&](double d) {
-            done = std::max(done, d);
-            ++cleared;
-          });
+          r.access(mask, c, true, home, handled, [](double) {});
+          if (!outstanding && served >= spin_from) spin_read(served);
         });
       });
     }
   });
+  r.at(spin_from, [&] {
+    if (!outstanding && seen_by_read < n) spin_read(spin_from);
+  });
   r.run();
-  return cleared == to.size() ? done : kNever;
+  return done;
 }
 
 // Multicast (section 5.1): the initiator sends one message to an aggregation core in each other package (the first
