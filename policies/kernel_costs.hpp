@@ -10,6 +10,7 @@
 #include "models/costs.hpp"
 #include "sim/api/agreement.hpp"
 #include "sim/api/cpu.hpp"
+#include "sim/api/param_struct.hpp"
 #include "sim/api/params.hpp"
 #include "sim/api/thread.hpp"
 
@@ -45,7 +46,16 @@ struct AddressSpaceSwitch {
         .at_least(0)
         .at_most(1e6);
   }
+  // Binds the field to `P::switch_pages` of an architecture's parameter struct (sim/api/param_struct.hpp).
+  template <class P>
+  static ParamStruct<P> bind(ParamStruct<P>&& d, double pages = 4) {
+    return std::move(d).bind(&P::switch_pages, field(pages));
+  }
   explicit AddressSpaceSwitch(const Params& p) : pages(p.number("switch_pages")) {}
+  // From a parameter struct with the bound member.
+  template <class P>
+  requires requires(const P& p) { p.switch_pages; }
+  explicit AddressSpaceSwitch(const P& p) : pages(p.switch_pages) {}
 
   double cycles(const Machine& m, int core) const {
     const CpuCosts& k = cpu_costs(m, core);
@@ -75,6 +85,21 @@ struct InterruptCosts {
             .at_least(0),
     };
   }
+  // Binds the fields to `P::ipi_send_cycles`, `ipi_latency_ns` and `ipi_handler_cycles` of an architecture's parameter
+  // struct (sim/api/param_struct.hpp), after the fields `d` already has.
+  template <class P>
+  static ParamStruct<P> bind(ParamStruct<P>&& d, double send = 300, double latency_ns = 500, double handler = 1000) {
+    auto f = fields(send, latency_ns, handler);
+    return std::move(d)
+        .bind(&P::ipi_send_cycles, std::move(f[0]))
+        .bind(&P::ipi_latency_ns, std::move(f[1]))
+        .bind(&P::ipi_handler_cycles, std::move(f[2]));
+  }
+  // From a parameter struct with the bound members.
+  template <class P>
+  requires requires(const P& p) { p.ipi_send_cycles; }
+  explicit InterruptCosts(const P& p)
+      : send_cycles(p.ipi_send_cycles), latency_ns(p.ipi_latency_ns), handler_cycles(p.ipi_handler_cycles) {}
   explicit InterruptCosts(const Params& p)
       : send_cycles(p.number("ipi_send_cycles")),
         latency_ns(p.number("ipi_latency_ns")),
