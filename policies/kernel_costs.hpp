@@ -46,13 +46,7 @@ struct AddressSpaceSwitch {
         .at_least(0)
         .at_most(1e6);
   }
-  // Binds the field to `P::switch_pages` of an architecture's parameter struct (sim/api/param_struct.hpp).
-  template <class P>
-  static ParamStruct<P> bind(ParamStruct<P>&& d, double pages = 4) {
-    return std::move(d).bind(&P::switch_pages, field(pages));
-  }
-  explicit AddressSpaceSwitch(const Params& p) : pages(p.number("switch_pages")) {}
-  // From a parameter struct with the bound member.
+  // From an architecture's parameter struct that binds field() to its `switch_pages` (sim/api/param_struct.hpp).
   template <class P>
   requires requires(const P& p) { p.switch_pages; }
   explicit AddressSpaceSwitch(const P& p) : pages(p.switch_pages) {}
@@ -100,10 +94,6 @@ struct InterruptCosts {
   requires requires(const P& p) { p.ipi_send_cycles; }
   explicit InterruptCosts(const P& p)
       : send_cycles(p.ipi_send_cycles), latency_ns(p.ipi_latency_ns), handler_cycles(p.ipi_handler_cycles) {}
-  explicit InterruptCosts(const Params& p)
-      : send_cycles(p.number("ipi_send_cycles")),
-        latency_ns(p.number("ipi_latency_ns")),
-        handler_cycles(p.number("ipi_handler_cycles")) {}
 
   // Wake a thread on `target` with an IPI: the sender pays the send; returns the delay until the target notices.
   double wake(Cpu& cpu, int target) const {
@@ -115,12 +105,6 @@ struct InterruptCosts {
 
   AgreementCosts as_agreement() const { return {send_cycles, handler_cycles, latency_ns}; }
 };
-
-// Append fields to a schema, for architectures that combine shared and own parameters.
-inline Schema with(Schema s, const std::vector<Field>& more) {
-  for (const auto& f : more) s.fields.push_back(f);
-  return s;
-}
 
 inline double pages_of(uint64_t bytes) {
   return static_cast<double>((bytes + 4095) / 4096);
