@@ -86,6 +86,26 @@ TEST_CASE("param struct: one declaration gives the schema and fills the struct; 
                   std::logic_error);
 }
 
+TEST_CASE("param struct: an unbound field is declared in its place and read through Params") {
+  const ParamStruct<ProbeParams> d =
+      ParamStruct<ProbeParams>()
+          .bind(&ProbeParams::depth, Field::integer("depth", 3, "", "depth"))
+          .unbound(Field::optional("parts", FieldType::Object, "core ids", "a structured value"))
+          .bind(&ProbeParams::strict, Field::boolean("strict", true, "strict"));
+  const Schema schema = d.schema();
+  REQUIRE(schema.names() == std::vector<std::string>{"depth", "parts", "strict"});
+  json given = {{"parts", {{"a", {0, 1}}}}};
+  Params p(schema.resolve(given, "kernel.probe", "t.json"), "kernel.probe", "t.json");
+  ProbeParams v = d.read(p);
+  CHECK(v.depth == 3);
+  CHECK(v.strict);
+  CHECK(p.child("parts").raw().contains("a"));  // the component reads it itself
+  // Absent, it stays absent (optional): the struct still fills.
+  Params none(schema.resolve(json::object(), "kernel.probe", "t.json"), "kernel.probe", "t.json");
+  CHECK_FALSE(none.has("parts"));
+  CHECK(d.read(none).depth == 3);
+}
+
 TEST_CASE("registry: a kernel component named like one of another kernel slot is a start-up error") {
   // One parameter namespace for the kernel slots (kernel.<name>, docs/ARCHITECTURE.md): a scheduler named like a
   // placement policy would make kernel.first-touch the parameter block of both, so the build refuses to start.
