@@ -3,6 +3,7 @@
 // a hwloc topology, then handed to the platform builder and to the cost functions in costs.hpp.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -108,6 +109,9 @@ struct Provenance {
 // Simultaneous multithreading (docs/smt.md). Off: one schedulable context per core, its PUs only displayed. On
 // (machine.cpu.smt): every PU is a Core entry of its own, a context that the engine and the schedulers see, and
 // contexts of one physical core (Core::smt_core) share its pipeline, its private caches and its miss buffers.
+// Sharing model: a core with k busy contexts delivers throughput[k-1] x one context; default [1, 1.3], Intel
+// Hyper-Threading's up to 30 % (Marr et al., "Hyper-Threading Technology Architecture and Microarchitecture", Intel
+// Technology Journal 6(1), 2002).
 struct Smt {
   bool on = false;
   // throughput[k-1]: what a physical core with k busy contexts delivers in all, in units of one context running
