@@ -100,7 +100,7 @@ def test_choosing_a_preset_by_override_replaces_the_machine():
            "workload": {"kind": "compute", "threads": 2}}
     resolved = mksim.validate(cfg, overrides={"machine.preset": "server-2s", "machine.freq_ghz": 3.0})
     assert resolved["machine"]["preset"] == "server-2s"
-    assert resolved["machine"]["interconnect"]["latency_ns"] == [[81, 131], [131, 81]]
+    assert resolved["machine"]["interconnect"]["latency_ns"] == [[81, 141], [141, 81]]
     assert resolved["machine"]["freq_ghz"] == 3.0
     assert mksim.machine(config=cfg, machine__preset="server-2s")["cores"] == 40
 
