@@ -23,23 +23,64 @@
 
 #include "models/costs.hpp"
 #include "sim/api/memory.hpp"
+#include "sim/api/param_struct.hpp"
 
 namespace mksim {
 
 namespace {
 
+struct NumaHoardParams {
+  double superblock_bytes = 0, empty_fraction = 0, slack_superblocks = 0, alloc_cycles = 0, free_cycles = 0,
+         superblock_cycles = 0, fresh_superblock_cycles = 0, large_cycles = 0;
+  int heaps_per_node = 0;
+
+  static const ParamStruct<NumaHoardParams>& declare() {
+    using P = NumaHoardParams;
+    static const ParamStruct<P> d =
+        ParamStruct<P>()
+            .bind(&P::superblock_bytes,
+                  Field::number("superblock_bytes", 8192, "bytes", "superblock size S (Hoard: 8 KiB)").above(0))
+            .bind(&P::empty_fraction,
+                  Field::number("empty_fraction", 0.25, "",
+                                "emptiness threshold f: a heap less than 1-f full gives a superblock back (Hoard: 1/4)")
+                      .above(0)
+                      .at_most(1))
+            .bind(&P::slack_superblocks,
+                  Field::number("slack_superblocks", 1, "superblocks", "K: empty superblocks a heap may keep")
+                      .at_least(0))
+            .bind(&P::heaps_per_node,
+                  Field::integer("heaps_per_node", 1, "", "heaps per NUMA node, threads spread over them by id")
+                      .at_least(1)
+                      .at_most(4096))
+            .bind(&P::alloc_cycles,
+                  Field::number("alloc_cycles", 60, "cycles", "work under the heap lock per allocation").at_least(0))
+            .bind(&P::free_cycles,
+                  Field::number("free_cycles", 40, "cycles", "work under the owning heap's lock per free").at_least(0))
+            .bind(&P::superblock_cycles, Field::number("superblock_cycles", 200, "cycles",
+                                                       "moving a superblock to or from the global heap, under its lock")
+                                             .at_least(0))
+            .bind(&P::fresh_superblock_cycles, Field::number("fresh_superblock_cycles", 2000, "cycles",
+                                                             "a new superblock from the OS (under the global lock)")
+                                                   .at_least(0))
+            .bind(&P::large_cycles, Field::number("large_cycles", 2000, "cycles",
+                                                  "an object larger than half a superblock, straight from the OS")
+                                        .at_least(0));
+    return d;
+  }
+};
+
 class NumaHoard final : public Allocator {
  public:
-  explicit NumaHoard(const Params& p)
-      : superblock_bytes_(p.number("superblock_bytes")),
-        empty_fraction_(p.number("empty_fraction")),
-        slack_(p.number("slack_superblocks")),
-        heaps_per_node_(static_cast<int>(p.integer("heaps_per_node"))),
-        alloc_cycles_(p.number("alloc_cycles")),
-        free_cycles_(p.number("free_cycles")),
-        superblock_cycles_(p.number("superblock_cycles")),
-        fresh_superblock_cycles_(p.number("fresh_superblock_cycles")),
-        large_cycles_(p.number("large_cycles")) {
+  explicit NumaHoard(const NumaHoardParams& p)
+      : superblock_bytes_(p.superblock_bytes),
+        empty_fraction_(p.empty_fraction),
+        slack_(p.slack_superblocks),
+        heaps_per_node_(p.heaps_per_node),
+        alloc_cycles_(p.alloc_cycles),
+        free_cycles_(p.free_cycles),
+        superblock_cycles_(p.superblock_cycles),
+        fresh_superblock_cycles_(p.fresh_superblock_cycles),
+        large_cycles_(p.large_cycles) {
     global_.name = "heap.global";
   }
 
@@ -164,27 +205,8 @@ AllocatorRegistry::Add reg(
     "allocator", "numa-hoard",
     "Hoard with per-NUMA-node heaps: allocate from the local node's heap, superblocks go to a global heap only past "
     "an emptiness threshold, remote frees pay the interconnect",
-    Schema{
-        Field::number("superblock_bytes", 8192, "bytes", "superblock size S (Hoard: 8 KiB)").above(0),
-        Field::number("empty_fraction", 0.25, "",
-                      "emptiness threshold f: a heap less than 1-f full gives a superblock back (Hoard: 1/4)")
-            .above(0)
-            .at_most(1),
-        Field::number("slack_superblocks", 1, "superblocks", "K: empty superblocks a heap may keep").at_least(0),
-        Field::integer("heaps_per_node", 1, "", "heaps per NUMA node, threads spread over them by id")
-            .at_least(1)
-            .at_most(4096),
-        Field::number("alloc_cycles", 60, "cycles", "work under the heap lock per allocation").at_least(0),
-        Field::number("free_cycles", 40, "cycles", "work under the owning heap's lock per free").at_least(0),
-        Field::number("superblock_cycles", 200, "cycles",
-                      "moving a superblock to or from the global heap, under its lock")
-            .at_least(0),
-        Field::number("fresh_superblock_cycles", 2000, "cycles", "a new superblock from the OS (under the global lock)")
-            .at_least(0),
-        Field::number("large_cycles", 2000, "cycles", "an object larger than half a superblock, straight from the OS")
-            .at_least(0),
-    },
-    [](const Params& p) { return std::make_unique<NumaHoard>(p); });
+    NumaHoardParams::declare().schema(),
+    [](const Params& p) { return std::make_unique<NumaHoard>(NumaHoardParams::declare().read(p)); });
 
 }  // namespace
 }  // namespace mksim

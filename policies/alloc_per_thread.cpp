@@ -12,20 +12,53 @@
 #include <bit>
 
 #include "sim/api/memory.hpp"
+#include "sim/api/param_struct.hpp"
 
 namespace mksim {
 
 namespace {
 
+struct PerThreadParams {
+  double fast_cycles = 0, heap_cycles = 0, object_cycles = 0, max_cached_bytes = 0;
+  int batch_objects = 0, cache_objects = 0;
+
+  static const ParamStruct<PerThreadParams>& declare() {
+    using P = PerThreadParams;
+    static const ParamStruct<P> d =
+        ParamStruct<P>()
+            .bind(&P::fast_cycles,
+                  Field::number("fast_cycles", 20, "cycles", "allocation or free served by the thread's own cache")
+                      .at_least(0))
+            .bind(&P::heap_cycles, Field::number("heap_cycles", 60, "cycles",
+                                                 "work under the global heap lock per refill, flush or large object")
+                                       .at_least(0))
+            .bind(&P::object_cycles,
+                  Field::number("object_cycles", 10, "cycles", "work under the global heap lock per object moved")
+                      .at_least(0))
+            .bind(&P::batch_objects, Field::integer("batch_objects", 32, "objects", "objects moved per refill or flush")
+                                         .at_least(1)
+                                         .at_most(1 << 20))
+            .bind(&P::cache_objects, Field::integer("cache_objects", 64, "objects",
+                                                    "objects a thread caches per size class before it flushes")
+                                         .at_least(1)
+                                         .at_most(1 << 20))
+            .bind(&P::max_cached_bytes,
+                  Field::number("max_cached_bytes", 32768, "bytes", "larger objects bypass the caches")
+                      .at_least(0)
+                      .at_most(1125899906842624.0));
+    return d;
+  }
+};
+
 class PerThreadCache final : public Allocator {
  public:
-  explicit PerThreadCache(const Params& p)
-      : fast_cycles_(p.number("fast_cycles")),
-        heap_cycles_(p.number("heap_cycles")),
-        object_cycles_(p.number("object_cycles")),
-        batch_(static_cast<int>(p.integer("batch_objects"))),
-        capacity_(static_cast<int>(p.integer("cache_objects"))),
-        max_cached_bytes_(static_cast<uint64_t>(p.number("max_cached_bytes"))) {
+  PerThreadCache(const PerThreadParams& v, const Params& p)
+      : fast_cycles_(v.fast_cycles),
+        heap_cycles_(v.heap_cycles),
+        object_cycles_(v.object_cycles),
+        batch_(v.batch_objects),
+        capacity_(v.cache_objects),
+        max_cached_bytes_(static_cast<uint64_t>(v.max_cached_bytes)) {
     if (batch_ > capacity_)
       p.fail("batch_objects",
              fmt::format("found {}, expected at most cache_objects ({}): a refill must fit in the cache", batch_,
@@ -81,22 +114,8 @@ class PerThreadCache final : public Allocator {
 AllocatorRegistry::Add reg(
     "allocator", "per-thread",
     "per-thread object caches (magazines); the global heap lock only on a refill or flush of a batch",
-    Schema{
-        Field::number("fast_cycles", 20, "cycles", "allocation or free served by the thread's own cache").at_least(0),
-        Field::number("heap_cycles", 60, "cycles", "work under the global heap lock per refill, flush or large object")
-            .at_least(0),
-        Field::number("object_cycles", 10, "cycles", "work under the global heap lock per object moved").at_least(0),
-        Field::integer("batch_objects", 32, "objects", "objects moved per refill or flush")
-            .at_least(1)
-            .at_most(1 << 20),
-        Field::integer("cache_objects", 64, "objects", "objects a thread caches per size class before it flushes")
-            .at_least(1)
-            .at_most(1 << 20),
-        Field::number("max_cached_bytes", 32768, "bytes", "larger objects bypass the caches")
-            .at_least(0)
-            .at_most(1125899906842624.0),
-    },
-    [](const Params& p) { return std::make_unique<PerThreadCache>(p); });
+    PerThreadParams::declare().schema(),
+    [](const Params& p) { return std::make_unique<PerThreadCache>(PerThreadParams::declare().read(p), p); });
 
 }  // namespace
 }  // namespace mksim

@@ -13,16 +13,56 @@ namespace mksim {
 
 namespace {
 
+struct ExokernelParams {
+  double switch_pages = 0, ipi_send_cycles = 0, ipi_latency_ns = 0, ipi_handler_cycles = 0;
+  double libos_call_cycles = 0, protected_call_cycles = 0, binding_check_cycles = 0, shared_state_cycles = 0,
+         context_switch_cycles = 0, page_table_cycles_per_page = 0;
+  int64_t shared_state_every = 0;
+
+  static const ParamStruct<ExokernelParams>& declare() {
+    using P = ExokernelParams;
+    static const ParamStruct<P> d = InterruptCosts::bind(
+        ParamStruct<P>()
+            .bind(&P::libos_call_cycles,
+                  Field::number("libos_call_cycles", 20, "cycles", "a call into the library OS (a procedure call)")
+                      .at_least(0))
+            .bind(
+                &P::protected_call_cycles,
+                Field::number("protected_call_cycles", 0, "cycles",
+                              "the kernel's own path of a protected control transfer, besides the CPU's entry and exit "
+                              "(machine.cpu.kernel_entry_exit_cycles)")
+                    .at_least(0))
+            .bind(&P::binding_check_cycles,
+                  Field::number("binding_check_cycles", 30, "cycles", "checking a secure binding").at_least(0))
+            .bind(&P::shared_state_every,
+                  Field::integer("shared_state_every", 10, "calls",
+                                 "one call in this many touches state shared with other library OSes (0: never)")
+                      .at_least(0))
+            .bind(&P::shared_state_cycles,
+                  Field::number("shared_state_cycles", 200, "cycles", "work under the shared lock").at_least(0))
+            .bind(&P::context_switch_cycles,
+                  Field::number("context_switch_cycles", 500, "cycles",
+                                "the kernel's own part of a context switch; a switch to another process adds the "
+                                "address-space switch of machine.cpu")
+                      .at_least(0))
+            .bind(&P::switch_pages, AddressSpaceSwitch::field())
+            .bind(&P::page_table_cycles_per_page,
+                  Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page")
+                      .at_least(0)));
+    return d;
+  }
+};
+
 class Exokernel final : public KernelArchitecture {
  public:
-  explicit Exokernel(const Params& p)
-      : libos_call_cycles_(p.number("libos_call_cycles")),
-        protected_call_cycles_(p.number("protected_call_cycles")),
-        binding_check_cycles_(p.number("binding_check_cycles")),
-        shared_every_(p.integer("shared_state_every")),
-        shared_cycles_(p.number("shared_state_cycles")),
-        context_switch_cycles_(p.number("context_switch_cycles")),
-        page_table_cycles_per_page_(p.number("page_table_cycles_per_page")),
+  explicit Exokernel(const ExokernelParams& p)
+      : libos_call_cycles_(p.libos_call_cycles),
+        protected_call_cycles_(p.protected_call_cycles),
+        binding_check_cycles_(p.binding_check_cycles),
+        shared_every_(p.shared_state_every),
+        shared_cycles_(p.shared_state_cycles),
+        context_switch_cycles_(p.context_switch_cycles),
+        page_table_cycles_per_page_(p.page_table_cycles_per_page),
         as_(p),
         ipi_(p) {
     const char* names[] = {"null", "fs-shared", "mem-shared", "proc-shared", "net-shared"};
@@ -110,28 +150,8 @@ class Exokernel final : public KernelArchitecture {
 ArchitectureRegistry::Add reg(
     "architecture", "exokernel",
     "Aegis/Xok style: the kernel only protects (secure bindings); library OSes manage resources in the application",
-    with(
-        Schema{
-            Field::number("libos_call_cycles", 20, "cycles", "a call into the library OS (a procedure call)")
-                .at_least(0),
-            Field::number("protected_call_cycles", 0, "cycles",
-                          "the kernel's own path of a protected control transfer, besides the CPU's entry and exit "
-                          "(machine.cpu.kernel_entry_exit_cycles)")
-                .at_least(0),
-            Field::number("binding_check_cycles", 30, "cycles", "checking a secure binding").at_least(0),
-            Field::integer("shared_state_every", 10, "calls",
-                           "one call in this many touches state shared with other library OSes (0: never)")
-                .at_least(0),
-            Field::number("shared_state_cycles", 200, "cycles", "work under the shared lock").at_least(0),
-            Field::number("context_switch_cycles", 500, "cycles",
-                          "the kernel's own part of a context switch; a switch to another process adds the "
-                          "address-space switch of machine.cpu")
-                .at_least(0),
-            AddressSpaceSwitch::field(),
-            Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
-        },
-        InterruptCosts::fields()),
-    [](const Params& p) { return std::make_unique<Exokernel>(p); });
+    ExokernelParams::declare().schema(),
+    [](const Params& p) { return std::make_unique<Exokernel>(ExokernelParams::declare().read(p)); });
 
 }  // namespace
 }  // namespace mksim

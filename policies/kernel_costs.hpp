@@ -10,6 +10,7 @@
 #include "models/costs.hpp"
 #include "sim/api/agreement.hpp"
 #include "sim/api/cpu.hpp"
+#include "sim/api/param_struct.hpp"
 #include "sim/api/params.hpp"
 #include "sim/api/thread.hpp"
 
@@ -45,7 +46,10 @@ struct AddressSpaceSwitch {
         .at_least(0)
         .at_most(1e6);
   }
-  explicit AddressSpaceSwitch(const Params& p) : pages(p.number("switch_pages")) {}
+  // From an architecture's parameter struct that binds field() to its `switch_pages` (sim/api/param_struct.hpp).
+  template <class P>
+  requires requires(const P& p) { p.switch_pages; }
+  explicit AddressSpaceSwitch(const P& p) : pages(p.switch_pages) {}
 
   double cycles(const Machine& m, int core) const {
     const CpuCosts& k = cpu_costs(m, core);
@@ -75,10 +79,21 @@ struct InterruptCosts {
             .at_least(0),
     };
   }
-  explicit InterruptCosts(const Params& p)
-      : send_cycles(p.number("ipi_send_cycles")),
-        latency_ns(p.number("ipi_latency_ns")),
-        handler_cycles(p.number("ipi_handler_cycles")) {}
+  // Binds the fields to `P::ipi_send_cycles`, `ipi_latency_ns` and `ipi_handler_cycles` of an architecture's parameter
+  // struct (sim/api/param_struct.hpp), after the fields `d` already has.
+  template <class P>
+  static ParamStruct<P> bind(ParamStruct<P>&& d, double send = 300, double latency_ns = 500, double handler = 1000) {
+    auto f = fields(send, latency_ns, handler);
+    return std::move(d)
+        .bind(&P::ipi_send_cycles, std::move(f[0]))
+        .bind(&P::ipi_latency_ns, std::move(f[1]))
+        .bind(&P::ipi_handler_cycles, std::move(f[2]));
+  }
+  // From a parameter struct with the bound members.
+  template <class P>
+  requires requires(const P& p) { p.ipi_send_cycles; }
+  explicit InterruptCosts(const P& p)
+      : send_cycles(p.ipi_send_cycles), latency_ns(p.ipi_latency_ns), handler_cycles(p.ipi_handler_cycles) {}
 
   // Wake a thread on `target` with an IPI: the sender pays the send; returns the delay until the target notices.
   double wake(Cpu& cpu, int target) const {
@@ -90,12 +105,6 @@ struct InterruptCosts {
 
   AgreementCosts as_agreement() const { return {send_cycles, handler_cycles, latency_ns}; }
 };
-
-// Append fields to a schema, for architectures that combine shared and own parameters.
-inline Schema with(Schema s, const std::vector<Field>& more) {
-  for (const auto& f : more) s.fields.push_back(f);
-  return s;
-}
 
 inline double pages_of(uint64_t bytes) {
   return static_cast<double>((bytes + 4095) / 4096);

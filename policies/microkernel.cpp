@@ -17,24 +17,80 @@ namespace mksim {
 
 namespace {
 
+struct MicrokernelParams {
+  double switch_pages = 0, ipi_send_cycles = 0, ipi_latency_ns = 0, ipi_handler_cycles = 0;
+  double trap_cycles = 0, ipc_fastpath_cycles = 0, register_payload_bytes = 0, copy_bytes_per_cycle = 0,
+         context_switch_cycles = 0, page_table_cycles_per_page = 0;
+  int64_t file_server_core = 0, memory_server_core = 0, process_server_core = 0, net_server_core = 0,
+          server_threads = 0;
+
+  static const ParamStruct<MicrokernelParams>& declare() {
+    using P = MicrokernelParams;
+    static const ParamStruct<P> d = InterruptCosts::bind(
+        ParamStruct<P>()
+            .bind(&P::trap_cycles,
+                  Field::number("trap_cycles", 40, "cycles",
+                                "the kernel's own path of a call it serves itself, besides the CPU's entry and exit "
+                                "(machine.cpu.kernel_entry_exit_cycles)")
+                      .at_least(0))
+            .bind(&P::ipc_fastpath_cycles,
+                  Field::number("ipc_fastpath_cycles", 140, "cycles",
+                                "the kernel's one-way IPC fast path, besides the CPU's entry and exit and the "
+                                "address-space switch (machine.cpu)")
+                      .at_least(0))
+            .bind(&P::switch_pages, AddressSpaceSwitch::field())
+            .bind(&P::register_payload_bytes,
+                  Field::number("register_payload_bytes", 64, "bytes", "message size carried in registers (no copy)")
+                      .at_least(0))
+            .bind(&P::copy_bytes_per_cycle,
+                  Field::number("copy_bytes_per_cycle", 8, "bytes/cycle", "copy speed for long IPC").above(0))
+            .bind(&P::context_switch_cycles,
+                  Field::number(
+                      "context_switch_cycles", 800, "cycles",
+                      "the kernel's own part of a thread switch by the scheduler; a switch to another process adds "
+                      "the address-space switch of machine.cpu")
+                      .at_least(0))
+            .bind(&P::page_table_cycles_per_page,
+                  Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page")
+                      .at_least(0))
+            .bind(&P::file_server_core, Field::integer("file_server_core", -1, "core",
+                                                       "core of the file-system server (-1: the caller's core)")
+                                            .at_least(-1))
+            .bind(&P::memory_server_core,
+                  Field::integer("memory_server_core", -1, "core", "core of the memory server (-1: the caller's core)")
+                      .at_least(-1))
+            .bind(&P::process_server_core, Field::integer("process_server_core", -1, "core",
+                                                          "core of the process server (-1: the caller's core)")
+                                               .at_least(-1))
+            .bind(&P::net_server_core,
+                  Field::integer("net_server_core", -1, "core", "core of the network server (-1: the caller's core)")
+                      .at_least(-1))
+            .bind(&P::server_threads,
+                  Field::integer("server_threads", 1, "", "worker threads per server (1: a single-threaded queue)")
+                      .at_least(1)
+                      .at_most(4096)));
+    return d;
+  }
+};
+
 class Microkernel final : public KernelArchitecture {
  public:
-  explicit Microkernel(const Params& p)
-      : trap_cycles_(p.number("trap_cycles")),
-        fastpath_cycles_(p.number("ipc_fastpath_cycles")),
-        payload_bytes_(p.number("register_payload_bytes")),
-        copy_bytes_per_cycle_(p.number("copy_bytes_per_cycle")),
-        context_switch_cycles_(p.number("context_switch_cycles")),
-        page_table_cycles_per_page_(p.number("page_table_cycles_per_page")),
+  Microkernel(const MicrokernelParams& p, const Params& params)
+      : trap_cycles_(p.trap_cycles),
+        fastpath_cycles_(p.ipc_fastpath_cycles),
+        payload_bytes_(p.register_payload_bytes),
+        copy_bytes_per_cycle_(p.copy_bytes_per_cycle),
+        context_switch_cycles_(p.context_switch_cycles),
+        page_table_cycles_per_page_(p.page_table_cycles_per_page),
         as_(p),
         ipi_(p) {
-    const int threads = static_cast<int>(p.integer("server_threads"));
-    servers_ = {ServerQueue("kernel", -1, 1),
-                ServerQueue("fs", static_cast<int>(p.integer("file_server_core")), threads),
-                ServerQueue("memory", static_cast<int>(p.integer("memory_server_core")), threads),
-                ServerQueue("process", static_cast<int>(p.integer("process_server_core")), threads),
-                ServerQueue("net", static_cast<int>(p.integer("net_server_core")), threads)};
-    params_ = p;
+    const int threads = static_cast<int>(p.server_threads);
+    servers_ = {ServerQueue("kernel", -1, 1), ServerQueue("fs", static_cast<int>(p.file_server_core), threads),
+                ServerQueue("memory", static_cast<int>(p.memory_server_core), threads),
+                ServerQueue("process", static_cast<int>(p.process_server_core), threads),
+                ServerQueue("net", static_cast<int>(p.net_server_core), threads)};
+    params_ = params;
+    server_core_params_ = {0, p.file_server_core, p.memory_server_core, p.process_server_core, p.net_server_core};
   }
 
   void init(const Machine& m, const KernelOptions& o) override {
@@ -42,9 +98,9 @@ class Microkernel final : public KernelArchitecture {
     direct_.assign(m.num_cores(), nullptr);
     const char* keys[] = {"", "file_server_core", "memory_server_core", "process_server_core", "net_server_core"};
     for (size_t i = 1; i < servers_.size(); ++i)
-      if (params_.integer(keys[i]) >= m.num_cores())  // the parameter itself: `core` is an int, it may have wrapped
+      if (server_core_params_[i] >= m.num_cores())  // the parameter itself: `core` is an int, it may have wrapped
         params_.fail(keys[i], fmt::format("core {} does not exist, the machine has cores 0..{} (-1: the caller's core)",
-                                          params_.integer(keys[i]), m.num_cores() - 1));
+                                          server_core_params_[i], m.num_cores() - 1));
   }
 
   void syscall(Cpu& cpu, Thread& t, SyscallClass c, double work_cycles) override {
@@ -148,46 +204,16 @@ class Microkernel final : public KernelArchitecture {
   AddressSpaceSwitch as_;
   InterruptCosts ipi_;
   std::vector<ServerQueue> servers_;
-  std::vector<const Thread*> direct_;  // per core: the thread whose IPC handed the core to its receiver
-  Params params_;
+  std::vector<const Thread*> direct_;            // per core: the thread whose IPC handed the core to its receiver
+  Params params_;                                // for errors naming a server core's parameter
+  std::array<int64_t, 5> server_core_params_{};  // as configured, by server (0: the kernel)
 };
 
 ArchitectureRegistry::Add reg(
     "architecture", "microkernel",
     "L4/seL4/NOVA style: OS services in user-level servers reached by synchronous IPC; servers may sit on other cores",
-    with(
-        Schema{
-            Field::number("trap_cycles", 40, "cycles",
-                          "the kernel's own path of a call it serves itself, besides the CPU's entry and exit "
-                          "(machine.cpu.kernel_entry_exit_cycles)")
-                .at_least(0),
-            Field::number("ipc_fastpath_cycles", 140, "cycles",
-                          "the kernel's one-way IPC fast path, besides the CPU's entry and exit and the "
-                          "address-space switch (machine.cpu)")
-                .at_least(0),
-            AddressSpaceSwitch::field(),
-            Field::number("register_payload_bytes", 64, "bytes", "message size carried in registers (no copy)")
-                .at_least(0),
-            Field::number("copy_bytes_per_cycle", 8, "bytes/cycle", "copy speed for long IPC").above(0),
-            Field::number("context_switch_cycles", 800, "cycles",
-                          "the kernel's own part of a thread switch by the scheduler; a switch to another process adds "
-                          "the address-space switch of machine.cpu")
-                .at_least(0),
-            Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
-            Field::integer("file_server_core", -1, "core", "core of the file-system server (-1: the caller's core)")
-                .at_least(-1),
-            Field::integer("memory_server_core", -1, "core", "core of the memory server (-1: the caller's core)")
-                .at_least(-1),
-            Field::integer("process_server_core", -1, "core", "core of the process server (-1: the caller's core)")
-                .at_least(-1),
-            Field::integer("net_server_core", -1, "core", "core of the network server (-1: the caller's core)")
-                .at_least(-1),
-            Field::integer("server_threads", 1, "", "worker threads per server (1: a single-threaded queue)")
-                .at_least(1)
-                .at_most(4096),
-        },
-        InterruptCosts::fields()),
-    [](const Params& p) { return std::make_unique<Microkernel>(p); });
+    MicrokernelParams::declare().schema(),
+    [](const Params& p) { return std::make_unique<Microkernel>(MicrokernelParams::declare().read(p), p); });
 
 }  // namespace
 }  // namespace mksim

@@ -12,15 +12,52 @@ namespace mksim {
 
 namespace {
 
+struct MonolithicParams {
+  double switch_pages = 0, ipi_send_cycles = 0, ipi_latency_ns = 0, ipi_handler_cycles = 0;
+  double trap_cycles = 0, shared_state_cycles = 0, context_switch_cycles = 0, copy_bytes_per_cycle = 0,
+         page_table_cycles_per_page = 0, vma_cycles = 0;
+
+  static const ParamStruct<MonolithicParams>& declare() {
+    using P = MonolithicParams;
+    static const ParamStruct<P> d = InterruptCosts::bind(
+        ParamStruct<P>()
+            .bind(&P::trap_cycles,
+                  Field::number("trap_cycles", 90, "cycles",
+                                "the kernel's own system-call entry and exit path, besides the CPU's crossing "
+                                "(machine.cpu.kernel_entry_exit_cycles)")
+                      .at_least(0))
+            .bind(&P::shared_state_cycles, Field::number("shared_state_cycles", 200, "cycles",
+                                                         "work under a shared kernel lock per non-null syscall")
+                                               .at_least(0))
+            .bind(&P::context_switch_cycles,
+                  Field::number("context_switch_cycles", 1500, "cycles",
+                                "the kernel's own part of a context switch (scheduler, register state); a switch to "
+                                "another process adds the address-space switch of machine.cpu")
+                      .at_least(0))
+            .bind(&P::switch_pages, AddressSpaceSwitch::field())
+            .bind(&P::copy_bytes_per_cycle,
+                  Field::number("copy_bytes_per_cycle", 8, "bytes/cycle", "kernel copy speed for IPC").above(0))
+            .bind(&P::page_table_cycles_per_page,
+                  Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page")
+                      .at_least(0))
+            .bind(&P::vma_cycles,
+                  Field::number("vma_cycles", 1870, "cycles",
+                                "address-space bookkeeping of one map or unmap call (find, split or merge and free the "
+                                "VMA, gather and flush), besides the per-page work")
+                      .at_least(0)));
+    return d;
+  }
+};
+
 class Monolithic final : public KernelArchitecture {
  public:
-  explicit Monolithic(const Params& p)
-      : trap_cycles_(p.number("trap_cycles")),
-        shared_state_cycles_(p.number("shared_state_cycles")),
-        context_switch_cycles_(p.number("context_switch_cycles")),
-        copy_bytes_per_cycle_(p.number("copy_bytes_per_cycle")),
-        page_table_cycles_per_page_(p.number("page_table_cycles_per_page")),
-        vma_cycles_(p.number("vma_cycles")),
+  explicit Monolithic(const MonolithicParams& p)
+      : trap_cycles_(p.trap_cycles),
+        shared_state_cycles_(p.shared_state_cycles),
+        context_switch_cycles_(p.context_switch_cycles),
+        copy_bytes_per_cycle_(p.copy_bytes_per_cycle),
+        page_table_cycles_per_page_(p.page_table_cycles_per_page),
+        vma_cycles_(p.vma_cycles),
         as_(p),
         ipi_(p) {
     const char* names[] = {"null", "vfs", "mm", "tasks", "net"};
@@ -89,28 +126,8 @@ class Monolithic final : public KernelArchitecture {
 ArchitectureRegistry::Add reg(
     "architecture", "monolithic",
     "one kernel shared by all cores: traps, shared state behind spin locks, IPI-broadcast TLB shootdown",
-    with(
-        Schema{
-            Field::number("trap_cycles", 90, "cycles",
-                          "the kernel's own system-call entry and exit path, besides the CPU's crossing "
-                          "(machine.cpu.kernel_entry_exit_cycles)")
-                .at_least(0),
-            Field::number("shared_state_cycles", 200, "cycles", "work under a shared kernel lock per non-null syscall")
-                .at_least(0),
-            Field::number("context_switch_cycles", 1500, "cycles",
-                          "the kernel's own part of a context switch (scheduler, register state); a switch to "
-                          "another process adds the address-space switch of machine.cpu")
-                .at_least(0),
-            AddressSpaceSwitch::field(),
-            Field::number("copy_bytes_per_cycle", 8, "bytes/cycle", "kernel copy speed for IPC").above(0),
-            Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
-            Field::number("vma_cycles", 1870, "cycles",
-                          "address-space bookkeeping of one map or unmap call (find, split or merge and free the "
-                          "VMA, gather and flush), besides the per-page work")
-                .at_least(0),
-        },
-        InterruptCosts::fields()),
-    [](const Params& p) { return std::make_unique<Monolithic>(p); });
+    MonolithicParams::declare().schema(),
+    [](const Params& p) { return std::make_unique<Monolithic>(MonolithicParams::declare().read(p)); });
 
 }  // namespace
 }  // namespace mksim

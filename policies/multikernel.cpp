@@ -15,19 +15,72 @@ namespace mksim {
 
 namespace {
 
+struct MultikernelParams {
+  double switch_pages = 0, ipi_send_cycles = 0, ipi_latency_ns = 0, ipi_handler_cycles = 0;
+  double trap_cycles = 0, context_switch_cycles = 0, urpc_send_cycles = 0, urpc_receive_cycles = 0,
+         monitor_handler_cycles = 0, monitor_request_cycles = 0, poll_delay_ns = 0, page_table_cycles_per_page = 0;
+  std::string notification, service_replicas;
+
+  static const ParamStruct<MultikernelParams>& declare() {
+    using P = MultikernelParams;
+    static const ParamStruct<P> d = InterruptCosts::bind(
+        ParamStruct<P>()
+            .bind(&P::trap_cycles,
+                  Field::number("trap_cycles", 40, "cycles",
+                                "the local CPU driver's own entry and exit path, besides the CPU's crossing "
+                                "(machine.cpu.kernel_entry_exit_cycles)")
+                      .at_least(0))
+            .bind(&P::context_switch_cycles,
+                  Field::number(
+                      "context_switch_cycles", 437, "cycles",
+                      "the CPU driver's dispatch of another dispatcher and that dispatcher's upcall (software); "
+                      "another domain's dispatch adds the address-space switch of machine.cpu")
+                      .at_least(0))
+            .bind(&P::switch_pages, AddressSpaceSwitch::field())
+            .bind(&P::urpc_send_cycles,
+                  Field::number("urpc_send_cycles", 60, "cycles", "writing one cache-line message into a channel")
+                      .at_least(0))
+            .bind(&P::urpc_receive_cycles,
+                  Field::number("urpc_receive_cycles", 60, "cycles", "polling and reading one cache-line message")
+                      .at_least(0))
+            .bind(
+                &P::monitor_handler_cycles,
+                Field::number("monitor_handler_cycles", 800, "cycles",
+                              "a monitor's handling of an agreement request (e.g. invalidate a TLB entry) and its ack")
+                    .at_least(0))
+            .bind(&P::monitor_request_cycles,
+                  Field::number("monitor_request_cycles", 5464, "cycles",
+                                "the initiating monitor's own work on a global operation (capability checks, protocol "
+                                "set-up), besides the messages")
+                      .at_least(0))
+            .bind(&P::poll_delay_ns,
+                  Field::number("poll_delay_ns", 0, "ns", "mean delay until a busy receiver polls its channel")
+                      .at_least(0))
+            .bind(&P::notification,
+                  Field::choice("notification", "poll", {"poll", "ipi"},
+                                "how receivers learn of messages: polling (IPI only to idle cores) or always an IPI"))
+            .bind(&P::service_replicas, Field::choice("service_replicas", "per-core", {"per-core", "per-node"},
+                                                      "where replicas of file/network services run"))
+            .bind(&P::page_table_cycles_per_page,
+                  Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page")
+                      .at_least(0)));
+    return d;
+  }
+};
+
 class Multikernel final : public KernelArchitecture {
  public:
-  explicit Multikernel(const Params& p)
-      : trap_cycles_(p.number("trap_cycles")),
-        context_switch_cycles_(p.number("context_switch_cycles")),
-        send_cycles_(p.number("urpc_send_cycles")),
-        receive_cycles_(p.number("urpc_receive_cycles")),
-        handler_cycles_(p.number("monitor_handler_cycles")),
-        monitor_request_cycles_(p.number("monitor_request_cycles")),
-        poll_delay_ns_(p.number("poll_delay_ns")),
-        notify_(p.text("notification")),
-        replicas_(p.text("service_replicas")),
-        page_table_cycles_per_page_(p.number("page_table_cycles_per_page")),
+  explicit Multikernel(const MultikernelParams& p)
+      : trap_cycles_(p.trap_cycles),
+        context_switch_cycles_(p.context_switch_cycles),
+        send_cycles_(p.urpc_send_cycles),
+        receive_cycles_(p.urpc_receive_cycles),
+        handler_cycles_(p.monitor_handler_cycles),
+        monitor_request_cycles_(p.monitor_request_cycles),
+        poll_delay_ns_(p.poll_delay_ns),
+        notify_(p.notification),
+        replicas_(p.service_replicas),
+        page_table_cycles_per_page_(p.page_table_cycles_per_page),
         as_(p),
         ipi_(p) {}
 
@@ -186,37 +239,8 @@ class Multikernel final : public KernelArchitecture {
 ArchitectureRegistry::Add reg(
     "architecture", "multikernel",
     "Barrelfish style: a kernel per core, replicated state, agreement by URPC messages between monitors",
-    with(
-        Schema{
-            Field::number("trap_cycles", 40, "cycles",
-                          "the local CPU driver's own entry and exit path, besides the CPU's crossing "
-                          "(machine.cpu.kernel_entry_exit_cycles)")
-                .at_least(0),
-            Field::number("context_switch_cycles", 437, "cycles",
-                          "the CPU driver's dispatch of another dispatcher and that dispatcher's upcall (software); "
-                          "another domain's dispatch adds the address-space switch of machine.cpu")
-                .at_least(0),
-            AddressSpaceSwitch::field(),
-            Field::number("urpc_send_cycles", 60, "cycles", "writing one cache-line message into a channel")
-                .at_least(0),
-            Field::number("urpc_receive_cycles", 60, "cycles", "polling and reading one cache-line message")
-                .at_least(0),
-            Field::number("monitor_handler_cycles", 800, "cycles",
-                          "a monitor's handling of an agreement request (e.g. invalidate a TLB entry) and its ack")
-                .at_least(0),
-            Field::number("monitor_request_cycles", 5464, "cycles",
-                          "the initiating monitor's own work on a global operation (capability checks, protocol "
-                          "set-up), besides the messages")
-                .at_least(0),
-            Field::number("poll_delay_ns", 0, "ns", "mean delay until a busy receiver polls its channel").at_least(0),
-            Field::choice("notification", "poll", {"poll", "ipi"},
-                          "how receivers learn of messages: polling (IPI only to idle cores) or always an IPI"),
-            Field::choice("service_replicas", "per-core", {"per-core", "per-node"},
-                          "where replicas of file/network services run"),
-            Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page").at_least(0),
-        },
-        InterruptCosts::fields()),
-    [](const Params& p) { return std::make_unique<Multikernel>(p); });
+    MultikernelParams::declare().schema(),
+    [](const Params& p) { return std::make_unique<Multikernel>(MultikernelParams::declare().read(p)); });
 
 }  // namespace
 }  // namespace mksim

@@ -6,10 +6,32 @@
 #include <cmath>
 
 #include "sim/api/memory.hpp"
+#include "sim/api/param_struct.hpp"
 
 namespace mksim {
 
 namespace {
+
+struct InterleaveParams {
+  std::vector<double> nodes;
+
+  static const ParamStruct<InterleaveParams>& declare() {
+    static const ParamStruct<InterleaveParams> d = ParamStruct<InterleaveParams>().bind(
+        &InterleaveParams::nodes,
+        Field::numbers("nodes", "node ids", "nodes to interleave over (empty: all)").at_least(0));
+    return d;
+  }
+};
+
+struct BindParams {
+  int64_t node = 0;
+
+  static const ParamStruct<BindParams>& declare() {
+    static const ParamStruct<BindParams> d =
+        ParamStruct<BindParams>().bind(&BindParams::node, Field::integer("node", 0, "", "the node").at_least(0));
+    return d;
+  }
+};
 
 std::vector<double> on_node(const Machine& m, int node) {
   std::vector<double> share(m.num_nodes(), 0.0);
@@ -33,7 +55,7 @@ class Local final : public PagePlacement {
 
 class Interleave final : public PagePlacement {
  public:
-  explicit Interleave(const Params& p) : params_(p), given_(p.numbers("nodes")) {}
+  Interleave(const InterleaveParams& v, const Params& p) : params_(p), given_(v.nodes) {}
   void init(const Machine& m) override {
     for (size_t i = 0; i < given_.size(); ++i) {
       const double n = given_[i];
@@ -59,7 +81,7 @@ class Interleave final : public PagePlacement {
 
 class Bind final : public PagePlacement {
  public:
-  explicit Bind(const Params& p) : params_(p), node_(p.integer("node")) {}
+  Bind(const BindParams& v, const Params& p) : params_(p), node_(v.node) {}
   void init(const Machine& m) override {
     if (node_ >= m.num_nodes())
       params_.fail("node",
@@ -80,12 +102,11 @@ PlacementRegistry::Add r1("memory_policy", "first-touch", "a page goes to the no
 PlacementRegistry::Add r2("memory_policy", "local", "pages go to the thread's preferred node, else the touching core's",
                           Schema{}, [](const Params&) { return std::make_unique<Local>(); });
 PlacementRegistry::Add r3("memory_policy", "interleave", "pages spread evenly over a set of nodes",
-                          Schema{
-                              Field::numbers("nodes", "node ids", "nodes to interleave over (empty: all)").at_least(0)},
-                          [](const Params& p) { return std::make_unique<Interleave>(p); });
-PlacementRegistry::Add r4("memory_policy", "bind", "every page on one node",
-                          Schema{Field::integer("node", 0, "", "the node").at_least(0)},
-                          [](const Params& p) { return std::make_unique<Bind>(p); });
+                          InterleaveParams::declare().schema(), [](const Params& p) {
+                            return std::make_unique<Interleave>(InterleaveParams::declare().read(p), p);
+                          });
+PlacementRegistry::Add r4("memory_policy", "bind", "every page on one node", BindParams::declare().schema(),
+                          [](const Params& p) { return std::make_unique<Bind>(BindParams::declare().read(p), p); });
 
 }  // namespace
 }  // namespace mksim

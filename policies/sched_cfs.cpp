@@ -13,20 +13,50 @@
 #include <set>
 
 #include "policies/sched_domains.hpp"
+#include "sim/api/param_struct.hpp"
 #include "sim/api/scheduler.hpp"
 
 namespace mksim {
 
 namespace {
 
+// Its parameters, declared once (sim/api/param_struct.hpp): the registration's schema and the values it reads.
+struct CfsParams {
+  double target_latency_us = 0, min_granularity_us = 0, queue_op_cycles = 0, migrate_cycles = 0,
+         balance_interval_per_core_us = 0;
+
+  static const ParamStruct<CfsParams>& declare() {
+    static const ParamStruct<CfsParams> d =
+        ParamStruct<CfsParams>()
+            .bind(&CfsParams::target_latency_us,
+                  Field::number("target_latency_us", 6000, "us",
+                                "period in which every runnable thread of a core runs once")
+                      .above(0))
+            .bind(&CfsParams::min_granularity_us,
+                  Field::number("min_granularity_us", 750, "us", "shortest slice, however many threads share the core")
+                      .above(0))
+            .bind(&CfsParams::queue_op_cycles,
+                  Field::number("queue_op_cycles", 150, "cycles", "work under a run-queue lock per enqueue or pick")
+                      .at_least(0))
+            .bind(&CfsParams::migrate_cycles,
+                  Field::number("migrate_cycles", 2000, "cycles", "work of moving a thread between two cores' queues")
+                      .at_least(0))
+            .bind(&CfsParams::balance_interval_per_core_us,
+                  Field::number("balance_interval_per_core_us", 1000, "us",
+                                "periodic balancing interval of a domain per core it spans (Linux: span in ms)")
+                      .above(0));
+    return d;
+  }
+};
+
 class Cfs final : public Scheduler {
  public:
-  explicit Cfs(const Params& p)
-      : latency_s_(p.number("target_latency_us") * 1e-6),
-        min_granularity_s_(p.number("min_granularity_us") * 1e-6),
-        queue_op_cycles_(p.number("queue_op_cycles")),
-        migrate_cycles_(p.number("migrate_cycles")),
-        balance_per_core_s_(p.number("balance_interval_per_core_us") * 1e-6) {}
+  explicit Cfs(const CfsParams& p)
+      : latency_s_(p.target_latency_us * 1e-6),
+        min_granularity_s_(p.min_granularity_us * 1e-6),
+        queue_op_cycles_(p.queue_op_cycles),
+        migrate_cycles_(p.migrate_cycles),
+        balance_per_core_s_(p.balance_interval_per_core_us * 1e-6) {}
 
   void init(const Machine& m) override {
     Scheduler::init(m);
@@ -272,18 +302,7 @@ SchedulerRegistry::Add reg(
     "scheduler", "cfs",
     "CFS-like fair scheduler: per-core queues ordered by virtual runtime, slices from a target latency, load "
     "balancing over the LLC/node/package/interconnect hierarchy",
-    Schema{
-        Field::number("target_latency_us", 6000, "us", "period in which every runnable thread of a core runs once")
-            .above(0),
-        Field::number("min_granularity_us", 750, "us", "shortest slice, however many threads share the core").above(0),
-        Field::number("queue_op_cycles", 150, "cycles", "work under a run-queue lock per enqueue or pick").at_least(0),
-        Field::number("migrate_cycles", 2000, "cycles", "work of moving a thread between two cores' queues")
-            .at_least(0),
-        Field::number("balance_interval_per_core_us", 1000, "us",
-                      "periodic balancing interval of a domain per core it spans (Linux: span in ms)")
-            .above(0),
-    },
-    [](const Params& p) { return std::make_unique<Cfs>(p); });
+    CfsParams::declare().schema(), [](const Params& p) { return std::make_unique<Cfs>(CfsParams::declare().read(p)); });
 
 }  // namespace
 }  // namespace mksim

@@ -4,16 +4,31 @@
 // their number and distance (the reason Linux 2.6 moved to per-CPU run queues; Molnar's O(1) scheduler, 2002).
 #include <deque>
 
+#include "sim/api/param_struct.hpp"
 #include "sim/api/scheduler.hpp"
 
 namespace mksim {
 
 namespace {
 
+struct GlobalQueueParams {
+  double time_slice_us = 0, queue_op_cycles = 0;
+
+  static const ParamStruct<GlobalQueueParams>& declare() {
+    static const ParamStruct<GlobalQueueParams> d =
+        ParamStruct<GlobalQueueParams>()
+            .bind(&GlobalQueueParams::time_slice_us, Field::number("time_slice_us", 4000, "us", "time slice").above(0))
+            .bind(&GlobalQueueParams::queue_op_cycles,
+                  Field::number("queue_op_cycles", 100, "cycles", "work under the run-queue lock per enqueue or pick")
+                      .at_least(0));
+    return d;
+  }
+};
+
 class GlobalQueue final : public Scheduler {
  public:
-  explicit GlobalQueue(const Params& p)
-      : slice_s_(p.number("time_slice_us") * 1e-6), queue_op_cycles_(p.number("queue_op_cycles")) {
+  explicit GlobalQueue(const GlobalQueueParams& p)
+      : slice_s_(p.time_slice_us * 1e-6), queue_op_cycles_(p.queue_op_cycles) {
     lock_.name = "runqueue";
   }
 
@@ -88,10 +103,8 @@ class GlobalQueue final : public Scheduler {
 SchedulerRegistry::Add reg(
     "scheduler", "global-queue",
     "one FIFO run queue shared by all cores behind one spin lock taken on every enqueue and pick",
-    Schema{Field::number("time_slice_us", 4000, "us", "time slice").above(0),
-           Field::number("queue_op_cycles", 100, "cycles", "work under the run-queue lock per enqueue or pick")
-               .at_least(0)},
-    [](const Params& p) { return std::make_unique<GlobalQueue>(p); });
+    GlobalQueueParams::declare().schema(),
+    [](const Params& p) { return std::make_unique<GlobalQueue>(GlobalQueueParams::declare().read(p)); });
 
 }  // namespace
 }  // namespace mksim

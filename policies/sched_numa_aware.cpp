@@ -17,10 +17,24 @@ namespace mksim {
 
 namespace {
 
+struct NumaAwareParams : PerCoreQueueParams {
+  int64_t remote_steal_threshold = 0;
+
+  static const ParamStruct<NumaAwareParams>& declare() {
+    static const ParamStruct<NumaAwareParams> d = PerCoreQueueParams::common<NumaAwareParams>().bind(
+        &NumaAwareParams::remote_steal_threshold,
+        Field::integer("remote_steal_threshold", 2, "threads",
+                       "an idle core takes work from another node's queue only when it holds this many waiting "
+                       "threads (0: never)")
+            .at_least(0));
+    return d;
+  }
+};
+
 class NumaAware final : public PerCoreQueueScheduler {
  public:
-  explicit NumaAware(const Params& p)
-      : PerCoreQueueScheduler(p), remote_threshold_(static_cast<size_t>(p.integer("remote_steal_threshold"))) {}
+  explicit NumaAware(const NumaAwareParams& p)
+      : PerCoreQueueScheduler(p), remote_threshold_(static_cast<size_t>(p.remote_steal_threshold)) {}
 
   void init(const Machine& m) override {
     PerCoreQueueScheduler::init(m);
@@ -129,16 +143,8 @@ SchedulerRegistry::Add reg(
     "scheduler", "numa-aware",
     "per-core queues; a thread runs on the node of its memory (home node, else its last core's node); idle cores "
     "take work from their own node first",
-    [] {
-      Schema s;
-      s.fields = PerCoreQueueScheduler::common_fields();
-      s.fields.push_back(Field::integer("remote_steal_threshold", 2, "threads",
-                                        "an idle core takes work from another node's queue only when it holds this "
-                                        "many waiting threads (0: never)")
-                             .at_least(0));
-      return s;
-    }(),
-    [](const Params& p) { return std::make_unique<NumaAware>(p); });
+    NumaAwareParams::declare().schema(),
+    [](const Params& p) { return std::make_unique<NumaAware>(NumaAwareParams::declare().read(p)); });
 
 }  // namespace
 }  // namespace mksim

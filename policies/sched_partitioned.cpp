@@ -20,19 +20,40 @@
 #include <map>
 #include <set>
 
+#include "sim/api/param_struct.hpp"
 #include "sim/api/scheduler.hpp"
 
 namespace mksim {
 
 namespace {
 
+struct PartitionedParams {
+  double time_slice_us = 0, queue_op_cycles = 0;
+  bool exclusive = false;
+
+  static const ParamStruct<PartitionedParams>& declare() {
+    using P = PartitionedParams;
+    static const ParamStruct<P> d =
+        ParamStruct<P>()
+            .bind(&P::time_slice_us, Field::number("time_slice_us", 4000, "us", "time slice").above(0))
+            .bind(&P::queue_op_cycles, Field::number("queue_op_cycles", 100, "cycles",
+                                                     "work under a partition's queue lock per enqueue or pick")
+                                           .at_least(0))
+            // read in the constructor: a process name to its cores
+            .unbound(Field::optional("partitions", FieldType::Object, "core ids",
+                                     "cores of named processes, e.g. {\"kv0\": [0, 1, 2, 3]}; overrides the process's "
+                                     "own cores"))
+            .bind(&P::exclusive, Field::boolean("exclusive", true,
+                                                "cores named in `partitions` are reserved: other processes' threads "
+                                                "never run there"));
+    return d;
+  }
+};
+
 class Partitioned final : public Scheduler {
  public:
-  explicit Partitioned(const Params& p)
-      : params_(p),
-        slice_s_(p.number("time_slice_us") * 1e-6),
-        queue_op_cycles_(p.number("queue_op_cycles")),
-        exclusive_(p.boolean("exclusive")) {
+  Partitioned(const PartitionedParams& v, const Params& p)
+      : params_(p), slice_s_(v.time_slice_us * 1e-6), queue_op_cycles_(v.queue_op_cycles), exclusive_(v.exclusive) {
     if (!p.has("partitions")) return;
     const Params parts = p.child("partitions");
     for (const auto& [process, cores] : parts.raw().items()) {
@@ -207,14 +228,8 @@ class Partitioned final : public Scheduler {
 SchedulerRegistry::Add reg(
     "scheduler", "partitioned",
     "spatial partitioning (Genode affinity spaces): each process's threads share one queue served only by its cores",
-    Schema{Field::number("time_slice_us", 4000, "us", "time slice").above(0),
-           Field::number("queue_op_cycles", 100, "cycles", "work under a partition's queue lock per enqueue or pick")
-               .at_least(0),
-           Field::optional("partitions", FieldType::Object, "core ids",
-                           "cores of named processes, e.g. {\"kv0\": [0, 1, 2, 3]}; overrides the process's own cores"),
-           Field::boolean("exclusive", true,
-                          "cores named in `partitions` are reserved: other processes' threads never run there")},
-    [](const Params& p) { return std::make_unique<Partitioned>(p); });
+    PartitionedParams::declare().schema(),
+    [](const Params& p) { return std::make_unique<Partitioned>(PartitionedParams::declare().read(p), p); });
 
 }  // namespace
 }  // namespace mksim

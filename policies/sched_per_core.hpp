@@ -10,25 +10,33 @@
 
 #include "models/costs.hpp"
 #include "policies/sched_domains.hpp"
+#include "sim/api/param_struct.hpp"
 #include "sim/api/scheduler.hpp"
 
 namespace mksim {
 
+// The parameters every per-core-queue scheduler declares (a subclass's own struct derives from it).
+struct PerCoreQueueParams {
+  double time_slice_us = 0, queue_op_cycles = 0, steal_cycles = 0;
+
+  // Binds the common fields of `P` (a PerCoreQueueParams) first, in this order.
+  template <class P>
+  static ParamStruct<P> common() {
+    return ParamStruct<P>()
+        .bind(&P::time_slice_us, Field::number("time_slice_us", 4000, "us", "time slice").above(0))
+        .bind(&P::queue_op_cycles,
+              Field::number("queue_op_cycles", 100, "cycles", "work under a run-queue lock per enqueue or local pick")
+                  .at_least(0))
+        .bind(&P::steal_cycles, Field::number("steal_cycles", 300, "cycles",
+                                              "work under the victim queue's lock to take a thread from it")
+                                    .at_least(0));
+  }
+};
+
 class PerCoreQueueScheduler : public Scheduler {
  public:
-  // The parameters every per-core-queue scheduler declares.
-  static std::vector<Field> common_fields() {
-    return {Field::number("time_slice_us", 4000, "us", "time slice").above(0),
-            Field::number("queue_op_cycles", 100, "cycles", "work under a run-queue lock per enqueue or local pick")
-                .at_least(0),
-            Field::number("steal_cycles", 300, "cycles", "work under the victim queue's lock to take a thread from it")
-                .at_least(0)};
-  }
-
-  explicit PerCoreQueueScheduler(const Params& p)
-      : slice_s_(p.number("time_slice_us") * 1e-6),
-        queue_op_cycles_(p.number("queue_op_cycles")),
-        steal_cycles_(p.number("steal_cycles")) {}
+  explicit PerCoreQueueScheduler(const PerCoreQueueParams& p)
+      : slice_s_(p.time_slice_us * 1e-6), queue_op_cycles_(p.queue_op_cycles), steal_cycles_(p.steal_cycles) {}
 
   void init(const Machine& m) override {
     Scheduler::init(m);

@@ -24,6 +24,7 @@
 #include <set>
 #include <vector>
 
+#include "sim/api/param_struct.hpp"
 #include "sim/api/scheduler.hpp"
 
 namespace mksim {
@@ -40,12 +41,52 @@ struct Key {
   bool operator<(const Key& o) const { return prio != o.prio ? prio < o.prio : id < o.id; }
 };
 
+// The parameters of the three policies, declared once each: gedf has the common ones, pedf adds the bin packing, rm
+// adds the choice of global or partitioned.
+struct RealTimeParams {
+  double queue_op_cycles = 0;
+  std::string partitioning;  // partitioned only
+  bool global = false;       // rm only
+
+  static ParamStruct<RealTimeParams> common() {
+    return ParamStruct<RealTimeParams>().bind(
+        &RealTimeParams::queue_op_cycles,
+        Field::number("queue_op_cycles", 100, "cycles",
+                      "work under the run-queue lock per enqueue or pick; 0: scheduling decisions are free and take no "
+                      "lock (with a zero-cost context switch: textbook schedules)")
+            .at_least(0));
+  }
+  static ParamStruct<RealTimeParams> partitioned() {
+    return common().bind(
+        &RealTimeParams::partitioning,
+        Field::choice("partitioning", "first-fit-decreasing",
+                      {"first-fit-decreasing", "best-fit-decreasing", "worst-fit-decreasing"},
+                      "bin-packing heuristic binding each task (by decreasing utilisation) to a core where the "
+                      "policy's exact uniprocessor test still passes; a thread pinned to one core stays there"));
+  }
+  static const ParamStruct<RealTimeParams>& gedf() {
+    static const ParamStruct<RealTimeParams> d = common();
+    return d;
+  }
+  static const ParamStruct<RealTimeParams>& pedf() {
+    static const ParamStruct<RealTimeParams> d = partitioned();
+    return d;
+  }
+  static const ParamStruct<RealTimeParams>& rm() {
+    static const ParamStruct<RealTimeParams> d = partitioned().bind(
+        &RealTimeParams::global, Field::boolean("global", false,
+                                                "one queue for all cores (global RM) instead of tasks bound to cores "
+                                                "(partitioned RM, the classic one)"));
+    return d;
+  }
+};
+
 class RealTime final : public Scheduler {
  public:
-  RealTime(const Params& p, Priority priority, bool global)
-      : priority_(priority), global_(global), queue_op_cycles_(p.number("queue_op_cycles")) {
+  RealTime(const RealTimeParams& p, Priority priority, bool global)
+      : priority_(priority), global_(global), queue_op_cycles_(p.queue_op_cycles) {
     if (!global_) {
-      const std::string fit = p.text("partitioning");
+      const std::string& fit = p.partitioning;
       fit_ = fit == "best-fit-decreasing" ? Fit::Best : fit == "worst-fit-decreasing" ? Fit::Worst : Fit::First;
     }
   }
@@ -282,52 +323,27 @@ class RealTime final : public Scheduler {
   uint64_t unpartitioned_ = 0;
 };
 
-std::vector<Field> common_fields() {
-  return {
-      Field::number("queue_op_cycles", 100, "cycles",
-                    "work under the run-queue lock per enqueue or pick; 0: scheduling decisions are free and take no "
-                    "lock (with a zero-cost context switch: textbook schedules)")
-          .at_least(0)};
-}
-
-std::vector<Field> partitioned_fields() {
-  auto f = common_fields();
-  f.push_back(Field::choice("partitioning", "first-fit-decreasing",
-                            {"first-fit-decreasing", "best-fit-decreasing", "worst-fit-decreasing"},
-                            "bin-packing heuristic binding each task (by decreasing utilisation) to a core where the "
-                            "policy's exact uniprocessor test still passes; a thread pinned to one core stays there"));
-  return f;
-}
-
-Schema schema_of(std::vector<Field> fields) {
-  Schema s;
-  s.fields = std::move(fields);
-  return s;
-}
-
 SchedulerRegistry::Add reg_gedf(
     "scheduler", "gedf",
     "global earliest deadline first: the m jobs with the earliest absolute deadlines run, preempting on release",
-    schema_of(common_fields()),
-    [](const Params& p) { return std::make_unique<RealTime>(p, Priority::EarliestDeadline, true); });
+    RealTimeParams::gedf().schema(), [](const Params& p) {
+      return std::make_unique<RealTime>(RealTimeParams::gedf().read(p), Priority::EarliestDeadline, true);
+    });
 
 SchedulerRegistry::Add reg_pedf(
     "scheduler", "pedf",
     "partitioned earliest deadline first: tasks bound to cores by a bin-packing heuristic, EDF on each core",
-    schema_of(partitioned_fields()),
-    [](const Params& p) { return std::make_unique<RealTime>(p, Priority::EarliestDeadline, false); });
+    RealTimeParams::pedf().schema(), [](const Params& p) {
+      return std::make_unique<RealTime>(RealTimeParams::pedf().read(p), Priority::EarliestDeadline, false);
+    });
 
 SchedulerRegistry::Add reg_rm(
     "scheduler", "rm",
     "rate-monotonic fixed priorities (shorter period first), partitioned (default) or global, preempting on release",
-    [] {
-      auto f = partitioned_fields();
-      f.push_back(Field::boolean("global", false,
-                                 "one queue for all cores (global RM) instead of tasks bound to cores (partitioned "
-                                 "RM, the classic one)"));
-      return schema_of(std::move(f));
-    }(),
-    [](const Params& p) { return std::make_unique<RealTime>(p, Priority::RateMonotonic, p.boolean("global")); });
+    RealTimeParams::rm().schema(), [](const Params& p) {
+      const RealTimeParams v = RealTimeParams::rm().read(p);
+      return std::make_unique<RealTime>(v, Priority::RateMonotonic, v.global);
+    });
 
 }  // namespace
 }  // namespace mksim

@@ -57,16 +57,14 @@ class WorkStealing final : public PerCoreQueueScheduler {
   }
 };
 
-SchedulerRegistry::Add reg(
-    "scheduler", "work-stealing",
-    "per-core run queues; a core with nothing to run steals from other cores' queues, nearest "
-    "first",
-    [] {
-      Schema s;
-      s.fields = PerCoreQueueScheduler::common_fields();
-      return s;
-    }(),
-    [](const Params& p) { return std::make_unique<WorkStealing>(p); });
+SchedulerRegistry::Add reg("scheduler", "work-stealing",
+                           "per-core run queues; a core with nothing to run steals from other cores' queues, nearest "
+                           "first",
+                           PerCoreQueueParams::common<PerCoreQueueParams>().schema(), [](const Params& p) {
+                             static const ParamStruct<PerCoreQueueParams> d =
+                                 PerCoreQueueParams::common<PerCoreQueueParams>();
+                             return std::make_unique<WorkStealing>(d.read(p));
+                           });
 
 }  // namespace
 }  // namespace mksim

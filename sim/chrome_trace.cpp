@@ -319,11 +319,12 @@ class ChromeTrace final : public Observer {
   std::vector<std::pair<Flow, Flow>> ipis_;  // sent, handled
 };
 
-OutputRegistry::Add reg("output", "trace",
-                        "Trace Event timeline (trace.json) for Perfetto UI (ui.perfetto.dev) or speedscope", Schema{},
-                        [](const Params&, const Scenario& sc, const std::string& outdir) {
-                          return std::make_unique<ChromeTrace>(sc, outdir);
-                        });
+AddOutput reg({"trace", "trace.json", "a timeline, trace.json, for Perfetto UI or speedscope", "the timeline",
+               "see docs/python.md (Timelines)"},
+              "Trace Event timeline (trace.json) for Perfetto UI (ui.perfetto.dev) or speedscope",
+              [](const Params&, const Scenario& sc, const std::string& outdir) {
+                return std::make_unique<ChromeTrace>(sc, outdir);
+              });
 
 }  // namespace
 }  // namespace mksim

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <map>
 
 #include "sim/cli.hpp"
 #include "sim/config.hpp"
@@ -26,13 +27,14 @@ class RunCommand final : public Command {
     sub.add_option("--seed", seed_, "seed of every random stream (overrides run.seed)");
     sub.add_option("--set", sets_, "override a config field: dotted.path=value (repeatable)");
     sub.add_flag("-q,--quiet", quiet_, "print nothing on success");
-    sub.add_flag("--trace", trace_,
-                 "also write a timeline, trace.json, for Perfetto UI or speedscope (run.outputs.trace)");
-    sub.add_flag("--record", record_, "also write the operation stream, ops.jsonl (run.outputs.record)");
+    // --NAME for each built-in output (sim/outputs.hpp): run.outputs.NAME=true.
+    for (const auto& o : output_files())
+      sub.add_flag("--" + o.output, outputs_[o.output],
+                   fmt::format("also write {} (run.outputs.{})", o.what, o.output));
   }
   int run() override {
-    if (trace_) sets_.push_back("run.outputs.trace=true");
-    if (record_) sets_.push_back("run.outputs.record=true");
+    for (const auto& [name, on] : outputs_)
+      if (on) sets_.push_back("run.outputs." + name + "=true");
     if (seed_) {
       if (*seed_ < 0)
         throw InputError("<command line>", "--seed", fmt::format("found {}, expected a seed of 0 or more", *seed_));
@@ -54,7 +56,8 @@ class RunCommand final : public Command {
   std::string config_, outdir_;
   std::vector<std::string> sets_;
   std::optional<int64_t> seed_;
-  bool quiet_ = false, trace_ = false, record_ = false;
+  bool quiet_ = false;
+  std::map<std::string, bool> outputs_;  // by output name: its --NAME flag (node-based: CLI11 keeps references)
 };
 
 class ValidateCommand final : public Command {

@@ -213,10 +213,11 @@ class OpsRecorder final : public Observer {
   std::vector<RecordedOp> ops_;
 };
 
-OutputRegistry::Add reg("output", "record", "the run's operation stream in mksim's trace format (ops.jsonl)", Schema{},
-                        [](const Params&, const Scenario& sc, const std::string& outdir) {
-                          return std::make_unique<OpsRecorder>(sc, outdir);
-                        });
+AddOutput reg({"record", "ops.jsonl", "the operation stream, ops.jsonl", "the operation stream", "see docs/traces.md"},
+              "the run's operation stream in mksim's trace format (ops.jsonl)",
+              [](const Params&, const Scenario& sc, const std::string& outdir) {
+                return std::make_unique<OpsRecorder>(sc, outdir);
+              });
 
 }  // namespace
 }  // namespace mksim

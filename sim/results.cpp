@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "sim/outputs.hpp"
+
 namespace mksim {
 
 namespace {
@@ -221,11 +223,11 @@ std::string outputs_reference_markdown() {
       "resolved config (`config`), `seed`, `mksim_version`, `simgrid_version`, and the host's timings "
       "(`wall_clock`) |\n"
       "| `threads.csv`, `cores.csv`, `memory.csv` | the tables of results.json as CSV, one row per thread, core or "
-      "node, columns in the order below (`run.outputs.csv`, on by default) |\n"
-      "| `trace.json` | the timeline (`--trace`, `run.outputs.trace`), see docs/python.md (Timelines) |\n"
-      "| `ops.jsonl` | the operation stream (`--record`, `run.outputs.record`), see docs/traces.md |\n"
-      "| `tiering.csv` | the fast tier's share of memory traffic and the migrations over time (`run.outputs.tiering`), "
-      "see below and docs/tiering.md |\n\n"
+      "node, columns in the order below (`run.outputs.csv`, on by default) |\n";
+  for (const auto& o : output_files())  // the optional outputs' files (sim/outputs.hpp)
+    out += fmt::format("| `{}` | {} (`--{}`, `run.outputs.{}`), {} |\n", o.file, o.brief, o.output, o.output, o.see);
+  out +=
+      "\n"
       "Everything except `wall_clock` is byte-identical for the same config and seed. Units are in the column names "
       "and in the tables: times in simulated seconds (`_s`), GB/s is 1e9 bytes per second. Numbers are written with "
       "the shortest decimal that reads back as the same double.\n\n";

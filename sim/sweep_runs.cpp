@@ -49,7 +49,8 @@ int run_and_write(const Scenario& sc, const std::string& outdir);
 pid_t start_run(const Scenario& sc, const std::string& outdir) {
   fs::create_directories(outdir);
   std::error_code ec;
-  for (const char* f : {"results.json", "error.json", "trace.json", "ops.jsonl"}) fs::remove(fs::path(outdir) / f, ec);
+  for (const char* f : {"results.json", "error.json"}) fs::remove(fs::path(outdir) / f, ec);
+  for (const auto& o : output_files()) fs::remove(fs::path(outdir) / o.file, ec);
   ChildSpec child;
   child.default_signals = {SIGINT, SIGTERM, SIGPIPE};  // a host process (Python, a CLI sweep) may have its own handlers
   child.fork_hooks = true;

@@ -101,12 +101,13 @@ class TieringOutput final : public Observer {
   double width_s_ = 1e-6;
 };
 
-OutputRegistry::Add reg("output", "tiering",
-                        "memory traffic per tier and page migrations over time (tiering.csv): the fast tier's hit "
-                        "ratio when pages move (docs/tiering.md)",
-                        Schema{}, [](const Params&, const Scenario&, const std::string& outdir) {
-                          return std::make_unique<TieringOutput>(outdir);
-                        });
+AddOutput reg({"tiering", "tiering.csv", "memory traffic per tier and page migrations over time, tiering.csv",
+               "the fast tier's share of memory traffic and the migrations over time", "see below and docs/tiering.md"},
+              "memory traffic per tier and page migrations over time (tiering.csv): the fast tier's hit ratio when "
+              "pages move (docs/tiering.md)",
+              [](const Params&, const Scenario&, const std::string& outdir) {
+                return std::make_unique<TieringOutput>(outdir);
+              });
 
 }  // namespace
 }  // namespace mksim

@@ -8,26 +8,89 @@
 #include <memory>
 #include <unordered_map>
 
+#include "sim/api/param_struct.hpp"
 #include "workloads/synthetic.hpp"
 
 namespace mksim {
 
 namespace {
 
+Field fraction_field(std::string name, std::string doc) {
+  Field f = Field::optional(std::move(name), FieldType::Number, "", std::move(doc));
+  f.min = 0, f.max = 1;
+  return f;
+}
+
+struct ClientServerParams {
+  int64_t cores = 0, first_core = 0, generator_core = 0, requests = 0, warmup_requests = 0, request_bytes = 0,
+          key_bytes = 0;
+  double arrival_rate_per_s = 0, service_time_s = 0, value_bytes_min = 0, value_bytes_max = 0;
+  std::string service_distribution;
+
+  static const ParamStruct<ClientServerParams>& declare() {
+    using P = ClientServerParams;
+    static const ParamStruct<P> d =
+        ParamStruct<P>()
+            .bind(&P::cores, Field::integer("cores", 1, "", "number of server cores (one server thread pinned to each)")
+                                 .at_least(1)
+                                 .at_most(65536))
+            .bind(&P::first_core, Field::integer("first_core", 0, "core id",
+                                                 "servers run on cores first_core .. first_core + cores - 1")
+                                      .at_least(0)
+                                      .at_most(65535))
+            .bind(&P::generator_core, Field::integer("generator_core", -1, "core id",
+                                                     "core of the request generator (-1: the core after the servers)")
+                                          .at_least(-1)
+                                          .at_most(65535))
+            .bind(&P::arrival_rate_per_s,
+                  Field::number("arrival_rate_per_s", 5000, "1/s", "mean rate of the Poisson arrivals").above(0))
+            .bind(
+                &P::service_time_s,
+                Field::number("service_time_s", 1e-4, "s", "mean CPU time a server spends on one request").at_least(0))
+            .bind(&P::service_distribution,
+                  Field::choice("service_distribution", "exponential", {"exponential", "fixed"},
+                                "service times: exponential (M/M/c) or all equal (M/D/c)"))
+            .bind(&P::requests,
+                  Field::integer("requests", 10000, "", "measured requests").at_least(1).at_most(1000000000))
+            .bind(&P::warmup_requests,
+                  Field::integer("warmup_requests", 0, "", "requests served before measuring (not counted)")
+                      .at_least(0)
+                      .at_most(1000000000))
+            .bind(&P::request_bytes,
+                  Field::integer("request_bytes", 64, "bytes", "size of a request message (without get_fraction)")
+                      .at_least(0)
+                      .at_most(1099511627776))
+            .unbound(fraction_field("get_fraction",
+                                    "memcached mix: fraction of GETs (the rest are SETs); absent: plain requests"))
+            .bind(&P::key_bytes,
+                  Field::integer("key_bytes", 32, "bytes", "memcached mix: key size carried by every request")
+                      .at_least(0)
+                      .at_most(1099511627776))
+            .bind(&P::value_bytes_min,
+                  Field::number("value_bytes_min", 64, "bytes", "memcached mix: smallest value (sizes are uniform)")
+                      .at_least(1)
+                      .at_most(1099511627776.0))
+            .bind(&P::value_bytes_max, Field::number("value_bytes_max", 1024, "bytes", "memcached mix: largest value")
+                                           .at_least(1)
+                                           .at_most(1099511627776.0));
+    return d;
+  }
+};
+
 constexpr uint64_t kStop = UINT64_MAX;        // message value that tells a server to exit
 constexpr uint64_t kStoreBytes = 1ull << 30;  // the item store (its size does not change access costs)
 
 class ClientServer final : public Workload {
  public:
-  explicit ClientServer(const Params& p) : p_(p) {}
+  explicit ClientServer(const Params& p) : p_(p), v_(ClientServerParams::declare().read(p)) {}
 
   void setup(WorkloadEnv& env) override {
     const Machine& m = env.machine();
-    const int servers = static_cast<int>(p_.integer("cores"));
-    const int first = static_cast<int>(p_.integer("first_core"));
+    const int servers = static_cast<int>(v_.cores);
+    const int first = static_cast<int>(v_.first_core);
     auto server_cores = consecutive_cores(p_, m, "first_core", first, servers,
                                           fmt::format("the {} server thread{}", servers, servers == 1 ? "" : "s"));
-    int gen_core = static_cast<int>(p_.integer("generator_core"));
+    int gen_core = static_cast<int>(v_.generator_core);
     if (gen_core < 0) {
       gen_core = first + servers;
       if (gen_core >= m.num_cores())
@@ -38,27 +101,27 @@ class ClientServer final : public Workload {
     } else {
       checked_core(p_, m, "generator_core", gen_core);
     }
-    if (p_.number("value_bytes_min") > p_.number("value_bytes_max"))
-      p_.fail("value_bytes_min", fmt::format("{} is more than value_bytes_max ({})", p_.number("value_bytes_min"),
-                                             p_.number("value_bytes_max")));
+    if (v_.value_bytes_min > v_.value_bytes_max)
+      p_.fail("value_bytes_min",
+              fmt::format("{} is more than value_bytes_max ({})", v_.value_bytes_min, v_.value_bytes_max));
 
     st_ = std::make_shared<State>();
-    st_->warmup = static_cast<uint64_t>(p_.integer("warmup_requests"));
-    const uint64_t total = st_->warmup + static_cast<uint64_t>(p_.integer("requests"));
+    st_->warmup = static_cast<uint64_t>(v_.warmup_requests);
+    const uint64_t total = st_->warmup + static_cast<uint64_t>(v_.requests);
     st_->results.reserve(static_cast<size_t>(total - st_->warmup));
     st_->server_hz.resize(servers);
 
     Generator g;
     g.total = total;
-    g.rate_per_s = p_.number("arrival_rate_per_s");
-    g.service_s = p_.number("service_time_s");
-    g.exponential = p_.text("service_distribution") == "exponential";
+    g.rate_per_s = v_.arrival_rate_per_s;
+    g.service_s = v_.service_time_s;
+    g.exponential = v_.service_distribution == "exponential";
     g.memcached = p_.has("get_fraction");
     g.get_fraction = g.memcached ? p_.number("get_fraction") : 1.0;
-    g.request_bytes = static_cast<uint64_t>(p_.integer("request_bytes"));
-    g.key_bytes = static_cast<uint64_t>(p_.integer("key_bytes"));
-    g.value_min = static_cast<uint64_t>(p_.number("value_bytes_min"));
-    g.value_max = static_cast<uint64_t>(p_.number("value_bytes_max"));
+    g.request_bytes = static_cast<uint64_t>(v_.request_bytes);
+    g.key_bytes = static_cast<uint64_t>(v_.key_bytes);
+    g.value_min = static_cast<uint64_t>(v_.value_bytes_min);
+    g.value_max = static_cast<uint64_t>(v_.value_bytes_max);
     g.servers = servers;
     g.seed = env.seed();
     g.arrival_stream = stream_name(p_, "arrivals");
@@ -102,7 +165,7 @@ class ClientServer final : public Workload {
             {"p99_response_s", percentile(response, 0.99)},
             {"mean_queue_length", span > 0 ? wait_sum / span : 0.0},
             {"utilisation", span > 0 ? service_sum / (span * servers_) : 0.0},
-            {"offered_load", p_.number("arrival_rate_per_s") * p_.number("service_time_s") / servers_}};
+            {"offered_load", v_.arrival_rate_per_s * v_.service_time_s / servers_}};
   }
 
  private:
@@ -179,53 +242,15 @@ class ClientServer final : public Workload {
   }
 
   Params p_;
+  ClientServerParams v_;
   int servers_ = 1;
   std::shared_ptr<State> st_;
 };
 
-Field fraction_field(std::string name, std::string doc) {
-  Field f = Field::optional(std::move(name), FieldType::Number, "", std::move(doc));
-  f.min = 0, f.max = 1;
-  return f;
-}
-
 WorkloadRegistry::Add reg(
     "workload", "client-server",
     "open-loop Poisson arrivals served by one FIFO queue and `cores` server threads (M/M/c), optional memcached mix",
-    Schema{
-        Field::integer("cores", 1, "", "number of server cores (one server thread pinned to each)")
-            .at_least(1)
-            .at_most(65536),
-        Field::integer("first_core", 0, "core id", "servers run on cores first_core .. first_core + cores - 1")
-            .at_least(0)
-            .at_most(65535),
-        Field::integer("generator_core", -1, "core id",
-                       "core of the request generator (-1: the core after the servers)")
-            .at_least(-1)
-            .at_most(65535),
-        Field::number("arrival_rate_per_s", 5000, "1/s", "mean rate of the Poisson arrivals").above(0),
-        Field::number("service_time_s", 1e-4, "s", "mean CPU time a server spends on one request").at_least(0),
-        Field::choice("service_distribution", "exponential", {"exponential", "fixed"},
-                      "service times: exponential (M/M/c) or all equal (M/D/c)"),
-        Field::integer("requests", 10000, "", "measured requests").at_least(1).at_most(1000000000),
-        Field::integer("warmup_requests", 0, "", "requests served before measuring (not counted)")
-            .at_least(0)
-            .at_most(1000000000),
-        Field::integer("request_bytes", 64, "bytes", "size of a request message (without get_fraction)")
-            .at_least(0)
-            .at_most(1099511627776),
-        fraction_field("get_fraction", "memcached mix: fraction of GETs (the rest are SETs); absent: plain requests"),
-        Field::integer("key_bytes", 32, "bytes", "memcached mix: key size carried by every request")
-            .at_least(0)
-            .at_most(1099511627776),
-        Field::number("value_bytes_min", 64, "bytes", "memcached mix: smallest value (sizes are uniform)")
-            .at_least(1)
-            .at_most(1099511627776.0),
-        Field::number("value_bytes_max", 1024, "bytes", "memcached mix: largest value")
-            .at_least(1)
-            .at_most(1099511627776.0),
-    },
-    [](const Params& p) { return std::make_unique<ClientServer>(p); });
+    ClientServerParams::declare().schema(), [](const Params& p) { return std::make_unique<ClientServer>(p); });
 
 }  // namespace
 }  // namespace mksim

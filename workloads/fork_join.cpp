@@ -5,38 +5,71 @@
 // another. The speedup against one worker shows what task creation, dispatch and completion cost the architecture.
 #include <memory>
 
+#include "sim/api/param_struct.hpp"
 #include "workloads/synthetic.hpp"
 
 namespace mksim {
 
 namespace {
 
+struct ForkJoinParams {
+  std::string mode, task_distribution;
+  int64_t tasks = 0, workers = 0, first_core = 0;
+  double task_cycles = 0;
+
+  static const ParamStruct<ForkJoinParams>& declare() {
+    using P = ForkJoinParams;
+    static const ParamStruct<P> d =
+        ParamStruct<P>()
+            .bind(&P::mode,
+                  Field::choice(
+                      "mode", "spawn", {"spawn", "queue"},
+                      "spawn: one thread per task, spawned and joined; queue: one worker thread per core taking "
+                      "tasks from a channel"))
+            .bind(&P::tasks, Field::integer("tasks", 64, "", "number of tasks").at_least(1).at_most(10000000))
+            .bind(&P::task_cycles, Field::number("task_cycles", 1e6, "cycles", "mean work of one task").above(0))
+            .bind(&P::task_distribution, Field::choice("task_distribution", "fixed", {"fixed", "exponential"},
+                                                       "task sizes: all equal, or exponential"))
+            .bind(&P::workers,
+                  Field::integer("workers", 0, "",
+                                 "number of worker cores (0: every core from first_core on); the master runs "
+                                 "on the first of them")
+                      .at_least(0)
+                      .at_most(65536))
+            .bind(&P::first_core,
+                  Field::integer("first_core", 0, "core id", "workers use cores first_core .. first_core + workers - 1")
+                      .at_least(0)
+                      .at_most(65535));
+    return d;
+  }
+};
+
 constexpr uint64_t kStop = UINT64_MAX;
 
 class ForkJoin final : public Workload {
  public:
-  explicit ForkJoin(const Params& p) : p_(p) {}
+  explicit ForkJoin(const Params& p) : p_(p), v_(ForkJoinParams::declare().read(p)) {}
 
   void setup(WorkloadEnv& env) override {
     const Machine& m = env.machine();
-    int workers = static_cast<int>(p_.integer("workers"));
-    const int first = static_cast<int>(p_.integer("first_core"));
+    int workers = static_cast<int>(v_.workers);
+    const int first = static_cast<int>(v_.first_core);
     if (workers == 0) workers = m.num_cores() - std::min(first, m.num_cores() - 1);
     auto cores = consecutive_cores(p_, m, "first_core", first, workers,
                                    fmt::format("the {} worker{}", workers, workers == 1 ? "" : "s"));
     workers_ = workers;
-    const auto tasks = static_cast<size_t>(p_.integer("tasks"));
+    const auto tasks = static_cast<size_t>(v_.tasks);
     st_ = std::make_shared<State>();
     Rng rng(env.seed(), stream_name(p_, "task-cycles"));
-    const double cycles = p_.number("task_cycles");
-    const bool exponential = p_.text("task_distribution") == "exponential";
+    const double cycles = v_.task_cycles;
+    const bool exponential = v_.task_distribution == "exponential";
     for (size_t i = 0; i < tasks; ++i) st_->task_cycles.push_back(exponential ? rng.exponential(cycles) : cycles);
     for (double c : st_->task_cycles) work_s_ += c / (m.cores[cores[0]].freq_ghz * 1e9);
 
     uint32_t proc = env.create_process("fork-join", cores);
     const int master_core = cores[0];
     ThreadSpec master{"fork-join.master", {master_core}, m.cores[master_core].node};
-    if (p_.text("mode") == "spawn") {
+    if (v_.mode == "spawn") {
       auto st = st_;
       uint32_t tmpl = env.create_template(proc, {"fork-join.task", cores, -1}, [st] {
         double c = st->task_cycles.at(st->next_task++);
@@ -100,6 +133,7 @@ class ForkJoin final : public Workload {
   }
 
   Params p_;
+  ForkJoinParams v_;
   int workers_ = 1;
   double work_s_ = 0;
   std::shared_ptr<State> st_;
@@ -108,23 +142,7 @@ class ForkJoin final : public Workload {
 WorkloadRegistry::Add reg(
     "workload", "fork-join",
     "a master hands tasks to a pool of worker cores (spawned threads or a task queue) and waits for all of them",
-    Schema{
-        Field::choice("mode", "spawn", {"spawn", "queue"},
-                      "spawn: one thread per task, spawned and joined; queue: one worker thread per core taking "
-                      "tasks from a channel"),
-        Field::integer("tasks", 64, "", "number of tasks").at_least(1).at_most(10000000),
-        Field::number("task_cycles", 1e6, "cycles", "mean work of one task").above(0),
-        Field::choice("task_distribution", "fixed", {"fixed", "exponential"}, "task sizes: all equal, or exponential"),
-        Field::integer("workers", 0, "",
-                       "number of worker cores (0: every core from first_core on); the master runs "
-                       "on the first of them")
-            .at_least(0)
-            .at_most(65536),
-        Field::integer("first_core", 0, "core id", "workers use cores first_core .. first_core + workers - 1")
-            .at_least(0)
-            .at_most(65535),
-    },
-    [](const Params& p) { return std::make_unique<ForkJoin>(p); });
+    ForkJoinParams::declare().schema(), [](const Params& p) { return std::make_unique<ForkJoin>(p); });
 
 }  // namespace
 }  // namespace mksim

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "sim/api/param_struct.hpp"
 #include "sim/config.hpp"
 #include "sim/input.hpp"
 #include "workloads/common.hpp"
@@ -19,6 +20,25 @@
 namespace mksim {
 
 namespace {
+
+struct GenodeParams {
+  bool enforce_ram = false;
+
+  static const ParamStruct<GenodeParams>& declare() {
+    using P = GenodeParams;
+    static const ParamStruct<P> d =
+        ParamStruct<P>()
+            .unbound(Field::optional("file", FieldType::String, "",
+                                     "Genode init configuration (XML), relative to the config's "
+                                     "folder"))
+            .unbound(Field::optional("binaries", FieldType::Object, "",
+                                     "workload definition ({\"kind\": ..., parameters}) of each binary or start name"))
+            .bind(&P::enforce_ram,
+                  Field::boolean("enforce_ram", true,
+                                 "a component whose memory regions exceed its RAM quantum is an error"));
+    return d;
+  }
+};
 
 // The machine a component sees: only `cores` (global ids), renumbered 0..n-1; the NUMA nodes, caches and
 // interconnect stay those of the machine.
@@ -118,7 +138,7 @@ class ComponentEnv final : public WorkloadEnv {
 
 class GenodeWorkload final : public Workload {
  public:
-  explicit GenodeWorkload(const Params& p) : p_(p) {
+  explicit GenodeWorkload(const Params& p) : p_(p), v_(GenodeParams::declare().read(p)) {
     if (!p.has("file") || p.text("file").empty()) p.fail("file", "missing, expected a Genode init configuration (XML)");
     if (!p.has("binaries"))
       p.fail("binaries", "missing, expected an object mapping binary or start names to workloads");
@@ -151,7 +171,7 @@ class GenodeWorkload final : public Workload {
       c.cores.clear();
       for (int64_t core = 0; core < n; ++core)
         if (in[static_cast<size_t>(core)]) c.cores.push_back(static_cast<int>(core));
-      ComponentEnv cenv(env, c, env.seed() + i, xml_, p_.boolean("enforce_ram"));
+      ComponentEnv cenv(env, c, env.seed() + i, xml_, v_.enforce_ram);
       c.workload->setup(cenv);
     }
   }
@@ -328,6 +348,7 @@ class GenodeWorkload final : public Workload {
   }
 
   Params p_;
+  GenodeParams v_;
   std::string xml_, text_;
   int space_w_ = 1, space_h_ = 1;
   std::vector<GenodeComponent> components_;
@@ -337,15 +358,7 @@ WorkloadRegistry::Add reg(
     "workload", "genode",
     "a Genode scenario: the components of an init configuration (XML) placed on their affinity rectangles, each "
     "running a workload given in `binaries`",
-    Schema{
-        Field::optional("file", FieldType::String, "",
-                        "Genode init configuration (XML), relative to the config's "
-                        "folder"),
-        Field::optional("binaries", FieldType::Object, "",
-                        "workload definition ({\"kind\": ..., parameters}) of each binary or start name"),
-        Field::boolean("enforce_ram", true, "a component whose memory regions exceed its RAM quantum is an error"),
-    },
-    [](const Params& p) { return std::make_unique<GenodeWorkload>(p); });
+    GenodeParams::declare().schema(), [](const Params& p) { return std::make_unique<GenodeWorkload>(p); });
 
 }  // namespace
 }  // namespace mksim

@@ -12,29 +12,69 @@
 #include <memory>
 #include <set>
 
+#include "sim/api/param_struct.hpp"
 #include "workloads/synthetic.hpp"
 
 namespace mksim {
 
 namespace {
 
+Field placement_field() {
+  Field f = Field::optional("placement", FieldType::Any, "",
+                            "where the two threads run: same-core, same-die (cores sharing a cache), same-socket, "
+                            "one-hop or two-hops (sockets that many interconnect hops apart), or a pair of core ids "
+                            "[a, b]");
+  f.default_value = "same-die";
+  return f;
+}
+
+struct IpcPingpongParams {
+  int64_t round_trips = 0, warmup_round_trips = 0, message_bytes = 0, window = 0;
+  std::string address_spaces;
+
+  static const ParamStruct<IpcPingpongParams>& declare() {
+    using P = IpcPingpongParams;
+    static const ParamStruct<P> d =
+        ParamStruct<P>()
+            .unbound(placement_field())
+            .bind(&P::round_trips,
+                  Field::integer("round_trips", 1000, "", "measured round trips").at_least(1).at_most(1000000000))
+            .bind(&P::warmup_round_trips, Field::integer("warmup_round_trips", 10, "", "round trips before measuring")
+                                              .at_least(0)
+                                              .at_most(1000000000))
+            .bind(&P::message_bytes, Field::integer("message_bytes", 64, "bytes", "size of each message").at_least(0))
+            .bind(&P::window,
+                  Field::integer(
+                      "window", 1, "messages",
+                      "messages the client keeps outstanding: it sends the next one as each reply arrives (1: one "
+                      "round trip at a time; more: pipelined, see messages_per_kcycle)")
+                      .at_least(1)
+                      .at_most(1000000))
+            .bind(&P::address_spaces,
+                  Field::choice("address_spaces", "shared", {"shared", "separate"},
+                                "both threads in one process, or each in its own (a switch between them then switches "
+                                "address spaces)"));
+    return d;
+  }
+};
+
 class IpcPingPong final : public Workload {
  public:
-  explicit IpcPingPong(const Params& p) : p_(p) {}
+  explicit IpcPingPong(const Params& p) : p_(p), v_(IpcPingpongParams::declare().read(p)) {}
 
   void setup(WorkloadEnv& env) override {
     const Machine& m = env.machine();
     auto [a, b] = choose_pair(m);
     core_a_ = a, core_b_ = b;
     hz_a_ = m.cores[a].freq_ghz * 1e9;
-    const int rounds = static_cast<int>(p_.integer("round_trips"));
-    const int warmup = static_cast<int>(p_.integer("warmup_round_trips"));
+    const int rounds = static_cast<int>(v_.round_trips);
+    const int warmup = static_cast<int>(v_.warmup_round_trips);
     rounds_ = rounds;
-    const auto bytes = static_cast<uint64_t>(p_.integer("message_bytes"));
-    window_ = static_cast<int>(p_.integer("window"));
+    const auto bytes = static_cast<uint64_t>(v_.message_bytes);
+    window_ = static_cast<int>(v_.window);
     // Both threads in one process (threads of one program), or each in its own (two address spaces, as in the L4,
     // seL4 and Barrelfish LRPC benchmarks): a switch between them then switches address spaces.
-    const bool separate = p_.text("address_spaces") == "separate";
+    const bool separate = v_.address_spaces == "separate";
     uint32_t proc_a = env.create_process(separate ? "ipc-pingpong.ping" : "ipc-pingpong", {});
     uint32_t proc_b = separate ? env.create_process("ipc-pingpong.pong", {}) : proc_a;
     uint32_t to_b = env.create_channel("ping"), to_a = env.create_channel("pong");
@@ -171,38 +211,16 @@ class IpcPingPong final : public Workload {
   }
 
   Params p_;
+  IpcPingpongParams v_;
   int core_a_ = 0, core_b_ = 0, rounds_ = 0, window_ = 1;
   double hz_a_ = 1e9;
   std::shared_ptr<Times> times_;
 };
 
-Field placement_field() {
-  Field f = Field::optional("placement", FieldType::Any, "",
-                            "where the two threads run: same-core, same-die (cores sharing a cache), same-socket, "
-                            "one-hop or two-hops (sockets that many interconnect hops apart), or a pair of core ids "
-                            "[a, b]");
-  f.default_value = "same-die";
-  return f;
-}
-
 WorkloadRegistry::Add reg(
     "workload", "ipc-pingpong",
     "two threads bounce messages over channels: round-trip cost by core distance, message rate with several in flight",
-    Schema{
-        placement_field(),
-        Field::integer("round_trips", 1000, "", "measured round trips").at_least(1).at_most(1000000000),
-        Field::integer("warmup_round_trips", 10, "", "round trips before measuring").at_least(0).at_most(1000000000),
-        Field::integer("message_bytes", 64, "bytes", "size of each message").at_least(0),
-        Field::integer("window", 1, "messages",
-                       "messages the client keeps outstanding: it sends the next one as each reply arrives (1: one "
-                       "round trip at a time; more: pipelined, see messages_per_kcycle)")
-            .at_least(1)
-            .at_most(1000000),
-        Field::choice("address_spaces", "shared", {"shared", "separate"},
-                      "both threads in one process, or each in its own (a switch between them then switches "
-                      "address spaces)"),
-    },
-    [](const Params& p) { return std::make_unique<IpcPingPong>(p); });
+    IpcPingpongParams::declare().schema(), [](const Params& p) { return std::make_unique<IpcPingPong>(p); });
 
 }  // namespace
 }  // namespace mksim

@@ -7,36 +7,76 @@
 // throughput is replacements (one free plus one allocation) per second. Under one global heap lock it stops scaling.
 #include <memory>
 
+#include "sim/api/param_struct.hpp"
 #include "workloads/synthetic.hpp"
 
 namespace mksim {
 
 namespace {
 
+struct LarsonParams {
+  int64_t threads = 0, objects_per_thread = 0, first_core = 0;
+  double min_bytes = 0, max_bytes = 0, handoff_fraction = 0, duration_s = 0, work_cycles = 0;
+
+  static const ParamStruct<LarsonParams>& declare() {
+    using P = LarsonParams;
+    static const ParamStruct<P> d =
+        ParamStruct<P>()
+            .bind(&P::threads,
+                  Field::integer("threads", 4, "", "number of threads, one pinned to each core from first_core on")
+                      .at_least(1)
+                      .at_most(65536))
+            .bind(&P::objects_per_thread,
+                  Field::integer("objects_per_thread", 1000, "", "live objects each thread keeps")
+                      .at_least(1)
+                      .at_most(10000000))
+            .bind(&P::min_bytes, Field::number("min_bytes", 8, "bytes", "smallest object (sizes are uniform)")
+                                     .at_least(1)
+                                     .at_most(1099511627776.0))
+            .bind(&P::max_bytes,
+                  Field::number("max_bytes", 1000, "bytes", "largest object").at_least(1).at_most(1099511627776.0))
+            .bind(&P::handoff_fraction,
+                  Field::number("handoff_fraction", 0.1, "",
+                                "fraction of new objects exchanged for a live object of another thread (freed there)")
+                      .at_least(0)
+                      .at_most(1))
+            .bind(&P::duration_s,
+                  Field::number("duration_s", 1e-3, "s", "simulated time of the timed phase, after every array is full")
+                      .above(0))
+            .bind(&P::work_cycles,
+                  Field::number("work_cycles", 0, "cycles", "user work between two replacements (0: allocator only)")
+                      .at_least(0))
+            .bind(&P::first_core, Field::integer("first_core", 0, "core id",
+                                                 "threads run on cores first_core .. first_core + threads - 1")
+                                      .at_least(0)
+                                      .at_most(65535));
+    return d;
+  }
+};
+
 constexpr uint32_t kEmpty = UINT32_MAX;  // a slot whose object is being replaced
 
 class Larson final : public Workload {
  public:
-  explicit Larson(const Params& p) : p_(p) {}
+  explicit Larson(const Params& p) : p_(p), v_(LarsonParams::declare().read(p)) {}
 
   void setup(WorkloadEnv& env) override {
     const Machine& m = env.machine();
-    const int threads = static_cast<int>(p_.integer("threads"));
-    const int first = static_cast<int>(p_.integer("first_core"));
+    const int threads = static_cast<int>(v_.threads);
+    const int first = static_cast<int>(v_.first_core);
     auto cores = consecutive_cores(p_, m, "first_core", first, threads,
                                    fmt::format("{} thread{}, one per core", threads, threads == 1 ? "" : "s"));
-    if (p_.number("min_bytes") > p_.number("max_bytes"))
-      p_.fail("min_bytes",
-              fmt::format("{} is more than max_bytes ({})", p_.number("min_bytes"), p_.number("max_bytes")));
+    if (v_.min_bytes > v_.max_bytes)
+      p_.fail("min_bytes", fmt::format("{} is more than max_bytes ({})", v_.min_bytes, v_.max_bytes));
     st_ = std::make_shared<State>();
-    st_->slots.assign(threads, std::vector<uint32_t>(static_cast<size_t>(p_.integer("objects_per_thread")), kEmpty));
+    st_->slots.assign(threads, std::vector<uint32_t>(static_cast<size_t>(v_.objects_per_thread), kEmpty));
     st_->ops.assign(threads, 0);
     st_->threads = threads;
-    Config cfg{static_cast<uint64_t>(p_.number("min_bytes")),
-               static_cast<uint64_t>(p_.number("max_bytes")),
-               p_.number("handoff_fraction"),
-               p_.number("duration_s"),
-               p_.number("work_cycles"),
+    Config cfg{static_cast<uint64_t>(v_.min_bytes),
+               static_cast<uint64_t>(v_.max_bytes),
+               v_.handoff_fraction,
+               v_.duration_s,
+               v_.work_cycles,
                env.seed(),
                ""};
     duration_s_ = cfg.duration_s;
@@ -104,6 +144,7 @@ class Larson final : public Workload {
   }
 
   Params p_;
+  LarsonParams v_;
   double duration_s_ = 1;
   std::shared_ptr<State> st_;
 };
@@ -111,26 +152,7 @@ class Larson final : public Workload {
 WorkloadRegistry::Add reg(
     "workload", "larson",
     "Larson server allocator benchmark: threads replace random-size objects, some freed by other threads",
-    Schema{
-        Field::integer("threads", 4, "", "number of threads, one pinned to each core from first_core on")
-            .at_least(1)
-            .at_most(65536),
-        Field::integer("objects_per_thread", 1000, "", "live objects each thread keeps").at_least(1).at_most(10000000),
-        Field::number("min_bytes", 8, "bytes", "smallest object (sizes are uniform)")
-            .at_least(1)
-            .at_most(1099511627776.0),
-        Field::number("max_bytes", 1000, "bytes", "largest object").at_least(1).at_most(1099511627776.0),
-        Field::number("handoff_fraction", 0.1, "",
-                      "fraction of new objects exchanged for a live object of another thread (freed there)")
-            .at_least(0)
-            .at_most(1),
-        Field::number("duration_s", 1e-3, "s", "simulated time of the timed phase, after every array is full").above(0),
-        Field::number("work_cycles", 0, "cycles", "user work between two replacements (0: allocator only)").at_least(0),
-        Field::integer("first_core", 0, "core id", "threads run on cores first_core .. first_core + threads - 1")
-            .at_least(0)
-            .at_most(65535),
-    },
-    [](const Params& p) { return std::make_unique<Larson>(p); });
+    LarsonParams::declare().schema(), [](const Params& p) { return std::make_unique<Larson>(p); });
 
 }  // namespace
 }  // namespace mksim

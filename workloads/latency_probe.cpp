@@ -6,21 +6,46 @@
 // import is checked against the published MLC figures it was calibrated from.
 #include <memory>
 
+#include "sim/api/param_struct.hpp"
 #include "workloads/synthetic.hpp"
 
 namespace mksim {
 
 namespace {
 
+struct LatencyProbeParams {
+  std::string source;
+  double buffer_bytes = 0;
+
+  static const ParamStruct<LatencyProbeParams>& declare() {
+    using P = LatencyProbeParams;
+    static const ParamStruct<P> d =
+        ParamStruct<P>()
+            .bind(&P::source,
+                  Field::choice("source", "node", {"node", "core"},
+                                "probe from one core per NUMA node, or from every core (adds core_latency_ns)"))
+            .unbound(Field::optional(
+                "probe_cores", FieldType::NumberList, "core ids",
+                "source \"node\": the probing core of each NUMA node, in node order (default: each node's "
+                "first core)"))
+            .bind(&P::buffer_bytes,
+                  Field::number("buffer_bytes", 512.0 * 1048576, "bytes",
+                                "buffer chased on each node; must exceed the last-level cache so every load misses")
+                      .above(0)
+                      .at_most(1125899906842624.0));
+    return d;
+  }
+};
+
 class LatencyProbe final : public Workload {
  public:
-  explicit LatencyProbe(const Params& p) : p_(p) {}
+  explicit LatencyProbe(const Params& p) : p_(p), v_(LatencyProbeParams::declare().read(p)) {}
 
   void setup(WorkloadEnv& env) override {
     const Machine& m = env.machine();
     nodes_ = m.num_nodes();
     std::vector<int> probe_cores = choose_cores(m);
-    buffer_bytes_ = static_cast<uint64_t>(p_.number("buffer_bytes"));
+    buffer_bytes_ = static_cast<uint64_t>(v_.buffer_bytes);
     for (int core : probe_cores) {
       const Cache* llc = m.last_level_cache(core);
       if (llc && static_cast<double>(buffer_bytes_) <= static_cast<double>(llc->size_bytes))
@@ -68,7 +93,7 @@ class LatencyProbe final : public Workload {
     Metrics out{{"latency_ns", matrix},
                 {"local_latency_ns", local_n ? local / local_n : 0.0},
                 {"mean_remote_latency_ns", remote_n ? remote / remote_n : 0.0}};
-    if (p_.text("source") == "core") {
+    if (v_.source == "core") {
       std::vector<double> cores;
       for (const auto& pr : probes_) cores.push_back(pr.core);
       out["core_latency_ns"] = per_core;
@@ -89,7 +114,7 @@ class LatencyProbe final : public Workload {
 
   std::vector<int> choose_cores(const Machine& m) const {
     std::vector<int> out;
-    if (p_.text("source") == "core") {
+    if (v_.source == "core") {
       if (p_.has("probe_cores"))
         p_.fail("probe_cores", "is for source \"node\"; source \"core\" probes from every core");
       for (int c = 0; c < m.num_cores(); ++c) out.push_back(c);
@@ -131,6 +156,7 @@ class LatencyProbe final : public Workload {
   }
 
   Params p_;
+  LatencyProbeParams v_;
   int nodes_ = 0;
   uint64_t buffer_bytes_ = 0;
   std::vector<Probe> probes_;
@@ -140,18 +166,7 @@ class LatencyProbe final : public Workload {
 WorkloadRegistry::Add reg(
     "workload", "latency-probe",
     "idle core-to-memory latency matrix by pointer chasing from each NUMA node (as Intel MLC's latency matrix)",
-    Schema{
-        Field::choice("source", "node", {"node", "core"},
-                      "probe from one core per NUMA node, or from every core (adds core_latency_ns)"),
-        Field::optional("probe_cores", FieldType::NumberList, "core ids",
-                        "source \"node\": the probing core of each NUMA node, in node order (default: each node's "
-                        "first core)"),
-        Field::number("buffer_bytes", 512.0 * 1048576, "bytes",
-                      "buffer chased on each node; must exceed the last-level cache so every load misses")
-            .above(0)
-            .at_most(1125899906842624.0),
-    },
-    [](const Params& p) { return std::make_unique<LatencyProbe>(p); });
+    LatencyProbeParams::declare().schema(), [](const Params& p) { return std::make_unique<LatencyProbe>(p); });
 
 }  // namespace
 }  // namespace mksim

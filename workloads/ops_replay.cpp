@@ -7,12 +7,31 @@
 #include <filesystem>
 #include <set>
 
+#include "sim/api/param_struct.hpp"
 #include "sim/input.hpp"
 #include "workloads/common.hpp"
 
 namespace mksim {
 
 namespace {
+
+struct OpsReplayParams {
+  std::string affinity;
+
+  static const ParamStruct<OpsReplayParams>& declare() {
+    using P = OpsReplayParams;
+    static const ParamStruct<P> d =
+        ParamStruct<P>()
+            .unbound(Field::optional("file", FieldType::String, "", "ops trace, relative to the config's folder"))
+            .bind(&P::affinity,
+                  Field::choice(
+                      "affinity", "recorded", {"recorded", "wrap", "free"},
+                      "recorded: cores and NUMA nodes as recorded (they must exist); wrap: core i -> i mod cores, "
+                      "node n -> n mod nodes; free: drop pinning and memory binding"));
+    return d;
+  }
+};
+
 constexpr uint32_t kNone = UINT32_MAX;
 }  // namespace
 
@@ -73,7 +92,7 @@ namespace {
 
 class OpsReplayWorkload final : public Workload {
  public:
-  explicit OpsReplayWorkload(const Params& p) : p_(p) {}
+  explicit OpsReplayWorkload(const Params& p) : p_(p), v_(OpsReplayParams::declare().read(p)) {}
 
   void setup(WorkloadEnv& env) override {
     if (!p_.has("file") || p_.text("file").empty()) p_.fail("file", "missing, expected the path of an ops trace");
@@ -86,7 +105,7 @@ class OpsReplayWorkload final : public Workload {
                                   p_.text("file"), e.reason(), path));
     }
     const Machine& m = env.machine();
-    const std::string mode = p_.text("affinity");
+    const std::string mode = v_.affinity;
     auto core = [&](int c, const std::string& whose) {
       if (mode == "wrap") return c % m.num_cores();
       if (c >= m.num_cores())
@@ -160,21 +179,17 @@ class OpsReplayWorkload final : public Workload {
 
  private:
   Params p_;
+  OpsReplayParams v_;
   uint32_t first_ = 0, last_ = 0;
   size_t ops_ = 0, spawned_ = 0;
   double recorded_sim_time_s_ = 0;
   std::shared_ptr<OpsReplayIds> ids_;
 };
 
-WorkloadRegistry::Add reg(
-    "workload", "ops", "replays mksim's own operation trace (ops.jsonl, as `mksim run --record` writes it)",
-    Schema{
-        Field::optional("file", FieldType::String, "", "ops trace, relative to the config's folder"),
-        Field::choice("affinity", "recorded", {"recorded", "wrap", "free"},
-                      "recorded: cores and NUMA nodes as recorded (they must exist); wrap: core i -> i mod cores, "
-                      "node n -> n mod nodes; free: drop pinning and memory binding"),
-    },
-    [](const Params& p) { return std::make_unique<OpsReplayWorkload>(p); });
+WorkloadRegistry::Add reg("workload", "ops",
+                          "replays mksim's own operation trace (ops.jsonl, as `mksim run --record` writes it)",
+                          OpsReplayParams::declare().schema(),
+                          [](const Params& p) { return std::make_unique<OpsReplayWorkload>(p); });
 
 }  // namespace
 }  // namespace mksim

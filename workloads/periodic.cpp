@@ -15,11 +15,79 @@
 #include <numbers>
 #include <numeric>
 
+#include "sim/api/param_struct.hpp"
 #include "workloads/synthetic.hpp"
 
 namespace mksim {
 
 namespace {
+
+struct PeriodicParams {
+  int64_t task_count = 0;
+  double period_min_ms = 0, period_max_ms = 0, period_granularity_ms = 0, jitter_fraction = 0, duration_ms = 0,
+         bcet_fraction = 0, acet_fraction = 0, stddev_fraction = 0, working_set_kib = 0;
+  std::string period_distribution, execution;
+
+  static const ParamStruct<PeriodicParams>& declare() {
+    using P = PeriodicParams;
+    static const ParamStruct<P> d =
+        ParamStruct<P>()
+            .unbound(Field::optional(
+                "tasks", FieldType::Any, "",
+                "explicit task set: a list of {name, period_ms, wcet_ms, deadline_ms (0: period), offset_ms, "
+                "jitter_ms (sporadic), core (bind to a core)}"))
+            .unbound(
+                Field::optional("utilisation", FieldType::Number, "",
+                                "generate a task set (UUniFast-Discard) with this total utilisation instead of a list"))
+            .bind(
+                &P::task_count,
+                Field::integer("task_count", 8, "", "generated task set: number of tasks").at_least(1).at_most(100000))
+            .bind(&P::period_min_ms,
+                  Field::number("period_min_ms", 10, "ms", "generated task set: shortest period").above(0))
+            .bind(&P::period_max_ms,
+                  Field::number("period_max_ms", 100, "ms", "generated task set: longest period").above(0))
+            .bind(&P::period_distribution,
+                  Field::choice("period_distribution", "log-uniform", {"log-uniform", "uniform"},
+                                "generated task set: how periods are drawn in their range"))
+            .bind(&P::period_granularity_ms, Field::number("period_granularity_ms", 1, "ms",
+                                                           "generated task set: periods rounded to multiples (0: none)")
+                                                 .at_least(0))
+            .bind(
+                &P::jitter_fraction,
+                Field::number("jitter_fraction", 0, "",
+                              "generated task set: sporadic release jitter, as a fraction of the period (0: periodic)")
+                    .at_least(0))
+            .bind(
+                &P::duration_ms,
+                Field::number("duration_ms", 0, "ms",
+                              "jobs are released before this simulated time (0: one hyperperiod after the last offset)")
+                    .at_least(0))
+            .bind(&P::execution,
+                  Field::choice(
+                      "execution", "wcet", {"wcet", "uniform", "normal"},
+                      "execution time of a job: its WCET, uniform in [bcet_fraction, 1] x WCET, or normal with mean "
+                      "acet_fraction x WCET and deviation stddev_fraction x WCET, cut at the WCET"))
+            .bind(&P::bcet_fraction,
+                  Field::number("bcet_fraction", 0.5, "", "uniform execution: best case as a fraction of the WCET")
+                      .at_least(0)
+                      .at_most(1))
+            .bind(&P::acet_fraction,
+                  Field::number("acet_fraction", 0.75, "", "normal execution: mean as a fraction of the WCET")
+                      .at_least(0)
+                      .at_most(1))
+            .bind(&P::stddev_fraction,
+                  Field::number("stddev_fraction", 0.1, "", "normal execution: deviation as a fraction of the WCET")
+                      .at_least(0))
+            .bind(&P::working_set_kib,
+                  Field::number(
+                      "working_set_kib", 0, "KiB",
+                      "data each task keeps in its core's caches, refilled after a preemption or migration evicted it")
+                      .at_least(0))
+            .unbound(Field::optional("cores", FieldType::NumberList, "core ids",
+                                     "cores the tasks may run on (default: all)"));
+    return d;
+  }
+};
 
 struct Task {
   std::string name;
@@ -31,7 +99,7 @@ enum class Execution { Wcet, Uniform, Normal };
 
 class Periodic final : public Workload {
  public:
-  explicit Periodic(const Params& p) : p_(p) {}
+  explicit Periodic(const Params& p) : p_(p), v_(PeriodicParams::declare().read(p)) {}
 
   void setup(WorkloadEnv& env) override {
     const Machine& m = env.machine();
@@ -44,7 +112,7 @@ class Periodic final : public Workload {
                        "from (utilisation, with task_count and the period range)");
     tasks_ = listed ? read_tasks(m) : generate(env.seed());
     duration_s_ = duration_s();
-    const std::string exec = p_.text("execution");
+    const std::string exec = v_.execution;
     execution_ = exec == "uniform" ? Execution::Uniform : exec == "normal" ? Execution::Normal : Execution::Wcet;
 
     std::vector<int> cores;
@@ -52,7 +120,7 @@ class Periodic final : public Workload {
       for (double c : p_.numbers("cores")) cores.push_back(checked_core(p_, m, "cores", c));
     const uint32_t proc = env.create_process("rt", cores);
     const double hz = m.cores[0].freq_ghz * 1e9;
-    const auto working_set = static_cast<uint64_t>(p_.number("working_set_kib") * 1024);
+    const auto working_set = static_cast<uint64_t>(v_.working_set_kib * 1024);
     st_ = std::make_shared<State>();
     st_->jobs.assign(tasks_.size(), {});
     st_->released.assign(tasks_.size(), 0);
@@ -147,9 +215,7 @@ class Periodic final : public Workload {
     double bcet_fraction, acet_fraction, stddev_fraction;
   };
 
-  ExecParams exec_params() const {
-    return {p_.number("bcet_fraction"), p_.number("acet_fraction"), p_.number("stddev_fraction")};
-  }
+  ExecParams exec_params() const { return {v_.bcet_fraction, v_.acet_fraction, v_.stddev_fraction}; }
   std::string stream(size_t task) const { return stream_name(p_, fmt::format("task{}", task)); }
 
   // Execution time of one job of WCET `wcet_s`: the WCET, uniform in [bcet, wcet], or normal around the average
@@ -224,13 +290,12 @@ class Periodic final : public Workload {
   // UUniFast-Discard: utilisations summing to `utilisation`, none above 1 (redrawn otherwise); periods log-uniform or
   // uniform in [period_min_ms, period_max_ms], rounded to period_granularity_ms.
   std::vector<Task> generate(uint64_t seed) const {
-    const auto n = static_cast<size_t>(p_.integer("task_count"));
+    const auto n = static_cast<size_t>(v_.task_count);
     const double total = p_.number("utilisation");
     if (total > static_cast<double>(n))
       p_.fail("utilisation",
               fmt::format("{} is more than task_count ({}): a task's utilisation is at most 1", total, n));
-    const double lo = p_.number("period_min_ms"), hi = p_.number("period_max_ms"),
-                 grain = p_.number("period_granularity_ms");
+    const double lo = v_.period_min_ms, hi = v_.period_max_ms, grain = v_.period_granularity_ms;
     if (hi < lo) p_.fail("period_max_ms", fmt::format("{} is below period_min_ms ({})", hi, lo));
     if (grain > lo) p_.fail("period_granularity_ms", fmt::format("{} ms is above period_min_ms ({} ms)", grain, lo));
     Rng rng(seed, stream_name(p_, "uunifast"));
@@ -250,7 +315,7 @@ class Periodic final : public Workload {
       u.push_back(sum);
       if (std::all_of(u.begin(), u.end(), [](double x) { return x <= 1; })) break;
     }
-    const bool log_uniform = p_.text("period_distribution") == "log-uniform";
+    const bool log_uniform = v_.period_distribution == "log-uniform";
     std::vector<Task> out;
     for (size_t i = 0; i < n; ++i) {
       double period = log_uniform ? std::exp(rng.uniform(std::log(lo), std::log(hi))) : rng.uniform(lo, hi);
@@ -259,7 +324,7 @@ class Periodic final : public Workload {
       t.name = std::to_string(i);
       t.period_s = t.deadline_s = period * 1e-3;
       t.wcet_s = u[i] * t.period_s;
-      t.jitter_s = p_.number("jitter_fraction") * t.period_s;
+      t.jitter_s = v_.jitter_fraction * t.period_s;
       out.push_back(t);
     }
     return out;
@@ -268,7 +333,7 @@ class Periodic final : public Workload {
   // duration_ms, else one hyperperiod after the last first release when the periods are whole microseconds and it is
   // at most 10 s.
   double duration_s() const {
-    if (p_.number("duration_ms") > 0) return p_.number("duration_ms") * 1e-3;
+    if (v_.duration_ms > 0) return v_.duration_ms * 1e-3;
     uint64_t h = 1;
     double offset = 0;
     for (const Task& t : tasks_) {
@@ -286,6 +351,7 @@ class Periodic final : public Workload {
   }
 
   Params p_;
+  PeriodicParams v_;
   std::vector<Task> tasks_;
   double duration_s_ = 0;
   Execution execution_ = Execution::Wcet;
@@ -296,41 +362,7 @@ class Periodic final : public Workload {
 WorkloadRegistry::Add reg(
     "workload", "periodic",
     "periodic/sporadic real-time tasks (explicit list or UUniFast), with deadline misses, response times, preemptions",
-    Schema{
-        Field::optional("tasks", FieldType::Any, "",
-                        "explicit task set: a list of {name, period_ms, wcet_ms, deadline_ms (0: period), offset_ms, "
-                        "jitter_ms (sporadic), core (bind to a core)}"),
-        Field::optional("utilisation", FieldType::Number, "",
-                        "generate a task set (UUniFast-Discard) with this total utilisation instead of a list"),
-        Field::integer("task_count", 8, "", "generated task set: number of tasks").at_least(1).at_most(100000),
-        Field::number("period_min_ms", 10, "ms", "generated task set: shortest period").above(0),
-        Field::number("period_max_ms", 100, "ms", "generated task set: longest period").above(0),
-        Field::choice("period_distribution", "log-uniform", {"log-uniform", "uniform"},
-                      "generated task set: how periods are drawn in their range"),
-        Field::number("period_granularity_ms", 1, "ms", "generated task set: periods rounded to multiples (0: none)")
-            .at_least(0),
-        Field::number("jitter_fraction", 0, "",
-                      "generated task set: sporadic release jitter, as a fraction of the period (0: periodic)")
-            .at_least(0),
-        Field::number("duration_ms", 0, "ms",
-                      "jobs are released before this simulated time (0: one hyperperiod after the last offset)")
-            .at_least(0),
-        Field::choice("execution", "wcet", {"wcet", "uniform", "normal"},
-                      "execution time of a job: its WCET, uniform in [bcet_fraction, 1] x WCET, or normal with mean "
-                      "acet_fraction x WCET and deviation stddev_fraction x WCET, cut at the WCET"),
-        Field::number("bcet_fraction", 0.5, "", "uniform execution: best case as a fraction of the WCET")
-            .at_least(0)
-            .at_most(1),
-        Field::number("acet_fraction", 0.75, "", "normal execution: mean as a fraction of the WCET")
-            .at_least(0)
-            .at_most(1),
-        Field::number("stddev_fraction", 0.1, "", "normal execution: deviation as a fraction of the WCET").at_least(0),
-        Field::number("working_set_kib", 0, "KiB",
-                      "data each task keeps in its core's caches, refilled after a preemption or migration evicted it")
-            .at_least(0),
-        Field::optional("cores", FieldType::NumberList, "core ids", "cores the tasks may run on (default: all)"),
-    },
-    [](const Params& p) { return std::make_unique<Periodic>(p); });
+    PeriodicParams::declare().schema(), [](const Params& p) { return std::make_unique<Periodic>(p); });
 
 }  // namespace
 }  // namespace mksim

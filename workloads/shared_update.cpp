@@ -8,24 +8,72 @@
 // reply or not. Reports the cycles one update costs its client and the update rate.
 #include <memory>
 
+#include "sim/api/param_struct.hpp"
 #include "workloads/synthetic.hpp"
 
 namespace mksim {
 
 namespace {
 
+struct SharedUpdateParams {
+  std::string mode, sync;
+  int64_t cores = 0, first_core = 0, server_core = 0, updates_per_core = 0, lines = 0;
+  double update_cycles = 0;
+  bool wait_for_reply = false;
+
+  static const ParamStruct<SharedUpdateParams>& declare() {
+    using P = SharedUpdateParams;
+    static const ParamStruct<P> d =
+        ParamStruct<P>()
+            .bind(&P::mode, Field::choice("mode", "shared-memory", {"shared-memory", "message-server"},
+                                          "update the structure in place, or send each update to a server thread"))
+            .bind(&P::sync,
+                  Field::choice(
+                      "sync", "mutex", {"mutex", "none"},
+                      "shared-memory: each update under one blocking lock, or without a lock (the paper's SHMn: "
+                      "only the cache-coherence protocol orders the writes)"))
+            .bind(&P::cores, Field::integer("cores", 4, "", "number of updating cores (k), one client thread on each")
+                                 .at_least(1)
+                                 .at_most(65536))
+            .bind(&P::first_core,
+                  Field::integer("first_core", 0, "core id", "clients run on cores first_core .. first_core + k - 1")
+                      .at_least(0)
+                      .at_most(65535))
+            .bind(&P::server_core, Field::integer("server_core", -1, "core id",
+                                                  "message-server: the server's core (-1: the core after the clients)")
+                                       .at_least(-1)
+                                       .at_most(65535))
+            .bind(&P::updates_per_core, Field::integer("updates_per_core", 1000, "", "updates each client makes")
+                                            .at_least(1)
+                                            .at_most(1000000000))
+            .bind(&P::update_cycles,
+                  Field::number("update_cycles", 20, "cycles", "work of one update besides writing the lines")
+                      .at_least(0))
+            .bind(&P::lines,
+                  Field::integer(
+                      "lines", 1, "cache lines",
+                      "lines of the structure one update writes (SHM1..SHM8); a structure larger than "
+                      "machine.memory.coherent_region_max_kib streams from memory instead of moving between caches")
+                      .at_least(1)
+                      .at_most(1024))
+            .bind(&P::wait_for_reply,
+                  Field::boolean("wait_for_reply", true, "message-server: clients wait for each update's reply"));
+    return d;
+  }
+};
+
 class SharedUpdate final : public Workload {
  public:
-  explicit SharedUpdate(const Params& p) : p_(p) {}
+  explicit SharedUpdate(const Params& p) : p_(p), v_(SharedUpdateParams::declare().read(p)) {}
 
   void setup(WorkloadEnv& env) override {
     const Machine& m = env.machine();
-    const int k = static_cast<int>(p_.integer("cores"));
-    const int first = static_cast<int>(p_.integer("first_core"));
+    const int k = static_cast<int>(v_.cores);
+    const int first = static_cast<int>(v_.first_core);
     auto cores =
         consecutive_cores(p_, m, "first_core", first, k, fmt::format("the {} updating client{}", k, k == 1 ? "" : "s"));
-    const bool server_mode = p_.text("mode") == "message-server";
-    int server_core = static_cast<int>(p_.integer("server_core"));
+    const bool server_mode = v_.mode == "message-server";
+    int server_core = static_cast<int>(v_.server_core);
     if (server_mode) {
       if (server_core < 0) {
         server_core = first + k;
@@ -42,9 +90,8 @@ class SharedUpdate final : public Workload {
                               server_core, cores.front(), cores.back()));
       }
     }
-    Update u{static_cast<uint64_t>(p_.integer("updates_per_core")), p_.number("update_cycles"),
-             static_cast<uint64_t>(p_.integer("lines")) * line_bytes(m, cores[0]), p_.boolean("wait_for_reply"),
-             p_.text("sync") == "mutex"};
+    Update u{static_cast<uint64_t>(v_.updates_per_core), v_.update_cycles,
+             static_cast<uint64_t>(v_.lines) * line_bytes(m, cores[0]), v_.wait_for_reply, v_.sync == "mutex"};
     st_ = std::make_shared<State>();
     st_->begin_s.assign(k, 0);
     st_->end_s.assign(k, 0);
@@ -137,6 +184,7 @@ class SharedUpdate final : public Workload {
   }
 
   Params p_;
+  SharedUpdateParams v_;
   uint64_t updates_ = 0;
   std::vector<double> hz_;
   std::shared_ptr<State> st_;
@@ -146,32 +194,7 @@ WorkloadRegistry::Add reg(
     "workload", "shared-update",
     "k cores update one shared structure: in shared memory (under a lock or without one), or by messages to a "
     "server core",
-    Schema{
-        Field::choice("mode", "shared-memory", {"shared-memory", "message-server"},
-                      "update the structure in place, or send each update to a server thread"),
-        Field::choice("sync", "mutex", {"mutex", "none"},
-                      "shared-memory: each update under one blocking lock, or without a lock (the paper's SHMn: "
-                      "only the cache-coherence protocol orders the writes)"),
-        Field::integer("cores", 4, "", "number of updating cores (k), one client thread on each")
-            .at_least(1)
-            .at_most(65536),
-        Field::integer("first_core", 0, "core id", "clients run on cores first_core .. first_core + k - 1")
-            .at_least(0)
-            .at_most(65535),
-        Field::integer("server_core", -1, "core id",
-                       "message-server: the server's core (-1: the core after the clients)")
-            .at_least(-1)
-            .at_most(65535),
-        Field::integer("updates_per_core", 1000, "", "updates each client makes").at_least(1).at_most(1000000000),
-        Field::number("update_cycles", 20, "cycles", "work of one update besides writing the lines").at_least(0),
-        Field::integer("lines", 1, "cache lines",
-                       "lines of the structure one update writes (SHM1..SHM8); a structure larger than "
-                       "machine.memory.coherent_region_max_kib streams from memory instead of moving between caches")
-            .at_least(1)
-            .at_most(1024),
-        Field::boolean("wait_for_reply", true, "message-server: clients wait for each update's reply"),
-    },
-    [](const Params& p) { return std::make_unique<SharedUpdate>(p); });
+    SharedUpdateParams::declare().schema(), [](const Params& p) { return std::make_unique<SharedUpdate>(p); });
 
 }  // namespace
 }  // namespace mksim

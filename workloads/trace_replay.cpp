@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 
+#include "sim/api/param_struct.hpp"
 #include "sim/config.hpp"
 #include "sim/input.hpp"
 #include "workloads/common.hpp"
@@ -18,6 +19,36 @@
 namespace mksim {
 
 namespace {
+
+struct TraceReplayParams {
+  std::string format, cpu_map;
+  double time_scale = 0, source_freq_ghz = 0, min_burst_us = 0;
+
+  static const ParamStruct<TraceReplayParams>& declare() {
+    using P = TraceReplayParams;
+    static const ParamStruct<P> d =
+        ParamStruct<P>()
+            .unbound(Field::optional("file", FieldType::String, "", "trace file, relative to the config's folder"))
+            .bind(&P::format, Field::choice("format", "auto", {"auto", "ftrace", "trace-cmd", "perf-sched", "systrace"},
+                                            "trace format (auto: from the content)"))
+            .bind(&P::time_scale,
+                  Field::number("time_scale", 1, "", "multiplies every traced duration (bursts and sleeps)").above(0))
+            .bind(&P::source_freq_ghz,
+                  Field::number(
+                      "source_freq_ghz", 0, "GHz",
+                      "clock of the traced CPUs: bursts become cycles at this clock (0: the simulated core 0's clock, "
+                      "so that bursts keep their traced length)")
+                      .at_least(0))
+            .bind(&P::cpu_map,
+                  Field::choice(
+                      "cpu_map", "same", {"same", "free"},
+                      "same: a thread may run on the cores it ran on in the trace (trace CPU i -> core i mod cores); "
+                      "free: the scheduler places threads anywhere"))
+            .bind(&P::min_burst_us,
+                  Field::number("min_burst_us", 0, "us", "drop run bursts shorter than this").at_least(0));
+    return d;
+  }
+};
 
 class TraceReplaySource final : public OpSource {
  public:
@@ -62,12 +93,12 @@ std::string skipped_key(const std::string& event) {
 
 class TraceReplayWorkload final : public Workload {
  public:
-  explicit TraceReplayWorkload(const Params& p) : p_(p) {}
+  explicit TraceReplayWorkload(const Params& p) : p_(p), v_(TraceReplayParams::declare().read(p)) {}
 
   void setup(WorkloadEnv& env) override {
     const Machine& m = env.machine();
     TraceFormat format = TraceFormat::Auto;
-    parse_trace_format(p_.text("format"), format);
+    parse_trace_format(v_.format, format);
     if (!p_.has("file") || p_.text("file").empty()) p_.fail("file", "missing, expected the path of a trace file");
     const std::string path = p_.input_path("file");
     ParsedTrace trace;
@@ -78,11 +109,11 @@ class TraceReplayWorkload final : public Workload {
                                   p_.text("file"), e.reason(), path));
     }
     TraceModel model = build_trace_model(trace);
-    ReplayPlan plan = plan_replay(model, p_.number("min_burst_us") * 1e-6);
+    ReplayPlan plan = plan_replay(model, v_.min_burst_us * 1e-6);
 
-    const double time_scale = p_.number("time_scale");
-    const double source_ghz = p_.number("source_freq_ghz") > 0 ? p_.number("source_freq_ghz") : m.cores[0].freq_ghz;
-    const bool same_cpus = p_.text("cpu_map") == "same";
+    const double time_scale = v_.time_scale;
+    const double source_ghz = v_.source_freq_ghz > 0 ? v_.source_freq_ghz : m.cores[0].freq_ghz;
+    const bool same_cpus = v_.cpu_map == "same";
 
     // Threads with something to do, grouped into processes by thread group (when the trace has a TGID column) or
     // one process per thread.
@@ -165,6 +196,7 @@ class TraceReplayWorkload final : public Workload {
 
  private:
   Params p_;
+  TraceReplayParams v_;
   uint32_t first_ = 0, last_ = 0;
   int processes_ = 0;
   double run_s_trace_ = 0;
@@ -175,21 +207,7 @@ WorkloadRegistry::Add reg(
     "workload", "trace",
     "replays a Linux scheduler trace (ftrace, trace-cmd report, perf sched script, systrace HTML): run bursts, "
     "sleeps and who woke whom",
-    Schema{
-        Field::optional("file", FieldType::String, "", "trace file, relative to the config's folder"),
-        Field::choice("format", "auto", {"auto", "ftrace", "trace-cmd", "perf-sched", "systrace"},
-                      "trace format (auto: from the content)"),
-        Field::number("time_scale", 1, "", "multiplies every traced duration (bursts and sleeps)").above(0),
-        Field::number("source_freq_ghz", 0, "GHz",
-                      "clock of the traced CPUs: bursts become cycles at this clock (0: the simulated core 0's clock, "
-                      "so that bursts keep their traced length)")
-            .at_least(0),
-        Field::choice("cpu_map", "same", {"same", "free"},
-                      "same: a thread may run on the cores it ran on in the trace (trace CPU i -> core i mod cores); "
-                      "free: the scheduler places threads anywhere"),
-        Field::number("min_burst_us", 0, "us", "drop run bursts shorter than this").at_least(0),
-    },
-    [](const Params& p) { return std::make_unique<TraceReplayWorkload>(p); });
+    TraceReplayParams::declare().schema(), [](const Params& p) { return std::make_unique<TraceReplayWorkload>(p); });
 
 }  // namespace
 }  // namespace mksim

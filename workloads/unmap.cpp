@@ -6,26 +6,55 @@
 // latency in cycles of the unmapping core.
 #include <memory>
 
+#include "sim/api/param_struct.hpp"
 #include "workloads/synthetic.hpp"
 
 namespace mksim {
 
 namespace {
 
+struct UnmapParams {
+  int64_t cores = 0, first_core = 0, pages = 0, iterations = 0;
+  double helper_cycles = 0;
+
+  static const ParamStruct<UnmapParams>& declare() {
+    using P = UnmapParams;
+    static const ParamStruct<P> d =
+        ParamStruct<P>()
+            .bind(&P::cores, Field::integer("cores", 2, "",
+                                            "cores the address space's threads run on (k), the unmapper on the first")
+                                 .at_least(1)
+                                 .at_most(65536))
+            .bind(&P::first_core,
+                  Field::integer("first_core", 0, "core id", "the k cores are first_core .. first_core + k - 1")
+                      .at_least(0)
+                      .at_most(65535))
+            .bind(&P::pages, Field::integer("pages", 1, "pages", "4 KiB pages mapped and unmapped each time")
+                                 .at_least(1)
+                                 .at_most(268435456))
+            .bind(&P::iterations,
+                  Field::integer("iterations", 100, "", "unmaps measured").at_least(1).at_most(100000000))
+            .bind(&P::helper_cycles, Field::number("helper_cycles", 10000, "cycles",
+                                                   "work each other thread does on its core before it waits")
+                                         .at_least(0));
+    return d;
+  }
+};
+
 class Unmap final : public Workload {
  public:
-  explicit Unmap(const Params& p) : p_(p) {}
+  explicit Unmap(const Params& p) : p_(p), v_(UnmapParams::declare().read(p)) {}
 
   void setup(WorkloadEnv& env) override {
     const Machine& m = env.machine();
-    const int k = static_cast<int>(p_.integer("cores"));
-    const int first = static_cast<int>(p_.integer("first_core"));
+    const int k = static_cast<int>(v_.cores);
+    const int first = static_cast<int>(v_.first_core);
     auto cores = consecutive_cores(p_, m, "first_core", first, k,
                                    fmt::format("the address space's threads on {} core{}", k, k == 1 ? "" : "s"));
     hz_ = m.cores[cores[0]].freq_ghz * 1e9;
     st_ = std::make_shared<State>();
-    const uint64_t bytes = static_cast<uint64_t>(p_.integer("pages")) * 4096;
-    const int iterations = static_cast<int>(p_.integer("iterations"));
+    const uint64_t bytes = static_cast<uint64_t>(v_.pages) * 4096;
+    const int iterations = static_cast<int>(v_.iterations);
     uint32_t proc = env.create_process("unmap", cores);
     std::vector<uint32_t> helpers;
     st_->unmapper = env.create_thread(proc, {"unmap.unmapper", {cores[0]}, m.cores[cores[0]].node},
@@ -33,7 +62,7 @@ class Unmap final : public Workload {
     for (int i = 1; i < k; ++i)
       st_->helpers.push_back(env.create_thread(proc,
                                                {fmt::format("unmap.helper{}", i), {cores[i]}, m.cores[cores[i]].node},
-                                               boxed(helper(st_, p_.number("helper_cycles")))));
+                                               boxed(helper(st_, v_.helper_cycles))));
   }
 
   Metrics metrics(const RunView&) const override {
@@ -68,6 +97,7 @@ class Unmap final : public Workload {
   }
 
   Params p_;
+  UnmapParams v_;
   double hz_ = 1e9;
   std::shared_ptr<State> st_;
 };
@@ -75,19 +105,7 @@ class Unmap final : public Workload {
 WorkloadRegistry::Add reg(
     "workload", "unmap",
     "one thread unmaps pages of an address space whose threads ran on k cores: TLB shootdown latency",
-    Schema{
-        Field::integer("cores", 2, "", "cores the address space's threads run on (k), the unmapper on the first")
-            .at_least(1)
-            .at_most(65536),
-        Field::integer("first_core", 0, "core id", "the k cores are first_core .. first_core + k - 1")
-            .at_least(0)
-            .at_most(65535),
-        Field::integer("pages", 1, "pages", "4 KiB pages mapped and unmapped each time").at_least(1).at_most(268435456),
-        Field::integer("iterations", 100, "", "unmaps measured").at_least(1).at_most(100000000),
-        Field::number("helper_cycles", 10000, "cycles", "work each other thread does on its core before it waits")
-            .at_least(0),
-    },
-    [](const Params& p) { return std::make_unique<Unmap>(p); });
+    UnmapParams::declare().schema(), [](const Params& p) { return std::make_unique<Unmap>(p); });
 
 }  // namespace
 }  // namespace mksim

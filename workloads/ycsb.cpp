@@ -18,11 +18,81 @@
 #include <cmath>
 #include <memory>
 
+#include "sim/api/param_struct.hpp"
 #include "workloads/synthetic.hpp"
 
 namespace mksim {
 
 namespace {
+
+struct YcsbParams {
+  std::string mix, instance_placement;
+  int64_t record_count = 0, fanout = 0, cached_levels = 0, record_bytes = 0, value_bytes = 0, scan_length_max = 0,
+          leaf_locks = 0, instances = 0, cores_per_instance = 0, threads_per_instance = 0, first_core = 0;
+  double zipf_theta = 0, op_cycles = 0, node_cycles = 0, duration_s = 0;
+
+  static const ParamStruct<YcsbParams>& declare() {
+    using P = YcsbParams;
+    static const ParamStruct<P> d =
+        ParamStruct<P>()
+            .bind(&P::mix,
+                  Field::choice(
+                      "mix", "A", {"A", "B", "C", "D", "E", "F"},
+                      "YCSB core workload: A 50/50 read/update, B 95/5 read/update, C read only, D read latest + 5% "
+                      "inserts, E short scans + 5% inserts, F read-modify-write"))
+            .bind(&P::record_count, Field::integer("record_count", 1000000, "", "records loaded in the tree")
+                                        .at_least(1)
+                                        .at_most(1000000000000))
+            .bind(&P::fanout, Field::integer("fanout", 32, "", "keys per tree node").at_least(2).at_most(65536))
+            .bind(&P::zipf_theta,
+                  Field::number("zipf_theta", 0.99, "", "Zipfian skew of the keys (YCSB: 0.99; 0: uniform)")
+                      .at_least(0)
+                      .at_most(0.999))
+            .bind(&P::cached_levels,
+                  Field::integer("cached_levels", -1, "",
+                                 "upper tree levels served by the last-level cache (-1: as many as fit in it)")
+                      .at_least(-1))
+            .bind(&P::record_bytes,
+                  Field::integer("record_bytes", 1000, "bytes", "record size (YCSB: 10 fields of 100 bytes)")
+                      .at_least(1)
+                      .at_most(1073741824))
+            .bind(&P::value_bytes, Field::integer("value_bytes", 100, "bytes", "bytes an update writes (one field)")
+                                       .at_least(1)
+                                       .at_most(1073741824))
+            .bind(&P::scan_length_max,
+                  Field::integer("scan_length_max", 100, "", "longest scan (lengths are uniform from 1)")
+                      .at_least(1)
+                      .at_most(1000000000))
+            .bind(&P::op_cycles,
+                  Field::number("op_cycles", 1000, "cycles", "request handling per operation besides the tree")
+                      .at_least(0))
+            .bind(&P::node_cycles,
+                  Field::number("node_cycles", 40, "cycles", "key search inside one tree node").at_least(0))
+            .bind(&P::leaf_locks, Field::integer("leaf_locks", 1024, "",
+                                                 "latches the leaves are striped over (leaf i uses latch i mod this)")
+                                      .at_least(1)
+                                      .at_most(1000000))
+            .bind(&P::instances,
+                  Field::integer("instances", 1, "", "independent instances, each a process with its own tree")
+                      .at_least(1)
+                      .at_most(65536))
+            .bind(&P::instance_placement,
+                  Field::choice("instance_placement", "disjoint-cores", {"disjoint-cores", "same-cores"},
+                                "every instance on its own cores, or all instances on the same cores"))
+            .bind(&P::cores_per_instance, Field::integer("cores_per_instance", 4, "", "cores each instance may run on")
+                                              .at_least(1)
+                                              .at_most(65536))
+            .bind(&P::threads_per_instance,
+                  Field::integer("threads_per_instance", 0, "", "client threads per instance (0: one per core)")
+                      .at_least(0)
+                      .at_most(65536))
+            .bind(&P::first_core, Field::integer("first_core", 0, "core id", "the instances' cores start here")
+                                      .at_least(0)
+                                      .at_most(65535))
+            .bind(&P::duration_s, Field::number("duration_s", 0.02, "s", "simulated time the clients run").above(0));
+    return d;
+  }
+};
 
 // Zipfian ranks in [0, n), rank 0 the most popular, P(rank i) proportional to 1 / (i + 1)^theta (theta in [0, 1)).
 // Gray et al.'s constant-time method; an exact table for small n, where that method is coarse.
@@ -121,25 +191,25 @@ struct Instance {
 
 class Ycsb final : public Workload {
  public:
-  explicit Ycsb(const Params& p) : p_(p) {}
+  explicit Ycsb(const Params& p) : p_(p), v_(YcsbParams::declare().read(p)) {}
 
   void setup(WorkloadEnv& env) override {
     const Machine& m = env.machine();
-    const int instances = static_cast<int>(p_.integer("instances"));
-    const int per = static_cast<int>(p_.integer("cores_per_instance"));
-    int threads = static_cast<int>(p_.integer("threads_per_instance"));
+    const int instances = static_cast<int>(v_.instances);
+    const int per = static_cast<int>(v_.cores_per_instance);
+    int threads = static_cast<int>(v_.threads_per_instance);
     if (threads == 0) threads = per;
-    const int first = static_cast<int>(p_.integer("first_core"));
-    const bool disjoint = p_.text("instance_placement") == "disjoint-cores";
+    const int first = static_cast<int>(v_.first_core);
+    const bool disjoint = v_.instance_placement == "disjoint-cores";
     if (disjoint)
       consecutive_cores(p_, m, "cores_per_instance", first, instances * per,
                         fmt::format("{} instances on disjoint sets of {} cores", instances, per));
     else
       consecutive_cores(p_, m, "cores_per_instance", first, per, fmt::format("instances of {} cores", per));
 
-    mix_ = mix_of(p_.text("mix"));
-    tree_.records = static_cast<uint64_t>(p_.integer("record_count"));
-    tree_.fanout = static_cast<uint64_t>(p_.integer("fanout"));
+    mix_ = mix_of(v_.mix);
+    tree_.records = static_cast<uint64_t>(v_.record_count);
+    tree_.fanout = static_cast<uint64_t>(v_.fanout);
     const Cache* llc = m.last_level_cache(first);
     tree_.line_bytes = llc ? llc->line_bytes : 64.0;
     tree_.llc_hit_cycles = llc ? llc->hit_latency_cycles : 0.0;
@@ -151,8 +221,8 @@ class Ycsb final : public Workload {
       if (n <= 1) break;
     }
     tree_.depth = static_cast<int>(level_nodes.size());
-    if (p_.integer("cached_levels") >= 0) {
-      tree_.cached_levels = static_cast<int>(std::min<int64_t>(p_.integer("cached_levels"), tree_.depth));
+    if (v_.cached_levels >= 0) {
+      tree_.cached_levels = static_cast<int>(std::min<int64_t>(v_.cached_levels, tree_.depth));
     } else {
       // Top levels whose nodes all fit in the last-level cache together.
       double bytes = 0;
@@ -163,20 +233,20 @@ class Ycsb final : public Workload {
         ++tree_.cached_levels;
       }
     }
-    costs_ = {p_.number("op_cycles"),
-              p_.number("node_cycles"),
-              static_cast<uint64_t>(p_.integer("record_bytes")),
-              static_cast<uint64_t>(p_.integer("value_bytes")),
-              static_cast<uint64_t>(p_.integer("scan_length_max")),
-              p_.number("duration_s")};
+    costs_ = {v_.op_cycles,
+              v_.node_cycles,
+              static_cast<uint64_t>(v_.record_bytes),
+              static_cast<uint64_t>(v_.value_bytes),
+              static_cast<uint64_t>(v_.scan_length_max),
+              v_.duration_s};
     if (costs_.value_bytes > costs_.record_bytes)
       p_.fail("value_bytes", fmt::format("{} is more than record_bytes ({}): an update writes one field of a record",
                                          costs_.value_bytes, costs_.record_bytes));
-    zipf_ = std::make_shared<Zipfian>(tree_.records, p_.number("zipf_theta"));
+    zipf_ = std::make_shared<Zipfian>(tree_.records, v_.zipf_theta);
 
     double tree_bytes = 0;
     for (double n : level_nodes) tree_bytes += n * tree_.node_bytes;
-    const auto latches = static_cast<int>(p_.integer("leaf_locks"));
+    const auto latches = static_cast<int>(v_.leaf_locks);
     for (int i = 0; i < instances; ++i) {
       std::vector<int> cores;
       const int base = disjoint ? first + i * per : first;
@@ -272,6 +342,7 @@ class Ycsb final : public Workload {
   }
 
   Params p_;
+  YcsbParams v_;
   Mix mix_{};
   Tree tree_;
   Costs costs_{};
@@ -284,45 +355,7 @@ WorkloadRegistry::Add reg(
     "YCSB workloads A-F on an in-memory B-link tree, as one or several instances on shared or disjoint cores; an "
     "instance's tree and records are placed, whole, by the memory policy when first touched (first-touch: on the node "
     "of its first client's core, ycsb.N.0; interleave spreads them)",
-    Schema{
-        Field::choice("mix", "A", {"A", "B", "C", "D", "E", "F"},
-                      "YCSB core workload: A 50/50 read/update, B 95/5 read/update, C read only, D read latest + 5% "
-                      "inserts, E short scans + 5% inserts, F read-modify-write"),
-        Field::integer("record_count", 1000000, "", "records loaded in the tree").at_least(1).at_most(1000000000000),
-        Field::integer("fanout", 32, "", "keys per tree node").at_least(2).at_most(65536),
-        Field::number("zipf_theta", 0.99, "", "Zipfian skew of the keys (YCSB: 0.99; 0: uniform)")
-            .at_least(0)
-            .at_most(0.999),
-        Field::integer("cached_levels", -1, "",
-                       "upper tree levels served by the last-level cache (-1: as many as fit in it)")
-            .at_least(-1),
-        Field::integer("record_bytes", 1000, "bytes", "record size (YCSB: 10 fields of 100 bytes)")
-            .at_least(1)
-            .at_most(1073741824),
-        Field::integer("value_bytes", 100, "bytes", "bytes an update writes (one field)")
-            .at_least(1)
-            .at_most(1073741824),
-        Field::integer("scan_length_max", 100, "", "longest scan (lengths are uniform from 1)")
-            .at_least(1)
-            .at_most(1000000000),
-        Field::number("op_cycles", 1000, "cycles", "request handling per operation besides the tree").at_least(0),
-        Field::number("node_cycles", 40, "cycles", "key search inside one tree node").at_least(0),
-        Field::integer("leaf_locks", 1024, "", "latches the leaves are striped over (leaf i uses latch i mod this)")
-            .at_least(1)
-            .at_most(1000000),
-        Field::integer("instances", 1, "", "independent instances, each a process with its own tree")
-            .at_least(1)
-            .at_most(65536),
-        Field::choice("instance_placement", "disjoint-cores", {"disjoint-cores", "same-cores"},
-                      "every instance on its own cores, or all instances on the same cores"),
-        Field::integer("cores_per_instance", 4, "", "cores each instance may run on").at_least(1).at_most(65536),
-        Field::integer("threads_per_instance", 0, "", "client threads per instance (0: one per core)")
-            .at_least(0)
-            .at_most(65536),
-        Field::integer("first_core", 0, "core id", "the instances' cores start here").at_least(0).at_most(65535),
-        Field::number("duration_s", 0.02, "s", "simulated time the clients run").above(0),
-    },
-    [](const Params& p) { return std::make_unique<Ycsb>(p); });
+    YcsbParams::declare().schema(), [](const Params& p) { return std::make_unique<Ycsb>(p); });
 
 }  // namespace
 }  // namespace mksim

@@ -10,12 +10,58 @@
 #include <cmath>
 #include <memory>
 
+#include "sim/api/param_struct.hpp"
 #include "workloads/common.hpp"
 #include "workloads/synthetic.hpp"
 
 namespace mksim {
 
 namespace {
+
+struct ZipfShiftParams {
+  int64_t threads = 0;
+  double working_set_bytes = 0, object_bytes = 0, access_bytes = 0, theta = 0, shift_period_s = 0, duration_s = 0,
+         compute_cycles = 0, write_fraction = 0;
+  bool load = false;
+
+  static const ParamStruct<ZipfShiftParams>& declare() {
+    using P = ZipfShiftParams;
+    static const ParamStruct<P> d =
+        ParamStruct<P>()
+            .bind(&P::threads, Field::integer("threads", 1, "", "threads (one process); they share the objects")
+                                   .at_least(1)
+                                   .at_most(4096))
+            .bind(&P::working_set_bytes,
+                  Field::number("working_set_bytes", 64.0 * 1048576, "bytes", "total size of the objects")
+                      .at_least(1)
+                      .at_most(1125899906842624.0))
+            .bind(&P::object_bytes,
+                  Field::number(
+                      "object_bytes", 65536, "bytes",
+                      "one object: a memory region, the unit of access counts (larger than the caches' small regions)")
+                      .at_least(1)
+                      .at_most(1073741824.0))
+            .bind(&P::access_bytes, Field::number("access_bytes", 4096, "bytes",
+                                                  "bytes one access reads or writes at random in its object")
+                                        .at_least(1)
+                                        .at_most(1073741824.0))
+            .bind(&P::theta,
+                  Field::number("theta", 0.99, "", "Zipfian skew (0: uniform; YCSB: 0.99)").at_least(0).at_most(3))
+            .bind(&P::shift_period_s,
+                  Field::number("shift_period_s", 0.01, "s", "the hot set moves to other objects this often").above(0))
+            .bind(&P::duration_s,
+                  Field::number("duration_s", 0.05, "s", "simulated time each thread accesses objects after its load")
+                      .above(0))
+            .bind(&P::compute_cycles,
+                  Field::number("compute_cycles", 200, "cycles", "work between two accesses").at_least(0))
+            .bind(&P::write_fraction,
+                  Field::number("write_fraction", 0, "", "share of accesses that write").at_least(0).at_most(1))
+            .bind(&P::load, Field::boolean("load", true,
+                                           "threads first write their share of the objects in order (the load phase)"))
+            .unbound(cores_field());
+    return d;
+  }
+};
 
 // Zipfian ranks in [0, n), rank 0 the most popular, by the inverse of the exact CDF (n is at most a few million).
 class ZipfTable {
@@ -58,27 +104,27 @@ struct Settings {
 
 class ZipfShift final : public Workload {
  public:
-  explicit ZipfShift(const Params& p) : p_(p) {}
+  explicit ZipfShift(const Params& p) : p_(p), v_(ZipfShiftParams::declare().read(p)) {}
 
   void setup(WorkloadEnv& env) override {
     const Machine& m = env.machine();
-    const int threads = static_cast<int>(p_.integer("threads"));
+    const int threads = static_cast<int>(v_.threads);
     const auto cores = thread_cores(p_, m, threads);
-    const auto object = static_cast<uint64_t>(p_.number("object_bytes"));
+    const auto object = static_cast<uint64_t>(v_.object_bytes);
     if (object <= m.coherent_region_max_bytes)
       p_.fail("object_bytes", fmt::format("{} bytes would stay in the caches (machine.memory.coherent_region_max_kib "
                                           "is {} KiB): objects must stream from memory to have pages that move",
                                           object, m.coherent_region_max_bytes / 1024.0));
-    const auto ws = static_cast<uint64_t>(p_.number("working_set_bytes"));
+    const auto ws = static_cast<uint64_t>(v_.working_set_bytes);
     const uint64_t n = std::max<uint64_t>(1, ws / object);
     if (n > 4000000)
       p_.fail("working_set_bytes",
               fmt::format("{} objects of {} bytes: at most 4e6 objects (raise object_bytes)", n, object));
-    s_ = {static_cast<uint64_t>(p_.number("access_bytes")),
-          p_.number("compute_cycles"),
-          p_.number("write_fraction"),
-          p_.number("duration_s"),
-          p_.number("shift_period_s"),
+    s_ = {static_cast<uint64_t>(v_.access_bytes),
+          v_.compute_cycles,
+          v_.write_fraction,
+          v_.duration_s,
+          v_.shift_period_s,
           0};
     if (s_.duration_s / s_.shift_period_s > 1e6)
       p_.fail("shift_period_s",
@@ -86,7 +132,7 @@ class ZipfShift final : public Workload {
     s_.periods = std::max<size_t>(1, static_cast<size_t>(std::ceil(s_.duration_s / s_.shift_period_s - 1e-9)));
     if (s_.access_bytes > object)
       p_.fail("access_bytes", fmt::format("{} is more than object_bytes ({})", s_.access_bytes, object));
-    zipf_ = std::make_shared<ZipfTable>(n, p_.number("theta"));
+    zipf_ = std::make_shared<ZipfTable>(n, v_.theta);
     shared_ = std::make_shared<Shared>();
     const uint32_t proc = env.create_process("zipf-shift", {});
     for (uint64_t i = 0; i < n; ++i) shared_->objects.push_back(env.create_region(proc, object));
@@ -94,7 +140,7 @@ class ZipfShift final : public Workload {
     shared_->access_s.assign(threads, 0);
     shared_->load_end_s.assign(threads, 0);
     shared_->by_period.assign(threads, std::vector<uint64_t>(s_.periods, 0));
-    const bool load = p_.boolean("load");
+    const bool load = v_.load;
     for (int i = 0; i < threads; ++i)
       env.create_thread(proc, {fmt::format("zipf-shift.{}", i), {cores[i]}, -1},
                         boxed(body(shared_, zipf_, s_, i, threads, object, load, env.seed(),
@@ -147,6 +193,7 @@ class ZipfShift final : public Workload {
   }
 
   Params p_;
+  ZipfShiftParams v_;
   Settings s_{};
   std::shared_ptr<const ZipfTable> zipf_;
   std::shared_ptr<Shared> shared_;
@@ -156,27 +203,7 @@ WorkloadRegistry::Add reg(
     "workload", "zipf-shift",
     "a working set of objects loaded in order, then accessed with a Zipfian skew whose hot set moves every "
     "shift_period_s (tiered-memory and page-migration studies)",
-    Schema{
-        Field::integer("threads", 1, "", "threads (one process); they share the objects").at_least(1).at_most(4096),
-        Field::number("working_set_bytes", 64.0 * 1048576, "bytes", "total size of the objects")
-            .at_least(1)
-            .at_most(1125899906842624.0),
-        Field::number("object_bytes", 65536, "bytes",
-                      "one object: a memory region, the unit of access counts (larger than the caches' small regions)")
-            .at_least(1)
-            .at_most(1073741824.0),
-        Field::number("access_bytes", 4096, "bytes", "bytes one access reads or writes at random in its object")
-            .at_least(1)
-            .at_most(1073741824.0),
-        Field::number("theta", 0.99, "", "Zipfian skew (0: uniform; YCSB: 0.99)").at_least(0).at_most(3),
-        Field::number("shift_period_s", 0.01, "s", "the hot set moves to other objects this often").above(0),
-        Field::number("duration_s", 0.05, "s", "simulated time each thread accesses objects after its load").above(0),
-        Field::number("compute_cycles", 200, "cycles", "work between two accesses").at_least(0),
-        Field::number("write_fraction", 0, "", "share of accesses that write").at_least(0).at_most(1),
-        Field::boolean("load", true, "threads first write their share of the objects in order (the load phase)"),
-        cores_field(),
-    },
-    [](const Params& p) { return std::make_unique<ZipfShift>(p); });
+    ZipfShiftParams::declare().schema(), [](const Params& p) { return std::make_unique<ZipfShift>(p); });
 
 }  // namespace
 }  // namespace mksim

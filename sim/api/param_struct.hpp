@@ -60,6 +60,12 @@ class ParamStruct {
                [member](P& out, const Params& p, const std::string& n) { out.*member = p.numbers(n); });
   }
 
+  // Declares a field no member holds: a structured value (an object, a list of lists) the component reads and checks
+  // itself through Params (`p.child(name)`), at its place in the schema.
+  ParamStruct&& unbound(Field field) && {
+    return add(std::move(field), [](P&, const Params&, const std::string&) {});
+  }
+
   // The declared fields, for the registration.
   Schema schema() const {
     Schema s;
