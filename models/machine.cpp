@@ -34,6 +34,41 @@ int Machine::pus() const {
   return n;
 }
 
+int Machine::physical_cores() const {
+  int n = 0;
+  for (int i = 0; i < num_cores(); ++i) n = std::max(n, physical_core(i) + 1);
+  return n;
+}
+
+void make_smt_contexts(Machine& m, std::vector<double> throughput) {
+  const std::vector<Core> phys = m.cores;
+  int rounds = 0;
+  for (const auto& c : phys) rounds = std::max(rounds, c.hw_threads);
+  std::vector<std::vector<int>> contexts(phys.size());  // per physical core: its context ids
+  std::vector<Core> out;
+  for (int j = 0; j < rounds; ++j)
+    for (size_t p = 0; p < phys.size(); ++p) {
+      if (j >= std::max(phys[p].hw_threads, 1)) continue;
+      Core c = phys[p];
+      c.id = static_cast<int>(out.size());
+      c.hw_threads = 1;
+      c.pu_os_index = j < static_cast<int>(phys[p].pu_os_index.size()) ? std::vector<int>{phys[p].pu_os_index[j]}
+                                                                       : std::vector<int>{};
+      c.smt_core = static_cast<int>(p);
+      contexts[p].push_back(c.id);
+      out.push_back(std::move(c));
+    }
+  for (auto& k : m.caches) {
+    std::vector<int> cores;
+    for (int p : k.cores) cores.insert(cores.end(), contexts[p].begin(), contexts[p].end());
+    std::sort(cores.begin(), cores.end());
+    k.cores = std::move(cores);
+  }
+  m.cores = std::move(out);
+  m.smt.on = true;
+  if (!throughput.empty()) m.smt.throughput = std::move(throughput);
+}
+
 bool Machine::has_cores(int node) const {
   return std::any_of(cores.begin(), cores.end(), [&](const Core& c) { return c.node == node; });
 }

@@ -3,6 +3,7 @@
 // a hwloc topology, then handed to the platform builder and to the cost functions in costs.hpp.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -38,6 +39,8 @@ struct Core {
   double freq_ghz = 2.5;         // the default of machine.freq_ghz (sim/machine_config.cpp reads it from here)
   int hw_threads = 1;            // SMT siblings (PUs) on this core
   std::vector<int> pu_os_index;  // OS indexes of its PUs, when known (hwloc)
+  int smt_core = -1;             // with SMT simulated (Machine::smt): the physical core this context belongs to
+                                 // (0 .. physical cores - 1); -1: the core is its own (one context per core)
   std::vector<int> caches;       // indexes into Machine::caches, smallest level first
   CpuCosts costs;                // privileged-operation costs of this core's CPU
 };
@@ -103,6 +106,30 @@ struct Provenance {
   std::string source;  // the file, the preset and its sources, or the config; empty for a default
 };
 
+// Simultaneous multithreading (docs/smt.md). Off: one schedulable context per core, its PUs only displayed. On
+// (machine.cpu.smt): every PU is a Core entry of its own, a context that the engine and the schedulers see, and
+// contexts of one physical core (Core::smt_core) share its pipeline, its private caches and its miss buffers.
+// Sharing model: a core with k busy contexts delivers throughput[k-1] x one context; default [1, 1.3], Intel
+// Hyper-Threading's up to 30 % (Marr et al., "Hyper-Threading Technology Architecture and Microarchitecture", Intel
+// Technology Journal 6(1), 2002).
+struct Smt {
+  bool on = false;
+  // throughput[k-1]: what a physical core with k busy contexts delivers in all, in units of one context running
+  // alone (>= 1); each busy context gets throughput[k-1] / k of the core. Past the list's end, its last value holds.
+  std::vector<double> throughput = {1.0, 1.3};
+  double share(int busy) const {
+    const size_t k = static_cast<size_t>(std::max(busy, 1));
+    return (k <= throughput.size() ? throughput[k - 1] : throughput.back()) / static_cast<double>(k);
+  }
+};
+
+// Turns every PU of `m` into a context (a Core of its own, hw_threads 1, smt_core its physical core) sharing its
+// core's caches; context ids go round by round: the first PU of every core (ids 0 .. cores - 1, in core order), then
+// the second PU of every core that has one, and so on, as Linux numbers the logical CPUs of Intel machines (cpu0-15
+// the physical cores, cpu16-31 their siblings). Sets m.smt.on.
+struct Machine;
+void make_smt_contexts(Machine& m, std::vector<double> throughput);
+
 struct Machine {
   std::string name = "machine";
   std::string source;  // where the description came from (preset, file), for summaries
@@ -120,10 +147,14 @@ struct Machine {
   // (models/coherence.hpp) instead of streaming them from memory. 0: every region streams.
   uint64_t coherent_region_max_bytes = 4096;
   Coherence coherence;
+  Smt smt;
 
   int num_cores() const { return static_cast<int>(cores.size()); }
   int num_nodes() const { return static_cast<int>(nodes.size()); }
   int pus() const;
+  // Physical cores: num_cores() without SMT; with it, the cores the contexts belong to.
+  int physical_cores() const;
+  int physical_core(int core) const { return cores[core].smt_core < 0 ? core : cores[core].smt_core; }
   // Smallest cache level shared by cores a and b, or nullptr. The same core shares its L1.
   const Cache* shared_cache(int a, int b) const;
   const Cache* last_level_cache(int core) const;

@@ -67,6 +67,7 @@ Platform build_platform(const Machine& m) {
   p.cores.resize(m.num_cores());
   p.controllers.resize(n);
   p.core_links.resize(m.num_cores());
+  std::vector<sg4::Link*> phys_links(m.physical_cores(), nullptr);
 
   std::vector<std::vector<int>> cores_of(n);
   for (const auto& c : m.cores) cores_of[c.node].push_back(c.id);
@@ -102,9 +103,13 @@ Platform build_platform(const Machine& m) {
     auto* z = sg4::create_star_zone(fmt::format("node{}", i));
     z->set_parent(root);
     // Each core reaches the star's centre through its own link: the most one core can stream.
+    // With SMT simulated, the contexts of one physical core share its link (its miss buffers): the first context of
+    // each physical core creates it.
     for (int c : cores_of[i]) {
       p.cores[c] = z->create_host(fmt::format("core{}", c), m.cores[c].freq_ghz * 1e9)->seal();
-      p.core_links[c] = z->create_link(fmt::format("core{}-mem", c), m.core_bandwidth_gb_s * 1e9)->seal();
+      sg4::Link*& shared = phys_links[m.physical_core(c)];
+      if (!shared) shared = z->create_link(fmt::format("core{}-mem", c), m.core_bandwidth_gb_s * 1e9)->seal();
+      p.core_links[c] = shared;
       z->add_route(p.cores[c]->get_netpoint(), nullptr, nullptr, nullptr, {sg4::LinkInRoute(p.core_links[c])}, true);
     }
     for (int j = 0; j < n; ++j)

@@ -345,7 +345,7 @@ inline void EngineImpl::run_thread(CoreRt& c, Thread& t) {
     }
   }
   const double end = c.now_s();
-  t.fill_mark = c.fill_bytes;
+  t.fill_mark = c.phys->fill_bytes;
   sched_->ran(t, c.id, end - slice_start);
   for (auto* o : obs_) o->on_slice(c.id, t, slice_start, end);
   c.current = nullptr;
@@ -355,7 +355,7 @@ inline void EngineImpl::run_thread(CoreRt& c, Thread& t) {
 
 // `t` gives way to another thread on `c` (its time slice ended, or a more urgent thread came).
 inline void EngineImpl::preempt(CoreRt& c, Thread& t, double slice_start_s) {
-  t.fill_mark = c.fill_bytes;
+  t.fill_mark = c.phys->fill_bytes;
   sched_->ran(t, c.id, c.now_s() - slice_start_s);
   for (auto* o : obs_) o->on_slice(c.id, t, slice_start_s, c.now_s());
   c.current = nullptr;
@@ -378,11 +378,12 @@ inline Step EngineImpl::compute_preemptible(CoreRt& c, Thread& t, double slice_e
     complete(c, t, start);
     return Step::Continue;
   }
-  const double run = std::min(left, std::max((slice_end_s - start) * c.hz, 1.0));
+  const double hz = c.siblings.empty() ? c.hz : c.hz * smt_share(c);
+  const double run = std::min(left, std::max((slice_end_s - start) * hz, 1.0));
   c.waiting = true;
   c.idle_wait = c.notified = false;
-  c.resume_s = start + run / c.hz;
-  const bool timed_out = c.sem->acquire_timeout(run / c.hz);
+  c.resume_s = start + run / hz;
+  const bool timed_out = c.sem->acquire_timeout(run / hz);
   // A notification that came after the timeout fired but before this actor resumed left a token: take it.
   if (timed_out && c.notified) c.sem->acquire();
   c.waiting = c.notified = false;
@@ -390,7 +391,7 @@ inline Step EngineImpl::compute_preemptible(CoreRt& c, Thread& t, double slice_e
   // The core computed meanwhile: busy time that SimGrid's clock already holds (as a memory stall).
   c.busy_s += elapsed;
   t.stats.run_s += elapsed;
-  t.op_left_cycles = timed_out ? left - run : std::max(0.0, left - std::min(run, elapsed * c.hz));
+  t.op_left_cycles = timed_out ? left - run : std::max(0.0, left - std::min(run, elapsed * hz));
   if (t.op_left_cycles <= 1e-9) complete(c, t, start);
   return Step::Continue;
 }
@@ -433,7 +434,10 @@ inline Step EngineImpl::block(CoreRt& c, Thread& t, const char* on, const std::s
 inline void EngineImpl::refill_working_set(CoreRt& c, Thread& t) {
   if (t.working_set_bytes == 0) return;
   uint64_t evicted = t.working_set_bytes;
-  if (t.last_core == c.id) evicted = std::min<uint64_t>(evicted, c.fill_bytes - t.fill_mark);
+  // (With SMT simulated, a context shares its physical core's private caches and their fill counter: a thread that
+  // last ran on a sibling finds what the siblings have not evicted since.)
+  if (t.last_core >= 0 && cores_[t.last_core]->phys == c.phys)
+    evicted = std::min<uint64_t>(evicted, c.phys->fill_bytes - t.fill_mark);
   if (evicted == 0) return;
   const Cache* llc = m_.last_level_cache(c.id);
   const double line = llc ? llc->line_bytes : 64.0;
@@ -444,7 +448,7 @@ inline void EngineImpl::refill_working_set(CoreRt& c, Thread& t) {
   const double s = std::ceil(evicted / line) * per_line_ns * 1e-9;
   c.spend_s(s, Work::User);
   t.stats.refill_s += s;
-  c.fill_bytes += evicted;
+  c.phys->fill_bytes += evicted;
   count(EngineEvent::CacheRefill);
 }
 
@@ -681,7 +685,7 @@ inline Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
     if (page_bytes_ > 0) (fast_tier_[c.id][n] ? moved_.fast_bytes : moved_.slow_bytes) += b;
   }
   t.stats.bytes_accessed += op.bytes;
-  c.fill_bytes += op.bytes;
+  c.phys->fill_bytes += op.bytes;
   if (op.pattern == AccessPattern::Chase) {
     // Dependent loads: one miss at a time, latency-bound; too little bandwidth to contend.
     double lines = std::ceil(op.bytes / line), ns = 0;
@@ -810,7 +814,7 @@ inline Step EngineImpl::coherent_access(CoreRt& c, Thread& t, const Region& r, d
                    op.pattern == AccessPattern::Chase, home, t0, shared ? home_free_s_[home] : private_home_free_s);
   c.spend_s(cost.done_s - t0, Work::User);
   t.stats.bytes_accessed += op.bytes;
-  c.fill_bytes += static_cast<uint64_t>((cost.transfers + cost.from_memory) * line_bytes);
+  c.phys->fill_bytes += static_cast<uint64_t>((cost.transfers + cost.from_memory) * line_bytes);
   if (cost.from_memory > 0) {  // only the lines no cache held reach the memory controller
     const auto b = static_cast<uint64_t>(cost.from_memory * line_bytes);
     traffic_[home].read_bytes += b;

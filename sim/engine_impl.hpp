@@ -152,6 +152,12 @@ class CoreRt final : public Cpu {
   bool waiting = false, notified = false, idle_wait = false;
   double grant_s = -1;      // spin-lock hand-off time set by the releaser
   uint64_t fill_bytes = 0;  // bytes brought into this core's private caches so far (what evicts working sets)
+  // SMT (Machine::smt, docs/smt.md): the first context of this context's physical core, which keeps the fill counter
+  // of the private caches they share (this core itself without SMT), and the other contexts of that core (none
+  // without SMT: the non-SMT path tests one empty vector).
+  CoreRt* phys = this;
+  std::vector<const CoreRt*> siblings;
+  const Smt* smt = nullptr;
   double end_s = 0;
   double resume_s = 0;        // when this core's actor next gets control back from SimGrid (its next poll point)
   double idle_handler_s = 0;  // handler time run during the current idle period (not idle time)
@@ -369,6 +375,8 @@ class EngineImpl final : public WorkloadEnv, public PageMover {
   // off the clock's chain of dependent arithmetic. Same operands, same result.)
   Step compute(CoreRt& c, Thread& t, double slice_end_s) {
     if (preemptive_) return compute_preemptible(c, t, slice_end_s);
+    if (!c.siblings.empty()) [[unlikely]]
+      return compute_smt(c, t, slice_end_s);
     const double left = t.op_left_cycles;
     const double left_s = left / c.hz;
     const double t0 = c.now_s();
@@ -386,6 +394,25 @@ class EngineImpl final : public WorkloadEnv, public PageMover {
     return Step::Continue;
   }
   Step compute_preemptible(CoreRt& c, Thread& t, double slice_end_s);
+  // With SMT simulated: the share of its physical core this context gets (Smt::share of the busy contexts: this one
+  // and the siblings running a thread), sampled on SimGrid's clock at the start of each Compute operation (a flush
+  // first, so that the siblings' states are those of this moment) and held for the operation (docs/smt.md).
+  double smt_share(const CoreRt& c) const {
+    int busy = 1;
+    for (const CoreRt* s : c.siblings) busy += s->current != nullptr;
+    return c.smt->share(busy);
+  }
+  [[gnu::noinline]] Step compute_smt(CoreRt& c, Thread& t, double slice_end_s) {
+    c.flush();
+    const double hz = c.hz * smt_share(c);
+    const double left = t.op_left_cycles;
+    const double t0 = c.now_s();
+    const double run = std::min(left, std::max(std::max(0.0, (slice_end_s - t0) * hz), 1.0));
+    c.spend_s(run / hz, Work::User);
+    t.op_left_cycles = left - run;
+    if (t.op_left_cycles <= 1e-9) complete(c, t, t0);
+    return Step::Continue;
+  }
   void preempt(CoreRt& c, Thread& t, double slice_start_s);
   void complete(CoreRt& c, Thread& t, double started_s, uint64_t value = 0) {
     t.has_op = false;

@@ -83,6 +83,18 @@ RunResults EngineImpl::run() {
     c->sem = sg4::Semaphore::create(0);
     cores_.push_back(std::move(c));
   }
+  if (m_.smt.on) {  // contexts of one physical core: the first keeps their shared fill counter (docs/smt.md)
+    std::vector<CoreRt*> first(m_.physical_cores(), nullptr);
+    for (auto& c : cores_) {
+      CoreRt*& f = first[m_.physical_core(c->id)];
+      if (!f) f = c.get();
+      c->phys = f;
+      c->smt = &m_.smt;
+    }
+    for (auto& c : cores_)
+      for (auto& s : cores_)
+        if (s != c && s->phys == c->phys) c->siblings.push_back(s.get());
+  }
   timer_sem_ = sg4::Semaphore::create(0);
   active_ = m_.num_cores();
   for (auto* o : obs_) o->on_start(m_);

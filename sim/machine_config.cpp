@@ -103,6 +103,16 @@ const Schema& machine_schema() {
                       "refilling one TLB entry after a flush: a page walk whose page-table entries are in the caches")
             .at_least(0)
             .at_most(1e9),
+        Field::boolean("smt", false,
+                       "simulate simultaneous multithreading: every PU (threads_per_core, or the PUs of a hwloc "
+                       "file) is a schedulable context, numbered round by round (the first PU of every core, then "
+                       "the second, as Linux numbers them), and contexts of one core share its pipeline, private "
+                       "caches and miss buffers (docs/smt.md); false: one context per core, PUs only displayed"),
+        Field::numbers("smt_throughput", "x one context",
+                       "with `smt`: element k-1 is what a core with k busy contexts delivers in all, in units of "
+                       "one context alone (each busy context gets it / k); each >= 1, non-decreasing, at most k; "
+                       "past the list's end its last value holds. Empty: [1, 1.3] (Intel Hyper-Threading, up to "
+                       "30 % more: Marr et al., Intel Technology Journal 6(1), 2002)"),
     });
     auto coherence = std::make_shared<const Schema>(Schema{
         Field::choice("protocol", "directory", {"directory", "broadcast"},
@@ -274,6 +284,23 @@ void apply_interconnect(Machine& m, const Params& p, const std::vector<std::vect
         if (i != j && (host[i] != i || host[j] != j)) hops[i][j] = host[i] == host[j] ? 0 : hops[host[i]][host[j]];
     m.interconnect.hops = hops;
   }
+}
+
+// machine.cpu.smt: every PU a context (models/machine.hpp, make_smt_contexts); runs after the structure is complete.
+void apply_smt(Machine& m, const Params& cpu) {
+  const std::vector<double> t = cpu.numbers("smt_throughput");
+  for (size_t i = 0; i < t.size(); ++i) {
+    const double k = static_cast<double>(i + 1);
+    if (!std::isfinite(t[i]) || t[i] < 1 || t[i] > k)
+      cpu.fail("smt_throughput",
+               fmt::format("element {} is {}, expected a number from 1 to {} (what a core with {} busy context{} "
+                           "delivers in all, in units of one context alone)",
+                           i, t[i], i + 1, i + 1, i ? "s" : ""));
+    if (i > 0 && t[i] < t[i - 1])
+      cpu.fail("smt_throughput", fmt::format("element {} is {}, below element {} ({}): expected a non-decreasing list",
+                                             i, t[i], i - 1, t[i - 1]));
+  }
+  if (cpu.boolean("smt")) make_smt_contexts(m, t);
 }
 
 void apply_cpu_costs(Machine& m, const Params& cpu) {
@@ -487,6 +514,7 @@ Machine topology_machine(ImportedTopology topo, const json& given, const Params&
   Params caches = p.child("caches");
   for (auto& k : m.caches) k.hit_latency_cycles = caches.child(cache_key(k.level)).number("latency_cycles");
   apply_interconnect(m, p, topo.slit, topo.local_to);
+  apply_smt(m, p.child("cpu"));
   return m;
 }
 
@@ -700,6 +728,7 @@ Machine build_machine(const json& given_in, const std::string& path, const std::
   } else {
     m = uniform_machine(p);
     apply_interconnect(m, p, {});
+    apply_smt(m, p.child("cpu"));
   }
   m.source = given.contains("preset")  ? "preset:" + p.text("preset")
              : given.contains("hwloc") ? "hwloc:" + p.text("hwloc")
@@ -757,6 +786,39 @@ std::string mark(const Machine& m, const std::string& figure) {
   return m.assumed(figure) ? "*" : "";
 }
 
+// Per physical core: the contexts that share it (with SMT simulated; one context per core otherwise).
+std::vector<std::vector<int>> smt_siblings(const Machine& m) {
+  std::vector<std::vector<int>> out(m.physical_cores());
+  for (int i = 0; i < m.num_cores(); ++i) out[m.physical_core(i)].push_back(i);
+  return out;
+}
+
+// What the engine schedules: with SMT simulated, the contexts and which share a core; without, the cores.
+std::string smt_text(const Machine& m) {
+  if (!m.smt.on)
+    return fmt::format("  schedulable contexts: {}, one per core{}\n", m.num_cores(),
+                       m.pus() > m.num_cores()
+                           ? fmt::format(" (its {} PUs only displayed; machine.cpu.smt: true simulates them)", m.pus())
+                           : "");
+  std::string list;
+  const auto groups = smt_siblings(m);
+  for (size_t p = 0; p < groups.size(); ++p) {
+    if (p == 4 && groups.size() > 6) {
+      list += fmt::format(" ... core {}:", groups.size() - 1);
+      p = groups.size() - 1;
+    } else {
+      list += fmt::format("{} core {}:", p ? "," : "", p);
+    }
+    for (int c : groups[p]) list += fmt::format(" {}", c);
+  }
+  std::string tp;
+  for (size_t k = 0; k < m.smt.throughput.size(); ++k) tp += fmt::format("{}{:g}", k ? ", " : "", m.smt.throughput[k]);
+  return fmt::format(
+      "  SMT simulated: {} schedulable contexts on {} physical cores; a core with k busy contexts delivers [{}]{}[k-1] "
+      "x one context\n  contexts sharing a core:{}\n",
+      m.num_cores(), m.physical_cores(), tp, mark(m, "cpu.smt_throughput"), list);
+}
+
 std::vector<std::string> assumed_figures(const Machine& m) {
   std::vector<std::string> out;
   for (const auto& [path, pv] : m.provenance)
@@ -773,7 +835,7 @@ json machine_summary_json(const Machine& m) {
   j["packages"] = m.packages;
   j["dies"] = m.dies;
   j["numa_nodes"] = m.num_nodes();
-  j["cores"] = m.num_cores();
+  j["cores"] = m.physical_cores();
   j["pus"] = m.pus();
   j["freq_ghz"] = m.cores.front().freq_ghz;
   json caches = json::array();
@@ -811,6 +873,11 @@ json machine_summary_json(const Machine& m) {
               {"address_space_switch_cycles", k.address_space_switch_cycles},
               {"tagged_tlb", k.tagged_tlb},
               {"page_walk_cycles", k.page_walk_cycles}};
+  j["smt"] = {{"simulated", m.smt.on},
+              {"contexts", m.num_cores()},
+              {"physical_cores", m.physical_cores()},
+              {"throughput", m.smt.throughput},
+              {"siblings", smt_siblings(m)}};
   j["coherence"] = {{"protocol", protocol_name(m.coherence.protocol)},
                     {"home_occupancy_ns", m.coherence.home_occupancy_ns}};
   // Per figure (its path in a config's machine section): where it came from. `assumed` lists the defaults, the
@@ -827,8 +894,9 @@ std::string machine_summary_text(const Machine& m) {
   out += fmt::format("machine {} ({})\n", m.name, m.source);
   out += fmt::format("  packages {}{}  dies {}{}  NUMA nodes {}{}  cores {}{}  PUs {}{}  clock {:.2f} GHz{}\n",
                      m.packages, mark(m, "sockets"), m.dies, mark(m, "dies_per_socket"), m.num_nodes(),
-                     mark(m, "nodes_per_socket"), m.num_cores(), mark(m, "cores_per_socket"), m.pus(),
+                     mark(m, "nodes_per_socket"), m.physical_cores(), mark(m, "cores_per_socket"), m.pus(),
                      mark(m, "threads_per_core"), m.cores.front().freq_ghz, mark(m, "freq_ghz"));
+  out += smt_text(m);
   std::map<int, std::vector<const Cache*>> by_level;
   for (const auto& c : m.caches) by_level[c.level].push_back(&c);
   for (auto& [level, list] : by_level) {
