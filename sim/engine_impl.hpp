@@ -365,15 +365,15 @@ class EngineImpl final : public WorkloadEnv, public PageMover {
   void core_main(CoreRt& c);
   void timer_main();
   void idle(CoreRt& c);
-  void run_thread(CoreRt& c, Thread& t);
+  [[gnu::always_inline]] void run_thread(CoreRt& c, Thread& t);
   Step execute(CoreRt& c, Thread& t, double slice_end_s);
-  Step memory_access(CoreRt& c, Thread& t);
-  Step coherent_access(CoreRt& c, Thread& t, const Region& r, double line_bytes);
+  [[gnu::always_inline]] Step memory_access(CoreRt& c, Thread& t);
+  [[gnu::always_inline]] Step coherent_access(CoreRt& c, Thread& t, const Region& r, double line_bytes);
   // Cycles of a Compute operation, as many as the time slice leaves (at least one); completes it when none are left.
   // (c.spend_cycles(run) divides run by the clock rate. When the slice leaves room for the whole rest, run is that
   // rest, whose time does not depend on the core's clock: divided first, the division, 20 % of this loop's time, is
   // off the clock's chain of dependent arithmetic. Same operands, same result.)
-  Step compute(CoreRt& c, Thread& t, double slice_end_s) {
+  [[gnu::always_inline]] Step compute(CoreRt& c, Thread& t, double slice_end_s) {
     if (preemptive_) return compute_preemptible(c, t, slice_end_s);
     if (!c.siblings.empty()) [[unlikely]]
       return compute_smt(c, t, slice_end_s);
