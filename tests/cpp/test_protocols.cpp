@@ -74,6 +74,24 @@ json run_doc(const json& doc, const std::string& outdir = "") {
   return r;
 }
 
+// Runs the unmap workload (20 unmaps of one page by 8 cores) on `preset` with the trace output; returns the results
+// and the trace's events.
+std::pair<json, json> traced_unmap(const char* preset, const std::string& name) {
+  const std::string out = (fs::temp_directory_path() / name).string();
+  fs::remove_all(out);
+  json doc = {{"machine", {{"preset", preset}}},
+              {"kernel", {{"architecture", "monolithic"}}},
+              {"workload", {{"kind", "unmap"}, {"cores", 8}, {"pages", 1}, {"iterations", 20}}},
+              {"run", {{"seed", 1}, {"outputs", {{"trace", true}}}}}};
+  json r = run_doc(doc, out);
+  std::ifstream in(out + "/trace.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  fs::remove_all(out);
+  json trace = json::parse(ss.str());
+  return {r, trace.is_array() ? trace : trace["traceEvents"]};
+}
+
 // The agreement part of the Barrelfish unmap on the 8x4-core AMD (the validation's Figure 6 experiment): the unmap's
 // latency at `k` cores less the same at 1 core, in cycles.
 double fig6_cycles(const std::string& protocol, int k) {
@@ -186,19 +204,7 @@ TEST_CASE("protocols: at 32 cores of the 8x4-core AMD, NUMA-aware multicast is c
 }
 
 TEST_CASE("protocols: an idle target handles an IPI when it arrives, and the trace shows it then") {
-  const std::string out = (fs::temp_directory_path() / "mksim_test_protocols_ipi").string();
-  fs::remove_all(out);
-  json doc = {{"machine", {{"preset", "amd-8x4-2009"}}},
-              {"kernel", {{"architecture", "monolithic"}}},
-              {"workload", {{"kind", "unmap"}, {"cores", 8}, {"pages", 1}, {"iterations", 20}}},
-              {"run", {{"seed", 1}, {"outputs", {{"trace", true}}}}}};
-  json r = run_doc(doc, out);
-  std::ifstream in(out + "/trace.json");
-  REQUIRE(in);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json trace = json::parse(ss.str());
-  const json& events = trace.is_array() ? trace : trace["traceEvents"];
+  const auto [r, events] = traced_unmap("amd-8x4-2009", "mksim_test_protocols_ipi");
   int ipis = 0;
   double worst_us = 0;
   for (const auto& e : events)
@@ -210,22 +216,10 @@ TEST_CASE("protocols: an idle target handles an IPI when it arrives, and the tra
   // (500 ns) after it was sent, not when the core next runs a thread.
   CHECK(ipis == 20 * 7);
   CHECK(worst_us <= 0.15 + 0.5 + 1e-3);
-  fs::remove_all(out);
 }
 
 TEST_CASE("protocols: handlers on an idle core split its idle slices, which add up to its idle time") {
-  const std::string out = (fs::temp_directory_path() / "mksim_test_protocols_idle").string();
-  fs::remove_all(out);
-  json doc = {{"machine", {{"preset", "opteron-4s-64c"}}},
-              {"kernel", {{"architecture", "monolithic"}}},
-              {"workload", {{"kind", "unmap"}, {"cores", 8}, {"pages", 1}, {"iterations", 20}}},
-              {"run", {{"seed", 1}, {"outputs", {{"trace", true}}}}}};
-  json r = run_doc(doc, out);
-  std::ifstream in(out + "/trace.json");
-  REQUIRE(in);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const json events = json::parse(ss.str())["traceEvents"];
+  const auto [r, events] = traced_unmap("opteron-4s-64c", "mksim_test_protocols_idle");
   struct Span {
     double a, b;
   };
@@ -256,5 +250,4 @@ TEST_CASE("protocols: handlers on an idle core split its idle slices, which add 
   }
   // the helpers wait on their cores, so every shootdown's handler (20 unmaps x 7 targets) interrupts an idle stretch
   CHECK(handled_while_idle == 20 * 7);
-  fs::remove_all(out);
 }
