@@ -8,8 +8,10 @@
 #include "sim/config.hpp"
 #include "sim/engine.hpp"
 #include "sim/machine_config.hpp"
+#include "test_workload_support.hpp"
 
 using namespace mksim;
+using mksim::test::run_checked;
 
 namespace {
 
@@ -59,13 +61,6 @@ double agreement_cycles(const Machine& m, const std::string& a, int k) {
   AccountingCpu cpu(m, 0);
   AgreementCosts costs = a == "ipi-broadcast" ? AgreementCosts{300, 1000, 500} : AgreementCosts{60, 860, 0};
   return run_agreement(cpu, *make_agreement(a), first_cores(k), costs) * m.cores[0].freq_ghz * 1e9;
-}
-
-json run_doc(const json& doc) {
-  json r = run_isolated(resolve_scenario(doc, "test", ".")).doc;
-  INFO(r["invariants"].dump());
-  CHECK(r["invariants"]["ok"] == true);  // every run accounts for all its time and messages
-  return r;
 }
 
 // A test-only workload: `threads` threads pinned to cores 0..k-1 that make `calls` system calls of one class.
@@ -164,7 +159,7 @@ TEST_CASE(
     json doc = {{"machine", small_machine()},
                 {"kernel", {{"architecture", a}}},
                 {"workload", {{"kind", "test-syscall-loop"}, {"threads", 1}, {"calls", 2000}}}};
-    span[a] = run_doc(doc)["workload"]["metrics"]["makespan_s"];
+    span[a] = run_checked(doc)["workload"]["metrics"]["makespan_s"];
   }
   CHECK(span["microkernel"] > 1.3 * span["monolithic"]);
   CHECK(span["exokernel"] < 0.8 * span["monolithic"]);
@@ -176,7 +171,7 @@ TEST_CASE("architecture: shared-lock contention grows with cores under monolithi
     json doc = {{"machine", small_machine()},
                 {"kernel", {{"architecture", arch}}},
                 {"workload", {{"kind", "test-syscall-loop"}, {"threads", threads}, {"calls", 500}}}};
-    json r = run_doc(doc);
+    json r = run_checked(doc);
     return r["workload"]["metrics"]["makespan_s"].get<double>() / 500 * 1e9;
   };
   double mono1 = per_call_ns("monolithic", 1), mono16 = per_call_ns("monolithic", 16);
@@ -192,7 +187,7 @@ TEST_CASE("architecture: a single-threaded server on another core is a queue tha
                  {{"architecture", "microkernel"},
                   {"microkernel", {{"file_server_core", 15}, {"server_threads", server_threads}}}}},
                 {"workload", {{"kind", "test-syscall-loop"}, {"threads", 8}, {"calls", 200}, {"work_cycles", 2000}}}};
-    return run_doc(doc)["workload"]["metrics"]["makespan_s"].get<double>();
+    return run_checked(doc)["workload"]["metrics"]["makespan_s"].get<double>();
   };
   double one = span(1), four = span(4);
   // 8 clients x 200 calls x >= 2000 cycles of service at 2 GHz, all through one server thread.
@@ -232,7 +227,7 @@ TEST_CASE(
                                             "interconnect": {"topology": "ring", "hop_latency_ns": 60}})")},
                 {"kernel", {{"architecture", arch}}},
                 {"workload", {{"kind", "test-unmap-loop"}, {"threads", k}, {"unmaps", 20}}}};
-    json r = run_doc(doc);
+    json r = run_checked(doc);
     CHECK(r["summary"]["status"] == "completed");
     return r["workload"]["metrics"]["unmap_phase_s"].get<double>() / 20 * 1e6;
   };
@@ -247,7 +242,7 @@ TEST_CASE("architecture: exokernel library OSes contend only when they touch sha
     json doc = {{"machine", small_machine()},
                 {"kernel", {{"architecture", "exokernel"}, {"exokernel", {{"shared_state_every", every}}}}},
                 {"workload", {{"kind", "test-syscall-loop"}, {"threads", 16}, {"calls", 300}}}};
-    json r = run_doc(doc);
+    json r = run_checked(doc);
     double spin = 0;
     for (const auto& c : r["cores"]) spin += c["spin_s"].get<double>();
     return std::make_pair(r["workload"]["metrics"]["makespan_s"].get<double>(), spin);

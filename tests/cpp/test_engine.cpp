@@ -3,8 +3,10 @@
 #include "sim/api/workload.hpp"
 #include "sim/config.hpp"
 #include "sim/engine.hpp"
+#include "test_workload_support.hpp"
 
 using namespace mksim;
+using mksim::test::run_checked;
 
 namespace {
 
@@ -58,13 +60,6 @@ json two_socket_machine() {
       "interconnect": {"latency_ns": [[80, 130], [130, 80]], "link_bandwidth_gb_s": 100}})");
 }
 
-json run_doc(const json& doc) {
-  json r = run_isolated(resolve_scenario(doc, "test", ".")).doc;
-  INFO(r["invariants"].dump());
-  CHECK(r["invariants"]["ok"] == true);  // every run accounts for all its time and messages
-  return r;
-}
-
 double metric(const json& r, const char* name) {
   return r["workload"]["metrics"][name].get<double>();
 }
@@ -81,7 +76,7 @@ TEST_CASE("engine: a remote access costs what the config says and a local one le
                   {"node", {node}},
                   {"bytes_per_thread", 64 * 20000},
                   {"chunk_bytes", 64 * 1000}}}};
-    return metric(run_doc(doc), "makespan_s");
+    return metric(run_checked(doc), "makespan_s");
   };
   double local = run_chase(0), remote = run_chase(1);
   // 20,000 dependent loads at the configured latency (plus one context switch into the thread).
@@ -100,7 +95,7 @@ TEST_CASE("engine: two streams on one memory controller each get half its bandwi
                   {"node", {node_a, node_b}},
                   {"bytes_per_thread", 1e8},
                   {"chunk_bytes", 1e7}}}};
-    return run_doc(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"].get<std::vector<double>>();
+    return run_checked(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"].get<std::vector<double>>();
   };
   auto shared = run_two(0, 0, 1);  // both on node 0's controller (10 GB/s)
   CHECK(shared[0] == Approx(5).epsilon(0.01));
@@ -119,7 +114,7 @@ TEST_CASE("engine: one core's stream is bounded by Little's law over its misses 
         {"machine", m},
         {"workload",
          {{"kind", "stream"}, {"cores", {0}}, {"node", {node}}, {"bytes_per_thread", 1e8}, {"chunk_bytes", 1e7}}}};
-    return run_doc(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"][0].get<double>();
+    return run_checked(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"][0].get<double>();
   };
   // 10 lines of 64 bytes in flight per load latency.
   CHECK(bw(0) == Approx(10 * 64 / 80.0).epsilon(0.01));
@@ -137,7 +132,7 @@ TEST_CASE("engine: a remote stream is limited by the interconnect link it crosse
                 {"node", {1, 1}},
                 {"bytes_per_thread", 4e7},
                 {"chunk_bytes", 4e6}}}};
-  auto bw = run_doc(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"].get<std::vector<double>>();
+  auto bw = run_checked(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"].get<std::vector<double>>();
   CHECK(bw[0] == Approx(2).epsilon(0.01));
   CHECK(bw[1] == Approx(2).epsilon(0.01));
 }
@@ -146,7 +141,7 @@ TEST_CASE("engine: busy time is the work plus the modelled overheads, and idle t
   json doc = {{"machine", two_socket_machine()},
               {"kernel", {{"monolithic", {{"context_switch_cycles", 1000}}}}},
               {"workload", {{"kind", "compute"}, {"threads", 3}, {"cycles_per_thread", 2e6}, {"chunk_cycles", 1e5}}}};
-  json r = run_doc(doc);
+  json r = run_checked(doc);
   const double T = r["summary"]["sim_time_s"];
   CHECK(T == Approx((2e6 + 1000) / 2e9));
   int busy_cores = 0;
@@ -173,7 +168,7 @@ TEST_CASE("engine: threads sharing a core take turns by time slice") {
       {"kernel", {{"round-robin", {{"time_slice_us", 100}}}, {"monolithic", {{"context_switch_cycles", 0}}}}},
       {"workload",
        {{"kind", "compute"}, {"threads", 2}, {"cores", {0}}, {"cycles_per_thread", 2e6}, {"chunk_cycles", 2e6}}}};
-  json r = run_doc(doc);
+  json r = run_checked(doc);
   // Two 1 ms threads on one core: both finish near 2 ms, after ~20 switches, each waiting about half the time.
   CHECK(r["summary"]["sim_time_s"].get<double>() == Approx(2e-3).epsilon(1e-6));
   for (const auto& t : r["threads"]) {
@@ -189,7 +184,7 @@ TEST_CASE("engine: a 1,024-core machine builds and runs") {
                    {"kind": "stream", "threads": 16, "bytes_per_thread": 1e6, "chunk_bytes": 1e6,
                     "cores": [0, 64, 128, 192, 256, 320, 384, 448, 512, 576, 640, 704, 768, 832, 896, 960],
                     "node": [15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0]}]})");
-  json r = run_doc(doc);
+  json r = run_checked(doc);
   CHECK(r["summary"]["cores"] == 1024);
   CHECK(r["summary"]["numa_nodes"] == 16);
   CHECK(r["summary"]["threads_finished"] == 1040);
@@ -208,7 +203,7 @@ TEST_CASE("engine: the same seed gives byte-identical results apart from wall_cl
              {"syscalls_per_chunk", 2},
              {"syscall_class", "file"}},
             {{"kind", "stream"}, {"threads", 2}, {"cores", {0, 4}}, {"node", {1, 0}}, {"bytes_per_thread", 1e7}}})}};
-  json a = run_doc(doc), b = run_doc(doc);
+  json a = run_checked(doc), b = run_checked(doc);
   a.erase("wall_clock");
   b.erase("wall_clock");
   CHECK(a.dump() == b.dump());
@@ -216,7 +211,7 @@ TEST_CASE("engine: the same seed gives byte-identical results apart from wall_cl
 
 TEST_CASE("engine: a deadlocked workload ends with a report of who waits for what") {
   json doc = {{"machine", two_socket_machine()}, {"workload", {{"kind", "test-recv-forever"}, {"threads", 2}}}};
-  json r = run_doc(doc);
+  json r = run_checked(doc);
   CHECK(r["summary"]["status"] == "deadlock");
   CHECK(r["summary"]["partial"] == true);
   CHECK(r["summary"]["threads_finished"] == 0);
@@ -230,12 +225,12 @@ TEST_CASE("engine: run limits stop a run cleanly with partial results marked") {
   json doc = {{"machine", two_socket_machine()},
               {"workload", {{"kind", "compute"}, {"threads", 2}, {"cycles_per_thread", 1e9}}},
               {"run", {{"max_sim_time_s", 0.01}}}};
-  json r = run_doc(doc);
+  json r = run_checked(doc);
   CHECK(r["summary"]["partial"] == true);
   CHECK_THAT(r["summary"]["status"].get<std::string>(), Catch::Contains("max_sim_time_s"));
   CHECK(r["summary"]["sim_time_s"].get<double>() == Approx(0.01).epsilon(0.5));
   doc["run"] = {{"max_events", 50}};
-  r = run_doc(doc);
+  r = run_checked(doc);
   CHECK_THAT(r["summary"]["status"].get<std::string>(), Catch::Contains("max_events"));
   CHECK(r["summary"]["events"].get<int>() <= 52);
 }
@@ -244,7 +239,7 @@ TEST_CASE("engine: results carry versions, the resolved config, the seed and per
   json doc = {{"machine", two_socket_machine()},
               {"workload", {{"kind", "stream"}, {"cores", {0}}, {"node", {1}}, {"bytes_per_thread", 1e6}}},
               {"run", {{"seed", 42}}}};
-  json r = run_doc(doc);
+  json r = run_checked(doc);
   CHECK(r["seed"] == 42);
   CHECK(r["simgrid_version"] == "3.32");
   CHECK(r.contains("mksim_version"));
@@ -266,7 +261,7 @@ TEST_CASE("engine: a context switch costs the refill of what other threads evict
                   {"cycles_per_thread", 2e6},
                   {"chunk_cycles", 2e6},
                   {"working_set_kib", ws_kib}}}};
-    return run_doc(doc);
+    return run_checked(doc);
   };
   json alone = run(1, 256), shared = run(2, 256), none = run(2, 0);
   // Alone on its core, a thread fills its working set once (cold); sharing the core, it refills after each switch.
@@ -297,7 +292,7 @@ TEST_CASE("engine: interleave spreads traffic over the memory controllers while 
                   {"cores", {0, 1, 2, 3}},
                   {"bytes_per_thread", 4e6},
                   {"chunk_bytes", 1e6}}}};
-    json r = run_doc(doc);
+    json r = run_checked(doc);
     std::vector<double> bytes;
     for (const auto& n : r["memory"]) bytes.push_back(n["read_bytes"].get<double>());
     return std::make_pair(bytes, r["workload"]["metrics"]["bandwidth_gb_s"].get<double>());

@@ -8,8 +8,10 @@
 #include "sim/config.hpp"
 #include "sim/engine.hpp"
 #include "sim/machine_config.hpp"
+#include "test_workload_support.hpp"
 
 using namespace mksim;
+using mksim::test::run_checked;
 
 namespace {
 
@@ -27,14 +29,6 @@ Machine machine_of(const json& m) {
   return build_machine(m, "machine", "test.json", ".");
 }
 
-json run_doc(const json& doc) {
-  json r = run_isolated(resolve_scenario(doc, "test", ".")).doc;
-  INFO(r.dump().substr(0, 2000));
-  REQUIRE(r.contains("invariants"));
-  CHECK(r["invariants"]["ok"] == true);
-  return r;
-}
-
 // One thread on core 0 streaming 1e8 bytes from (or to) `node`.
 double stream_gb_s(const json& machine, int node, const std::string& access = "read") {
   json doc = {{"machine", machine},
@@ -45,7 +39,7 @@ double stream_gb_s(const json& machine, int node, const std::string& access = "r
                 {"access", access},
                 {"bytes_per_thread", 1e8},
                 {"chunk_bytes", 1e7}}}};
-  return run_doc(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"][0].get<double>();
+  return run_checked(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"][0].get<double>();
 }
 
 }  // namespace
@@ -183,6 +177,6 @@ TEST_CASE("capacity: a stream bound to a full memory-only node fails the run, na
   // One such thread fits.
   doc["workload"]["threads"] = 1;
   doc["workload"]["cores"] = {0};
-  json r = run_doc(doc);
+  json r = run_checked(doc);
   CHECK(r["summary"]["status"] == "completed");
 }

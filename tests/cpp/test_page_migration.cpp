@@ -11,8 +11,10 @@
 #include "sim/api/workload.hpp"
 #include "sim/config.hpp"
 #include "sim/engine.hpp"
+#include "test_workload_support.hpp"
 
 using namespace mksim;
+using mksim::test::run_checked;
 
 namespace {
 
@@ -100,13 +102,6 @@ json tpp() {
             {"promote_rate_limit_mb_s", 100}}}};
 }
 
-json run_doc(const json& doc, const std::string& outdir = "") {
-  json r = run_isolated(resolve_scenario(doc, "test", "."), outdir).doc;
-  INFO(r["invariants"].dump());
-  CHECK(r["invariants"]["ok"] == true);
-  return r;
-}
-
 std::string slurp(const std::filesystem::path& p) {
   std::ifstream f(p, std::ios::binary);
   std::stringstream s;
@@ -122,7 +117,7 @@ TEST_CASE("page migration: numa-balancing moves a thread's pages to its node") {
                {{"memory_policy", "numa-balancing"},
                 {"numa-balancing", {{"scan_delay_ms", 0.1}, {"scan_period_min_ms", 0.2}, {"page_kib", 4}}}}},
               {"workload", {{"kind", "test-remote-reader"}, {"bytes", 1048576}, {"reads", 1000}}}};
-  json r = run_doc(doc);
+  json r = run_checked(doc);
   const auto& pm = r["page_migration"];
   // Every page of the region (written on node 0 by core 0) moves once, to node 1 where its reader runs, and none back.
   CHECK(pm["pages_migrated"] == 256);
@@ -142,7 +137,7 @@ TEST_CASE("page migration: numa-balancing moves a thread's pages to its node") {
   // Without balancing the pages stay remote: the same reads take longer.
   json stay = doc;
   stay["kernel"] = {{"memory_policy", "first-touch"}};
-  json s = run_doc(stay);
+  json s = run_checked(stay);
   CHECK_FALSE(s.contains("page_migration"));
   CHECK(s["threads"][1]["end_s"].get<double>() > r["threads"][1]["end_s"].get<double>());
 }
@@ -151,11 +146,11 @@ TEST_CASE("page migration: tpp keeps a shifting hot set in DRAM and runs faster 
   // First touch fills the 8 MiB of DRAM with whatever was loaded first; the hot set then moves around 24 MiB. The same
   // placement under tpp whose scan never comes moves nothing and serves the same share from DRAM.
   json first_touch_doc = zipf_doc({{"memory_policy", "first-touch"}});
-  json first_touch = run_doc(first_touch_doc);
+  json first_touch = run_checked(first_touch_doc);
   json never = tpp();
   never["tpp"]["scan_delay_ms"] = 1e9;
-  json fixed = run_doc(zipf_doc(never));
-  json moving = run_doc(zipf_doc(tpp()));
+  json fixed = run_checked(zipf_doc(never));
+  json moving = run_checked(zipf_doc(tpp()));
   CHECK(fixed["page_migration"]["pages_migrated"] == 0);
   CHECK(fixed["workload"]["metrics"]["ops_per_s"] == first_touch["workload"]["metrics"]["ops_per_s"]);
   const auto& pm = moving["page_migration"];
@@ -182,8 +177,8 @@ TEST_CASE("page migration: the promotion rate limit bounds what tpp moves") {
   json limited = tpp();
   limited["tpp"]["promote_rate_limit_mb_s"] = 20;
   const auto promoted = [](const json& r) { return r["page_migration"]["promoted_pages"].get<uint64_t>(); };
-  json a = run_doc(zipf_doc(unlimited));
-  json b = run_doc(zipf_doc(limited));
+  json a = run_checked(zipf_doc(unlimited));
+  json b = run_checked(zipf_doc(limited));
   CHECK(promoted(b) < promoted(a));
   // At most the limit per second of candidates, counted from the start of the one-second window (Linux's
   // numa_promotion_rate_limit): here 20 MiB/s over a run shorter than a second allows 20 MiB of candidates.
@@ -194,8 +189,8 @@ TEST_CASE("page migration: migrations appear in the timeline and the tiering ser
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / fmt::format("mksim-page-migration-{}", ::getpid());
   const json outputs = {{"trace", true}, {"tiering", true}, {"csv", false}};
-  json a = run_doc(zipf_doc(tpp(), outputs), (dir / "a").string());
-  json b = run_doc(zipf_doc(tpp(), outputs), (dir / "b").string());
+  json a = run_checked(zipf_doc(tpp(), outputs), (dir / "a").string());
+  json b = run_checked(zipf_doc(tpp(), outputs), (dir / "b").string());
   a.erase("wall_clock");
   b.erase("wall_clock");
   CHECK(a == b);
@@ -254,7 +249,7 @@ TEST_CASE("page migration: stream and ycsb run on a two-tier machine under the m
           {"bytes_per_thread", 16.0 * 1048576},
           {"chunk_bytes", 262144},
           {"pattern", "random"}}}};
-    json r = run_doc(doc);
+    json r = run_checked(doc);
     INFO(policy);
     const double share = r["page_migration"]["fast_tier_share"];
     CHECK(share > 0.3);
@@ -265,7 +260,7 @@ TEST_CASE("page migration: stream and ycsb run on a two-tier machine under the m
       {"machine", dram_cxl_machine(4, 32)},
       {"kernel", {{"memory_policy", "tpp"}, {"tpp", {{"scan_delay_ms", 0.1}, {"scan_period_min_ms", 0.2}}}}},
       {"workload", {{"kind", "ycsb"}, {"record_count", 20000}, {"cores_per_instance", 2}, {"duration_s", 0.002}}}};
-  json r = run_doc(ycsb);
+  json r = run_checked(ycsb);
   CHECK(r["workload"]["metrics"]["ops_per_s"].get<double>() > 0);
   CHECK(r["page_migration"]["hinting_faults"].get<uint64_t>() > 0);
 }

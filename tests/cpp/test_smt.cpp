@@ -7,8 +7,10 @@
 #include "sim/config.hpp"
 #include "sim/engine.hpp"
 #include "sim/machine_config.hpp"
+#include "test_workload_support.hpp"
 
 using namespace mksim;
+using mksim::test::run_checked;
 
 namespace {
 
@@ -20,19 +22,11 @@ json machine(int tpc, bool smt, const json& throughput = json()) {
   return m;
 }
 
-json run_doc(const json& doc) {
-  json r = run_isolated(resolve_scenario(doc, "test", ".")).doc;
-  INFO(r.dump().substr(0, 2000));
-  REQUIRE(r.contains("invariants"));
-  CHECK(r["invariants"]["ok"] == true);
-  return r;
-}
-
 // Makespan of `threads` compute threads of 1e6 cycles each (pinned to contexts 0, 1, ... or to `cores`).
 double compute_makespan(const json& m, int threads, const json& cores = json()) {
   json w = {{"kind", "compute"}, {"threads", threads}, {"cycles_per_thread", 1e6}};
   if (!cores.is_null()) w["cores"] = cores;
-  return run_doc({{"machine", m}, {"workload", w}})["workload"]["metrics"]["makespan_s"].get<double>();
+  return run_checked({{"machine", m}, {"workload", w}})["workload"]["metrics"]["makespan_s"].get<double>();
 }
 
 std::string error_of(const json& m) {
@@ -86,10 +80,10 @@ TEST_CASE("smt: two threads on sibling contexts are slower than on separate core
 
 TEST_CASE("smt: on with one PU per core gives exactly the results of off") {
   for (int threads : {8, 16, 40}) {
-    json off = run_doc({{"machine", machine(1, false)},
-                        {"workload", {{"kind", "compute"}, {"threads", threads}, {"working_set_kib", 64}}}});
-    json on = run_doc({{"machine", machine(1, true)},
-                       {"workload", {{"kind", "compute"}, {"threads", threads}, {"working_set_kib", 64}}}});
+    json off = run_checked({{"machine", machine(1, false)},
+                            {"workload", {{"kind", "compute"}, {"threads", threads}, {"working_set_kib", 64}}}});
+    json on = run_checked({{"machine", machine(1, true)},
+                           {"workload", {{"kind", "compute"}, {"threads", threads}, {"working_set_kib", 64}}}});
     CHECK(on["summary"]["sim_time_s"] == off["summary"]["sim_time_s"]);
     CHECK(on["workload"] == off["workload"]);
     CHECK(on["threads"] == off["threads"]);
@@ -104,7 +98,7 @@ TEST_CASE("smt: sibling contexts share their core's miss buffers (core bandwidth
         {"machine", m},
         {"workload",
          {{"kind", "stream"}, {"threads", 2}, {"cores", cores}, {"bytes_per_thread", 1e8}, {"chunk_bytes", 1e7}}}};
-    return run_doc(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"];
+    return run_checked(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"];
   };
   const json separate = stream({0, 1}), siblings = stream({0, 16});
   REQUIRE(separate.size() == 2);
@@ -124,7 +118,7 @@ TEST_CASE("smt: a thread's working set survives a move to a sibling context (sha
       {"workload",
        {{"kind", "compute"}, {"threads", 3}, {"pin", false}, {"cycles_per_thread", 1e7}, {"working_set_kib", 256}}}};
   doc["kernel"] = {{"scheduler", "global-queue"}};
-  json r = run_doc(doc);
+  json r = run_checked(doc);
   CHECK(r["summary"]["status"] == "completed");
 }
 
@@ -169,8 +163,8 @@ TEST_CASE("smt: a hwloc file with two PUs per core gives contexts numbered like 
               {"workload", {{"kind", "compute"}, {"threads", 384}, {"cycles_per_thread", 1e6}}}};
   json half = doc;
   half["workload"]["threads"] = 192;
-  const double two = run_doc(doc)["workload"]["metrics"]["makespan_s"].get<double>();
-  const double one = run_doc(half)["workload"]["metrics"]["makespan_s"].get<double>();
+  const double two = run_checked(doc)["workload"]["metrics"]["makespan_s"].get<double>();
+  const double one = run_checked(half)["workload"]["metrics"]["makespan_s"].get<double>();
   CHECK(two / one == Approx(2 / 1.3).epsilon(0.01));
 }
 

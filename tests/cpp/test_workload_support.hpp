@@ -11,6 +11,16 @@
 
 namespace mksim::test {
 
+// Runs `doc` (its output files in `outdir` when given) and returns results.json, checking the end-of-run invariants:
+// every run accounts for all its time and messages.
+inline json run_checked(const json& doc, const std::string& outdir = "") {
+  json r = run_isolated(resolve_scenario(doc, "test", "."), outdir).doc;
+  INFO(r["invariants"].dump());
+  REQUIRE(r.contains("invariants"));
+  CHECK(r["invariants"]["ok"] == true);
+  return r;
+}
+
 // Runs `doc` to completion and returns results.json's workload.metrics.
 inline json run_metrics(const json& doc) {
   json r = run_isolated(resolve_scenario(doc, "test", ".")).doc;
