@@ -52,6 +52,15 @@ void CoreRt::run_handler(int from, int target, double sent_s, double start_s, do
   if (e->observed()) t.ipis.push_back({from, seconds * t.hz, sent_s, start_s});
 }
 
+double CoreRt::access_shared_lines(std::span<CacheLine> lines, bool write, int home_node) {
+  flush();  // ordered by SimGrid's clock with the other cores' coherent accesses
+  const LineAccessCost cost =
+      access_lines(machine(), lines, id, write, false, home_node, sim_clock(), e->home_free_s_[home_node]);
+  const Cache* llc = machine().last_level_cache(id);
+  phys->fill_bytes += static_cast<uint64_t>((cost.transfers + cost.from_memory) * (llc ? llc->line_bytes : 64));
+  return cost.done_s;
+}
+
 void CoreRt::spend_s(double s, Work w) {
   if (!(s > 0)) return;
   pending_s += s;

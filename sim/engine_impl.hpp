@@ -184,6 +184,7 @@ class CoreRt final : public Cpu {
   bool is_idle(int core) const override;
   double handler_start_s(int target, double visible_s, bool ipi) const override;
   void run_handler(int from, int target, double sent_s, double start_s, double seconds) override;
+  double access_shared_lines(std::span<CacheLine> lines, bool write, int home_node) override;
   double block_until_s = -1;  // set by a kernel model: the current thread waits until then
   const char* block_why = "";
 
@@ -466,6 +467,7 @@ class EngineImpl final : public WorkloadEnv, public PageMover {
   std::vector<NodeTraffic> traffic_;
   std::unordered_map<uint32_t, std::vector<CacheLine>> region_lines_;  // of small regions, by region id
   std::vector<double> home_free_s_;  // per NUMA node: when its coherence ordering point takes the next request
+  friend class CoreRt;
   // Pages that move (a memory policy whose page_bytes() > 0): its page size, what moving them cost, where accesses
   // were served (the fast tier of a core: its nearest nodes by load latency), for results.json page_migration.
   uint64_t page_bytes_ = 0;

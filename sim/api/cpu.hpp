@@ -5,8 +5,10 @@
 
 #include <cstdint>
 #include <deque>
+#include <span>
 #include <string>
 
+#include "models/coherence.hpp"
 #include "models/machine.hpp"
 #include "sim/api/ops.hpp"
 
@@ -66,6 +68,16 @@ class Cpu {
     (void)sent_s;
     (void)start_s;
     interrupt(target, seconds * machine().cores[target].freq_ghz * 1e9);
+  }
+
+  // Read or write `lines`, a kernel model's own cache lines that other cores share (a message channel's slots),
+  // backed by `home_node`'s memory: through the coherence model (models/coherence.hpp) from this core's clock, in
+  // simulated-time order with every other core's coherent accesses, queuing with them at the home node's ordering
+  // point. Returns when the access completed; this core's clock does not move (a store retires into the store
+  // buffer; a reader spends the wait itself). The default, for test doubles: at now_s(), with no other traffic.
+  virtual double access_shared_lines(std::span<CacheLine> lines, bool write, int home_node) {
+    double home_free_s = 0;
+    return access_lines(machine(), lines, core(), write, false, home_node, now_s(), home_free_s).done_s;
   }
 };
 

@@ -152,3 +152,15 @@ TEST_CASE("ipc-pingpong: window and address_spaces are checked") {
   CHECK_THAT(setup_error(doc),
              Catch::Contains("workload.address_spaces") && Catch::Contains("did you mean 'separate'"));
 }
+
+TEST_CASE("ipc-pingpong: URPC slots are cache lines that queue at their home node with every other request") {
+  // The channel's slots go through the coherence model like any shared line: with a home node that takes one
+  // request per 500 ns (1,000 cycles), longer than anything else a message does, and both cores on that node, each
+  // one-way message is two requests in turn at the home node (the sender's write, the receiver's read).
+  json doc = urpc_window(1);
+  doc["machine"]["coherence"] = {{"home_occupancy_ns", 500}};
+  doc["workload"]["round_trips"] = 400;
+  const json slow = run_metrics(doc);
+  CHECK(metric(slow, "one_way_cycles") == Approx(2 * 1000).epsilon(1e-3));
+  CHECK(metric(slow, "one_way_cycles") > 5 * metric(run_metrics(urpc_window(1)), "one_way_cycles"));
+}
