@@ -86,10 +86,11 @@ const std::vector<Preset>& machine_presets() {
       // Optimization Reference Manual (Core microarchitecture). The AMD machines have no probe filter: a home node
       // completes a memory access only once every node has answered its broadcast probe (Conway & Hughes, "The AMD
       // Opteron Northbridge Architecture", IEEE Micro 27(2), 2007), so local latency grows with the machine's
-      // diameter: estimated as 60 ns of DRAM plus 35 ns per hop of probe round trip to the farthest node, and 35 ns
-      // per hop to remote memory (AMD 40555, "Performance Guidelines for AMD Athlon 64 and AMD Opteron ccNUMA
-      // Multiprocessor Systems", 2006, Figures 4-5: reads 1 hop away take 8-9% and 2 hops 30% longer on a 4P K8).
-      // HyperTransport at 1 GHz (2 GT/s x 16 bit = 4 GB/s each direction per link) [datasheet].
+      // diameter, and 35 ns per hop to remote memory (AMD 40555, "Performance Guidelines for AMD Athlon 64 and AMD
+      // Opteron ccNUMA Multiprocessor Systems", 2006, Figures 4-5: reads 1 hop away take 8-9% and 2 hops 30% longer on
+      // a 4P K8). A cache-line transfer between cores costs the home node's local latency whatever their distance,
+      // plus the line's crossing of one link between packages (models/costs.hpp). HyperTransport at 1 GHz (2 GT/s x
+      // 16 bit = 4 GB/s each direction per link) [datasheet].
       // What these comments call ~N ns are [estimate]s: the local latencies 65 / 80 / 105 ns of the 2x2 / 4x4 / 8x4
       // machines grow with each machine's diameter (1, 2, 3 hops) but follow no formula, and the 35 ns per hop to
       // remote memory is an estimate (AMD 40555 only gives percentages for a 4P K8). Sustained bandwidths, per-core

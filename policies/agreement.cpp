@@ -366,10 +366,13 @@ double multicast(Run& r, const std::vector<int>& to, Buffers buffers, bool farth
   std::vector<Send> sends;
   for (int c : direct) sends.push_back({c, nullptr});
   for (const auto& [pkg, g] : by_pkg) sends.push_back({g.leader, &g});
-  if (farthest_first)
-    std::stable_sort(sends.begin(), sends.end(), [&](const Send& a, const Send& b) {
-      return line_transfer_ns(m, me, a.core) > line_transfer_ns(m, me, b.core);
-    });
+  if (farthest_first) {  // by the cost of reaching the core, then (where a broadcast makes that flat) by its distance
+    auto distance = [&](int c) {
+      return std::pair(line_transfer_ns(m, me, c), m.interconnect.hops[r.node(me)][r.node(c)]);
+    };
+    std::stable_sort(sends.begin(), sends.end(),
+                     [&](const Send& a, const Send& b) { return distance(a.core) > distance(b.core); });
+  }
   auto home_of = [&](int sender, int receiver) {
     return buffers == Buffers::AtFarEnd ? r.node(receiver) : r.node(sender);
   };

@@ -106,23 +106,30 @@ TEST_CASE("coherence: k cores writing one line take turns, so their combined rat
   CHECK(rate[8] < rate[4]);  // half the hand-overs now cross the interconnect
 }
 
-TEST_CASE("coherence: with broadcast coherence a transfer costs a memory access of the home node, even in a socket") {
+TEST_CASE("coherence: with broadcast coherence a transfer costs the home node's probe round, plus a link crossing") {
   json doc = two_socket_doc();
   doc["coherence"] = {{"protocol", "broadcast"}};
+  doc["interconnect"]["link_bandwidth_gb_s"] = 4;  // a 64-byte line crosses a link in 16 ns
+  doc["interconnect"]["latency_ns"] = {{100, 150}, {150, 120}};
   Machine m = build_machine(doc, "machine", "test", ".");
-  std::vector<CacheLine> line(1);
+  std::vector<CacheLine> line(1);  // backed by node 0
   access_ns(m, line, 0, true);
   LineAccessCost c;
-  // Core 1 shares core 0's L3, but the request goes to the home memory controller (node 0: 100 ns), not the L3.
+  // Core 1 shares core 0's L3, but the request goes to the home memory controller, which answers once every node has
+  // answered its probe: node 0's local access (100 ns), not the L3.
   CHECK(access_ns(m, line, 1, true, 1e-6, &c) == Approx(100));
   CHECK(c.transfers == 1);
-  CHECK(access_ns(m, line, 5, true, 2e-6) == Approx(150));  // from the other socket: its access to node 0
-  // Back to socket 0's core 2, which reads node 0's memory at 100 ns; the owner's socket does not matter.
-  CHECK(access_ns(m, line, 2, true, 3e-6) == Approx(100));
-  CHECK(access_ns(m, line, 2, true, 4e-6) == Approx(2));  // its own line: an L1 hit as before
-  // The same rule for lines with no tracked home (locks, message slots): their home is the writer's node.
+  // From the other socket: the same probe round (the requester's distance does not add: node 0's memory costs core 5
+  // 150 ns, the transfer does not), plus the line's crossing of the link.
+  CHECK(access_ns(m, line, 5, true, 2e-6) == Approx(100 + 16));
+  CHECK(access_ns(m, line, 6, true, 3e-6) == Approx(100));  // owner and reader on node 1: no crossing
+  CHECK(access_ns(m, line, 2, true, 4e-6) == Approx(100 + 16));
+  CHECK(access_ns(m, line, 2, true, 5e-6) == Approx(2));  // its own line: an L1 hit as before
+  // The same rule for lines with no tracked home (locks, message slots): their home is the writer's node, whose own
+  // probe round sets the cost.
   CHECK(line_transfer_ns(m, 0, 1) == Approx(100));
-  CHECK(line_transfer_ns(m, 4, 0) == Approx(150));
+  CHECK(line_transfer_ns(m, 4, 0) == Approx(120 + 16));
+  CHECK(line_transfer_ns(m, 0, 4) == Approx(100 + 16));
   CHECK(line_transfer_ns(m, 3, 3) == Approx(2));
   CHECK(line_transfer_ns(two_socket(), 0, 1) == Approx(20));  // directory (the default): the shared L3
 }
