@@ -265,6 +265,24 @@ const std::vector<Preset>& machine_presets() {
                    "core_bandwidth_gb_s": 0.6, "core_mlp": 3}
       })",
        "Berger et al., Hoard, ASPLOS 2000 (machine); Sun UltraSPARC-II User's Manual; Singhal et al., Gigaplane, 1996"},
+      // The machine of Li, Ding, Shen, "Quantifying the cost of context switch", ExpCS 2007, section 3: a
+      // dual-processor 2.0 GHz Intel Xeon (NetBurst) with a 512 KiB L2 and 128-byte lines, Linux 2.6.17 [the paper].
+      // 2 sockets x 1 core at 2.0 GHz; L1d 8 KiB at 2 cycles [guide: Intel Pentium 4 and Xeon (NetBurst) optimisation
+      // manual, integer load-to-use]; L2 512 KiB [the paper] at 18 cycles [estimate]; no L3; NetBurst has no PCID, so
+      // the TLB is untagged [datasheet: Intel SDM vol. 3, 4.10.1]; ~120 ns memory latency, 2.5 GB/s and 4 misses in
+      // flight [estimates]; 1 GiB per node [estimate]. Its kernel entry, address-space switch and page walk keep the
+      // machine.cpu defaults (estimates for a current x86 core): no published measurement of them on NetBurst was
+      // found (docs/calibration.md).
+      {"xeon-netburst-2007", "dual-processor 2.0 GHz NetBurst Xeon, 512 KiB L2: Li, Ding and Shen's machine (2007)",
+       R"({
+        "name": "xeon-netburst-2007", "sockets": 2, "cores_per_socket": 1, "freq_ghz": 2.0,
+        "caches": {"l1": {"size_kib": 8, "latency_cycles": 2}, "l2": {"size_kib": 512, "latency_cycles": 18},
+                   "l3": {"size_kib": 0}},
+        "memory": {"node_size_gib": 1, "controller_bandwidth_gb_s": 2.5, "local_latency_ns": 120,
+                   "core_bandwidth_gb_s": 2.5, "core_mlp": 4},
+        "cpu": {"tagged_tlb": false}
+      })",
+       "Li, Ding, Shen, ExpCS 2007 (machine); Intel NetBurst optimisation manual (L1); Intel SDM vol. 3 (no PCID)"},
   };
   return presets;
 }

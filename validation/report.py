@@ -111,6 +111,8 @@ def experiments_of(case):
         return list(case["experiments"])
     if kind == "ratio":
         return [case["numerator"]["experiment"], case["denominator"]["experiment"]]
+    if kind == "difference" and "minus_experiment" in case:
+        return [case["experiment"], case["minus_experiment"]]
     return [case["experiment"]]
 
 
@@ -315,8 +317,10 @@ def evaluate_case(doc, c, results):
             sim = 1000.0 / sim
         row["simulated"] = sim * scale
     elif kind == "difference":
-        row["simulated"] = (metric_at(results, c["experiment"], c["metric"], c["at"]) -
-                            metric_at(results, c["experiment"], c["metric"], c["minus_at"])) * scale
+        # Of one experiment's sweep (at - minus_at), or of two experiments (experiment - minus_experiment).
+        row["simulated"] = (metric_at(results, c["experiment"], c["metric"], c.get("at")) -
+                            metric_at(results, c.get("minus_experiment", c["experiment"]), c["metric"],
+                                      c.get("minus_at"))) * scale
     elif kind == "ratio":
         n, d = c["numerator"], c["denominator"]
         row["simulated"] = (metric_at(results, n["experiment"], n["metric"], n.get("at")) /

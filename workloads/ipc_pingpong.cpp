@@ -9,6 +9,11 @@
 // throughput.c: 16 messages in flight, Table 3 of the Multikernel paper). Sender and receiver then work on different
 // messages at the same time, so the message rate is bounded by the busier of the two cores (its own cost per message)
 // rather than by the round trip; messages_per_kcycle reports it. With W = 1 it is 1000 / round_trip_cycles.
+//
+// Placement `same-thread` is the baseline of the context-switch benchmarks: one thread writes each message and reads
+// it back itself, then does the same for the reply, so it pays every system call and copy of the ping-pong but no
+// context switch (Li, Ding, Shen, ExpCS 2007: measureSingle; lmbench's lat_ctx measures the same overhead in one
+// process and subtracts it). A same-core ping-pong less this baseline is the direct cost of a switch.
 #include <memory>
 #include <set>
 
@@ -23,7 +28,8 @@ Field placement_field() {
   Field f = Field::optional("placement", FieldType::Any, "",
                             "where the two threads run: same-core, same-die (cores sharing a cache), same-socket, "
                             "one-hop or two-hops (sockets that many interconnect hops apart), or a pair of core ids "
-                            "[a, b]");
+                            "[a, b]; same-thread: one thread on core 0 sends each message and the reply to itself (the "
+                            "system calls and copies of a same-core ping-pong without its context switches)");
   f.default_value = "same-die";
   return f;
 }
@@ -64,7 +70,9 @@ class IpcPingPong final : public Workload {
 
   void setup(WorkloadEnv& env) override {
     const Machine& m = env.machine();
-    auto [a, b] = choose_pair(m);
+    const json& where = p_.raw()["placement"];
+    const bool solo = where.is_string() && where.get<std::string>() == "same-thread";
+    auto [a, b] = solo ? std::pair<int, int>{0, 0} : choose_pair(m);
     core_a_ = a, core_b_ = b;
     hz_a_ = m.cores[a].freq_ghz * 1e9;
     const int rounds = static_cast<int>(v_.round_trips);
@@ -79,6 +87,12 @@ class IpcPingPong final : public Workload {
     uint32_t proc_b = separate ? env.create_process("ipc-pingpong.pong", {}) : proc_a;
     uint32_t to_b = env.create_channel("ping"), to_a = env.create_channel("pong");
     times_ = std::make_shared<Times>();
+    if (solo) {
+      if (window_ != 1) p_.fail("window", "placement same-thread sends one message at a time: window must be 1");
+      env.create_thread(proc_a, {"ipc-pingpong.solo", {a}, m.cores[a].node},
+                        boxed(solo_loop(times_, to_b, to_a, bytes, warmup, rounds)));
+      return;
+    }
     env.create_thread(proc_a, {"ipc-pingpong.ping", {a}, m.cores[a].node},
                       boxed(ping(times_, to_b, to_a, bytes, warmup, rounds, window_)));
     env.create_thread(proc_b, {"ipc-pingpong.pong", {b}, m.cores[b].node},
@@ -115,7 +129,8 @@ class IpcPingPong final : public Workload {
       return {checked_core(p_, m, "placement", v[0].get<double>()),
               checked_core(p_, m, "placement", v[1].get<double>())};
     }
-    static const std::vector<std::string> kinds = {"same-core", "same-die", "same-socket", "one-hop", "two-hops"};
+    static const std::vector<std::string> kinds = {"same-core",   "same-die", "same-socket",
+                                                   "same-thread", "one-hop",  "two-hops"};
     if (!v.is_string())
       p_.fail("placement",
               fmt::format("found {}, expected a pair of core ids [a, b] or {}", v.dump(), one_of("", kinds)));
@@ -199,6 +214,30 @@ class IpcPingPong final : public Workload {
       // A message sent during the warm-up (W > 1) is measured from the start of the measurement.
       times->send_sum_s += std::max(slot(i), times->start_s);
       times->reply_sum_s += now;
+    }
+    times->end_s = r.time_s;
+  }
+
+  // Placement same-thread: each round trip writes the message and reads it back, then writes and reads the reply, on
+  // the one thread (a process passing a token through its own pipes); timed as ping times its round trips.
+  static Program solo_loop(std::shared_ptr<Times> times, uint32_t out, uint32_t in, uint64_t bytes, int warmup,
+                           int rounds) {
+    for (int i = 0; i < warmup; ++i) {
+      co_await Op::send(out, bytes);
+      co_await Op::recv(out);
+      co_await Op::send(in, bytes);
+      co_await Op::recv(in);
+    }
+    OpResult r = co_await Op::compute(0);  // a time stamp
+    times->start_s = r.time_s;
+    for (int i = 0; i < rounds; ++i) {
+      const double start = r.time_s;
+      co_await Op::send(out, bytes);
+      co_await Op::recv(out);
+      co_await Op::send(in, bytes);
+      r = co_await Op::recv(in);
+      times->send_sum_s += start;
+      times->reply_sum_s += r.time_s;
     }
     times->end_s = r.time_s;
   }

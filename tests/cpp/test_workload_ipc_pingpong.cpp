@@ -164,3 +164,29 @@ TEST_CASE("ipc-pingpong: URPC slots are cache lines that queue at their home nod
   CHECK(metric(slow, "one_way_cycles") == Approx(2 * 1000).epsilon(1e-3));
   CHECK(metric(slow, "one_way_cycles") > 5 * metric(run_metrics(urpc_window(1)), "one_way_cycles"));
 }
+
+TEST_CASE("ipc-pingpong: same-thread is the ping-pong's system calls and copies without its context switches") {
+  // Li, Ding and Shen's direct cost (and lmbench's lat_ctx): a two-process ping-pong on one core less one process
+  // passing the message through its own pipes. On the monolithic kernel the difference is exactly one context switch
+  // per message: the kernel's switch path, the address-space switch and, untagged, the page walks after it.
+  json doc = pingpong(ring_machine(), "same-thread");
+  doc["kernel"] = {{"architecture", "monolithic"}, {"monolithic", {{"context_switch_cycles", 1000}}}};
+  doc["machine"]["cpu"] = {{"address_space_switch_cycles", 200}, {"tagged_tlb", false}, {"page_walk_cycles", 25}};
+  doc["workload"]["address_spaces"] = "separate";
+  const json solo = run_metrics(doc);
+  doc["workload"]["placement"] = "same-core";
+  const json two = run_metrics(doc);
+  CHECK(metric(solo, "one_way_cycles") > 0);
+  CHECK(metric(two, "one_way_cycles") - metric(solo, "one_way_cycles") == Approx(1000 + 200 + 4 * 25).epsilon(1e-6));
+  // The baseline pays the same system calls as the ping-pong: dearer kernel entries move both alike.
+  doc["machine"]["cpu"]["kernel_entry_exit_cycles"] = 500;
+  const json two_slow = run_metrics(doc);
+  doc["workload"]["placement"] = "same-thread";
+  const json solo_slow = run_metrics(doc);
+  CHECK(metric(solo_slow, "one_way_cycles") - metric(solo, "one_way_cycles") == Approx(2 * 440).epsilon(1e-6));
+  CHECK(metric(two_slow, "one_way_cycles") - metric(solo_slow, "one_way_cycles") ==
+        Approx(metric(two, "one_way_cycles") - metric(solo, "one_way_cycles")).epsilon(1e-6));
+  // One message at a time only.
+  doc["workload"]["window"] = 4;
+  CHECK_THAT(setup_error(doc), Catch::Contains("workload.window") && Catch::Contains("same-thread"));
+}
