@@ -437,16 +437,39 @@ inline Step EngineImpl::block(CoreRt& c, Thread& t, const char* on, const std::s
   return Step::Blocked;
 }
 
+// The capacity of the largest cache that only this core's contexts use (its private L2, or L1 where the L2 is
+// shared): what a thread keeps on the core between its runs.
+inline uint64_t EngineImpl::private_cache_bytes(const CoreRt& c) const {
+  uint64_t bytes = 0;
+  for (int ci : m_.cores[c.id].caches) {
+    const Cache& k = m_.caches[ci];
+    if (std::all_of(k.cores.begin(), k.cores.end(), [&](int x) { return cores_[x]->phys == c.phys; }))
+      bytes = std::max(bytes, k.size_bytes);
+  }
+  return bytes;
+}
+
 // The indirect cost of a context switch: the part of the thread's working set that other work evicted from this
-// core's private caches since it last ran here (all of it on a core it has not run on) is refilled, from the shared
-// last-level cache when it still holds it, else from memory, with the core's misses in flight overlapping.
+// core's private caches since it last ran here (all it had there on a core it has not run on) is refilled, from the
+// shared last-level cache when it still holds it, else from memory, with the core's misses in flight overlapping.
+// Eviction is LRU's (Mattson et al., "Evaluation techniques for storage hierarchies", IBM Systems Journal, 1970: a
+// line survives while fewer bytes than the cache holds were brought in after it): the thread's lines were the most
+// recent min(working set, capacity) bytes of the private caches, the bytes touched since (the core's fill counter:
+// lines brought in, and each thread's working set, which it touches again when it runs) push them down, and those
+// pushed past the capacity are gone. So two threads whose working sets together fit the caches evict nothing of each
+// other's (Li, Ding and Shen, ExpCS 2007, Figure 1: the indirect cost appears once both arrays exceed the L2).
 inline void EngineImpl::refill_working_set(CoreRt& c, Thread& t) {
   if (t.working_set_bytes == 0) return;
-  uint64_t evicted = t.working_set_bytes;
+  const uint64_t capacity = private_cache_bytes(c);
+  const uint64_t resident = std::min<uint64_t>(t.working_set_bytes, capacity);
+  uint64_t evicted = resident;
   // (With SMT simulated, a context shares its physical core's private caches and their fill counter: a thread that
   // last ran on a sibling finds what the siblings have not evicted since.)
-  if (t.last_core >= 0 && cores_[t.last_core]->phys == c.phys)
-    evicted = std::min<uint64_t>(evicted, c.phys->fill_bytes - t.fill_mark);
+  if (t.last_core >= 0 && cores_[t.last_core]->phys == c.phys) {
+    const uint64_t since = c.phys->fill_bytes - t.fill_mark;
+    evicted = resident - std::min(resident, capacity - std::min(capacity, since));
+  }
+  c.phys->fill_bytes += resident;  // its working set is now the most recently used
   if (evicted == 0) return;
   const Cache* llc = m_.last_level_cache(c.id);
   const double line = llc ? llc->line_bytes : 64.0;
@@ -457,7 +480,6 @@ inline void EngineImpl::refill_working_set(CoreRt& c, Thread& t) {
   const double s = std::ceil(evicted / line) * per_line_ns * 1e-9;
   c.spend_s(s, Work::User);
   t.stats.refill_s += s;
-  c.phys->fill_bytes += evicted;
   count(EngineEvent::CacheRefill);
 }
 

@@ -263,8 +263,9 @@ TEST_CASE("engine: a context switch costs the refill of what other threads evict
                   {"working_set_kib", ws_kib}}}};
     return run_checked(doc);
   };
-  json alone = run(1, 256), shared = run(2, 256), none = run(2, 0);
-  // Alone on its core, a thread fills its working set once (cold); sharing the core, it refills after each switch.
+  // The cores' private caches hold 1 MiB (the L2). A working set that fills them alone is evicted whole by the other
+  // thread's: alone on its core a thread fills it once (cold); sharing the core, it refills it after each switch.
+  json alone = run(1, 1024), shared = run(2, 1024), none = run(2, 0);
   const double cold = alone["threads"][0]["refill_s"];
   CHECK(cold > 0);
   const double per_thread = shared["threads"][0]["refill_s"];
@@ -273,6 +274,17 @@ TEST_CASE("engine: a context switch costs the refill of what other threads evict
   CHECK(per_thread == Approx(cold * switches).epsilon(0.05));
   CHECK(none["threads"][0]["refill_s"] == 0);
   CHECK(shared["summary"]["sim_time_s"].get<double>() > none["summary"]["sim_time_s"].get<double>());
+
+  // LRU: two working sets that fit together evict nothing of each other's: only the cold fill.
+  const json fit_alone = run(1, 256), fit = run(2, 256);
+  CHECK(fit["threads"][0]["refill_s"].get<double>() == Approx(fit_alone["threads"][0]["refill_s"].get<double>()));
+  // 768 KiB each: the other thread's 768 KiB push all but the most recent 256 KiB of this one's out, so each switch
+  // after the first refills 512 of its 768 KiB.
+  const json part_alone = run(1, 768), part = run(2, 768);
+  const double part_cold = part_alone["threads"][0]["refill_s"];
+  const int part_switches = part["threads"][0]["context_switches"];
+  CHECK(part["threads"][0]["refill_s"].get<double>() ==
+        Approx(part_cold * (1 + (part_switches - 1) * 512.0 / 768.0)).epsilon(0.01));
 }
 
 TEST_CASE("engine: bad input met during the run ends it with that error, not an abort") {
