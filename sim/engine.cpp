@@ -450,8 +450,9 @@ inline uint64_t EngineImpl::private_cache_bytes(const CoreRt& c) const {
 }
 
 // The indirect cost of a context switch: the part of the thread's working set that other work evicted from this
-// core's private caches since it last ran here (all it had there on a core it has not run on) is refilled, from the
-// shared last-level cache when it still holds it, else from memory, with the core's misses in flight overlapping.
+// core's private caches since it last ran here (on another core: all it had in the private caches, and what it had in
+// the last-level cache too when it leaves that) is refilled, from the shared last-level cache when it still holds it,
+// else from memory, with the core's misses in flight overlapping.
 // Eviction is LRU's (Mattson et al., "Evaluation techniques for storage hierarchies", IBM Systems Journal, 1970: a
 // line survives while fewer bytes than the cache holds were brought in after it): the thread's lines were the most
 // recent min(working set, capacity) bytes of the private caches, the bytes touched since (the core's fill counter:
@@ -462,21 +463,30 @@ inline void EngineImpl::refill_working_set(CoreRt& c, Thread& t) {
   if (t.working_set_bytes == 0) return;
   const uint64_t capacity = private_cache_bytes(c);
   const uint64_t resident = std::min<uint64_t>(t.working_set_bytes, capacity);
+  // The last-level cache, when other physical cores share it (else it is one of the private caches): a thread that
+  // last ran on a core under it (this one included) finds there what its private caches lost, if it fits.
+  const Cache* llc = m_.last_level_cache(c.id);
+  if (llc && llc->size_bytes <= capacity) llc = nullptr;
+  const bool same_llc =
+      llc && t.last_core >= 0 && std::find(llc->cores.begin(), llc->cores.end(), t.last_core) != llc->cores.end();
   uint64_t evicted = resident;
   // (With SMT simulated, a context shares its physical core's private caches and their fill counter: a thread that
   // last ran on a sibling finds what the siblings have not evicted since.)
   if (t.last_core >= 0 && cores_[t.last_core]->phys == c.phys) {
     const uint64_t since = c.phys->fill_bytes - t.fill_mark;
     evicted = resident - std::min(resident, capacity - std::min(capacity, since));
+  } else if (llc && !same_llc) {  // a first run, or a move away from its last-level cache: what it had there too
+    evicted = std::min<uint64_t>(t.working_set_bytes, llc->size_bytes);
   }
   c.phys->fill_bytes += resident;  // its working set is now the most recently used
   if (evicted == 0) return;
-  const Cache* llc = m_.last_level_cache(c.id);
-  const double line = llc ? llc->line_bytes : 64.0;
-  const bool in_llc = llc && llc->cores.size() > 1 && t.last_core >= 0 && m_.shared_cache(c.id, t.last_core) == llc &&
-                      evicted <= llc->size_bytes;
+  const Cache* line_cache = m_.last_level_cache(c.id);
+  const double line = line_cache ? line_cache->line_bytes : 64.0;
+  // The refill's loads are independent: up to the core's misses in flight overlap, from the cache or from memory.
   const double per_line_ns =
-      in_llc ? llc->hit_latency_cycles / c.hz * 1e9 : memory_latency_ns(m_, c.id, m_.cores[c.id].node) / m_.core_mlp;
+      (same_llc && evicted <= llc->size_bytes ? llc->hit_latency_cycles / c.hz * 1e9
+                                              : memory_latency_ns(m_, c.id, m_.cores[c.id].node)) /
+      m_.core_mlp;
   const double s = std::ceil(evicted / line) * per_line_ns * 1e-9;
   c.spend_s(s, Work::User);
   t.stats.refill_s += s;

@@ -251,8 +251,12 @@ TEST_CASE("engine: results carry versions, the resolved config, the seed and per
 }
 
 TEST_CASE("engine: a context switch costs the refill of what other threads evicted of the working set") {
-  auto run = [](int threads, double ws_kib) {
-    json doc = {{"machine", two_socket_machine()},
+  // Private caches of 1 MiB (the L2), an 8 MiB L3 per socket at 40 cycles (20 ns), memory at 80 ns; the refill's
+  // loads overlap 1,000 at a time: a 64-byte line costs 0.08 ns from memory and 0.02 ns from the L3.
+  json machine = two_socket_machine();
+  machine["caches"] = {{"l2", {{"size_kib", 1024}}}, {"l3", {{"size_kib", 8192}, {"latency_cycles", 40}}}};
+  auto run = [&](int threads, double ws_kib) {
+    json doc = {{"machine", machine},
                 {"kernel", {{"round-robin", {{"time_slice_us", 100}}}, {"monolithic", {{"context_switch_cycles", 0}}}}},
                 {"workload",
                  {{"kind", "compute"},
@@ -263,28 +267,31 @@ TEST_CASE("engine: a context switch costs the refill of what other threads evict
                   {"working_set_kib", ws_kib}}}};
     return run_checked(doc);
   };
-  // The cores' private caches hold 1 MiB (the L2). A working set that fills them alone is evicted whole by the other
-  // thread's: alone on its core a thread fills it once (cold); sharing the core, it refills it after each switch.
+  auto lines = [](double kib) { return kib * 1024 / 64; };
+  const double from_memory_s = 0.08e-9, from_l3_s = 0.02e-9;
+  auto refill_s = [](const json& r) { return r["threads"][0]["refill_s"].get<double>(); };
+  auto switches = [](const json& r) { return r["threads"][0]["context_switches"].get<int>(); };
+
+  // A working set that fills the private caches alone: the first run fills it from memory (cold); sharing the core,
+  // the other thread's pushes it out whole, and each later switch refills it from the L3, which still holds it.
   json alone = run(1, 1024), shared = run(2, 1024), none = run(2, 0);
-  const double cold = alone["threads"][0]["refill_s"];
-  CHECK(cold > 0);
-  const double per_thread = shared["threads"][0]["refill_s"];
-  const int switches = shared["threads"][0]["context_switches"];
-  CHECK(switches >= 9);
-  CHECK(per_thread == Approx(cold * switches).epsilon(0.05));
-  CHECK(none["threads"][0]["refill_s"] == 0);
+  CHECK(refill_s(alone) == Approx(lines(1024) * from_memory_s));
+  CHECK(switches(shared) >= 9);
+  CHECK(refill_s(shared) == Approx(lines(1024) * (from_memory_s + (switches(shared) - 1) * from_l3_s)));
+  CHECK(refill_s(none) == 0);
   CHECK(shared["summary"]["sim_time_s"].get<double>() > none["summary"]["sim_time_s"].get<double>());
 
   // LRU: two working sets that fit together evict nothing of each other's: only the cold fill.
-  const json fit_alone = run(1, 256), fit = run(2, 256);
-  CHECK(fit["threads"][0]["refill_s"].get<double>() == Approx(fit_alone["threads"][0]["refill_s"].get<double>()));
+  const json fit = run(2, 256);
+  CHECK(refill_s(fit) == Approx(lines(256) * from_memory_s));
   // 768 KiB each: the other thread's 768 KiB push all but the most recent 256 KiB of this one's out, so each switch
   // after the first refills 512 of its 768 KiB.
-  const json part_alone = run(1, 768), part = run(2, 768);
-  const double part_cold = part_alone["threads"][0]["refill_s"];
-  const int part_switches = part["threads"][0]["context_switches"];
-  CHECK(part["threads"][0]["refill_s"].get<double>() ==
-        Approx(part_cold * (1 + (part_switches - 1) * 512.0 / 768.0)).epsilon(0.01));
+  const json part = run(2, 768);
+  CHECK(refill_s(part) == Approx(lines(768) * from_memory_s + (switches(part) - 1) * lines(512) * from_l3_s));
+  // Larger than the private caches: a thread keeps 1 MiB there and the rest in the L3, so its first run fills 4 MiB
+  // from memory and each switch refills only what the private caches held.
+  const json big = run(2, 4096);
+  CHECK(refill_s(big) == Approx(lines(4096) * from_memory_s + (switches(big) - 1) * lines(1024) * from_l3_s));
 }
 
 TEST_CASE("engine: bad input met during the run ends it with that error, not an abort") {
