@@ -97,15 +97,18 @@ class Exokernel final : public KernelArchitecture {
   }
 
   double message_send(Cpu& cpu, Thread& t, uint64_t bytes, int receiver_core) override {
-    // Shared-memory messaging set up by the library OSes; only the wake-up crosses the kernel.
-    const double lines = std::max(1.0, std::ceil(bytes / 64.0));
-    cpu.spend_cycles(libos_call_cycles_ + lines * 8, Work::User);
-    return receiver_core == cpu.core() ? 0 : lines * line_transfer_ns(cpu.machine(), cpu.core(), receiver_core) * 1e-9;
+    // Shared-memory messaging set up by the library OSes (their queue's lines: MessageLines); only the wake-up
+    // crosses the kernel. The message is there once its lines are written.
+    cpu.spend_cycles(libos_call_cycles_ + MessageLines::lines_of(bytes) * 8, Work::User);
+    return receiver_core == cpu.core() ? 0 : queues_.write(cpu, receiver_core, bytes) - cpu.now_s();
   }
 
   void message_receive(Cpu& cpu, Thread& t, uint64_t bytes, int sender_core) override {
-    const double lines = std::max(1.0, std::ceil(bytes / 64.0));
-    cpu.spend_cycles(libos_call_cycles_ + lines * 8, Work::User);
+    if (sender_core != cpu.core()) {
+      const double now = cpu.now_s();
+      cpu.spend_s(queues_.read(cpu, sender_core, bytes) - now, Work::User);
+    }
+    cpu.spend_cycles(libos_call_cycles_ + MessageLines::lines_of(bytes) * 8, Work::User);
   }
 
   double wakeup(Cpu& cpu, int target_core) override {
@@ -145,6 +148,7 @@ class Exokernel final : public KernelArchitecture {
   InterruptCosts ipi_;
   std::array<SpinLock, static_cast<size_t>(SyscallClass::Count)> locks_;
   std::vector<int64_t> calls_;
+  MessageLines queues_;  // the library OSes' shared-memory queues between cores
 };
 
 ArchitectureRegistry::Add reg(

@@ -5,6 +5,10 @@
 // every machine. Sources of the defaults: docs/calibration.md.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <span>
 #include <vector>
 
 #include "models/costs.hpp"
@@ -104,6 +108,77 @@ struct InterruptCosts {
   }
 
   AgreementCosts as_agreement() const { return {send_cycles, handler_cycles, latency_ns, true}; }
+};
+
+// The cache lines a message crosses between cores in (a URPC channel, a pipe's kernel buffer, a library OS's
+// shared-memory queue): per pair of cores a ring of one-line slots in the sender's memory (a page of 64-byte lines),
+// each shared by its writer and its reader since the last exchange. The sender's write obtains ownership (it
+// invalidates the reader's copy) and the reader's read fetches the line from the sender's cache, both through the
+// engine's coherence model (Cpu::access_shared_lines): at the machine's transfer costs, in time order with the run's
+// other coherent accesses, queuing with them at the home node.
+class MessageLines {
+ public:
+  static double lines_of(uint64_t bytes) { return std::max(1.0, std::ceil(static_cast<double>(bytes) / 64.0)); }
+
+  // The sender (`cpu`) writes a message of `bytes` for `receiver`; returns when the write completed (the stores
+  // retire into the store buffer: the sender's clock does not move).
+  double write(Cpu& cpu, int receiver, uint64_t bytes) {
+    const auto n = static_cast<size_t>(lines_of(bytes));
+    Ring& r = ring(cpu.core(), receiver);
+    const double done = access(cpu, r, r.written, n, true);
+    r.written += n;
+    return done;
+  }
+  // The receiver (`cpu`) reads a message of `bytes` that `sender` wrote; returns when the reads completed (they are
+  // independent loads: up to the core's misses in flight overlap). The lines are those of the ring to this core, or,
+  // when the message was written while the receiving thread ran on another core, of the ring it was written to. A
+  // message the sender wrote to no ring (sent before any core had received from it, to its own core) is fetched from
+  // the sender's cache line by line.
+  double read(Cpu& cpu, int sender, uint64_t bytes) {
+    const auto n = static_cast<size_t>(lines_of(bytes));
+    Ring* r = unread(sender, cpu.core(), n);
+    if (!r) return cpu.now_s() + static_cast<double>(n) * line_transfer_ns(cpu.machine(), sender, cpu.core()) * 1e-9;
+    const double done = access(cpu, *r, r->read, n, false);
+    r->read += n;
+    return done;
+  }
+
+ private:
+  static constexpr size_t kSlots = 64;
+  struct Ring {
+    int sender = 0;
+    std::vector<CacheLine> slots;
+    size_t written = 0, read = 0;  // lines so far
+  };
+  Ring& ring(int from, int to) {
+    auto [it, fresh] = rings_.try_emplace({from, to});
+    if (fresh) {
+      it->second.sender = from;
+      it->second.slots.resize(kSlots);
+      for (auto& l : it->second.slots) l.sharers = {from, to};  // the steady state of a channel in use
+    }
+    return it->second;
+  }
+  Ring* unread(int from, int to, size_t n) {
+    Ring& own = ring(from, to);
+    if (own.written >= own.read + n) return &own;
+    for (auto it = rings_.lower_bound({from, 0}); it != rings_.end() && it->first.first == from; ++it)
+      if (it->second.written >= it->second.read + n) return &it->second;
+    return nullptr;
+  }
+  // Writes or reads `n` slots from position `at`, wrapping around the ring; returns when the last access completed.
+  static double access(Cpu& cpu, Ring& r, size_t at, size_t n, bool write) {
+    const int home = cpu.machine().cores[r.sender].node;
+    double done = cpu.now_s();
+    for (size_t left = std::min(n, kSlots); left > 0;) {
+      const size_t first = at % kSlots, len = std::min(left, kSlots - first);
+      done = std::max(done, cpu.access_shared_lines(std::span(r.slots).subspan(first, len), write, home));
+      at += len;
+      left -= len;
+    }
+    return done;
+  }
+  std::map<std::pair<int, int>, Ring> rings_;  // by (sender core, receiver core)
 };
 
 inline double pages_of(uint64_t bytes) {

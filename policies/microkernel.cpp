@@ -124,16 +124,23 @@ class Microkernel final : public KernelArchitecture {
   double message_send(Cpu& cpu, Thread& t, uint64_t bytes, int receiver_core) override {
     cpu.spend_cycles(one_way_cycles(cpu, bytes), Work::Kernel);
     cpu.count("ipc");
-    if (receiver_core == cpu.core()) direct_[cpu.core()] = &t;
-    return ipi_.wake(cpu, receiver_core);
+    if (receiver_core == cpu.core()) {
+      direct_[cpu.core()] = &t;
+      return ipi_.wake(cpu, receiver_core);
+    }
+    // To another core: the message's lines (MessageLines) are there once the kernel's copy has written them.
+    const double written = messages_.write(cpu, receiver_core, bytes) - cpu.now_s();
+    return std::max(written, ipi_.wake(cpu, receiver_core));
   }
 
   void message_receive(Cpu& cpu, Thread& t, uint64_t bytes, int sender_core) override {
     // The receive half of the IPC: the copy of a long message (the address-space switch, if any, happened when the
     // core switched to the receiver: context_switch).
+    if (sender_core != cpu.core()) {
+      const double now = cpu.now_s();
+      cpu.spend_s(messages_.read(cpu, sender_core, bytes) - now, Work::Kernel);
+    }
     cpu.spend_cycles(copy_cycles(bytes), Work::Kernel);
-    if (sender_core != cpu.core())
-      cpu.spend_s(line_transfer_ns(cpu.machine(), sender_core, cpu.core()) * 1e-9, Work::Kernel);
   }
 
   double wakeup(Cpu& cpu, int target_core) override { return ipi_.wake(cpu, target_core); }
@@ -207,6 +214,7 @@ class Microkernel final : public KernelArchitecture {
   std::vector<const Thread*> direct_;            // per core: the thread whose IPC handed the core to its receiver
   Params params_;                                // for errors naming a server core's parameter
   std::array<int64_t, 5> server_core_params_{};  // as configured, by server (0: the kernel)
+  MessageLines messages_;                        // IPC messages between cores
 };
 
 ArchitectureRegistry::Add reg(

@@ -82,16 +82,21 @@ class Monolithic final : public KernelArchitecture {
   }
 
   double message_send(Cpu& cpu, Thread& t, uint64_t bytes, int receiver_core) override {
-    // A pipe/socket write: trap, copy into a kernel buffer, wake the reader.
+    // A pipe/socket write: trap, copy into a kernel buffer (whose lines the reader's core read last: MessageLines),
+    // wake the reader. The message is there once the copy's stores have completed.
     cpu.spend_cycles(trap_cycles(cpu, trap_cycles_) + bytes / copy_bytes_per_cycle_, Work::Kernel);
-    return ipi_.wake(cpu, receiver_core);
+    const double written = receiver_core == cpu.core() ? 0 : buffers_.write(cpu, receiver_core, bytes) - cpu.now_s();
+    return std::max(written, ipi_.wake(cpu, receiver_core));
   }
 
   void message_receive(Cpu& cpu, Thread& t, uint64_t bytes, int sender_core) override {
     // Trap, then copy out of the kernel buffer whose lines the sender's core wrote.
-    cpu.spend_cycles(trap_cycles(cpu, trap_cycles_) + bytes / copy_bytes_per_cycle_, Work::Kernel);
-    if (sender_core != cpu.core())
-      cpu.spend_s(line_transfer_ns(cpu.machine(), sender_core, cpu.core()) * 1e-9, Work::Kernel);
+    cpu.spend_cycles(trap_cycles(cpu, trap_cycles_), Work::Kernel);
+    if (sender_core != cpu.core()) {
+      const double now = cpu.now_s();
+      cpu.spend_s(buffers_.read(cpu, sender_core, bytes) - now, Work::Kernel);
+    }
+    cpu.spend_cycles(bytes / copy_bytes_per_cycle_, Work::Kernel);
   }
 
   double wakeup(Cpu& cpu, int target_core) override { return ipi_.wake(cpu, target_core); }
@@ -121,6 +126,7 @@ class Monolithic final : public KernelArchitecture {
   AddressSpaceSwitch as_;
   InterruptCosts ipi_;
   std::array<SpinLock, static_cast<size_t>(SyscallClass::Count)> locks_;
+  MessageLines buffers_;  // pipe and socket buffers between cores
 };
 
 ArchitectureRegistry::Add reg(

@@ -7,9 +7,6 @@
 // (prepare + commit rounds). Default costs and sources: docs/calibration.md.
 #include <fmt/format.h>
 
-#include <map>
-#include <span>
-
 #include "policies/kernel_costs.hpp"
 #include "policies/server_queue.hpp"
 #include "sim/api/kernel.hpp"
@@ -151,35 +148,19 @@ class Multikernel final : public KernelArchitecture {
     // transfer costs and in turn with the other cores' requests at the home node. The stores retire into the store
     // buffer and the sender goes on meanwhile (another message can follow at once); the receiver can notice the
     // message once the write has completed, at its next poll.
-    const double lines = urpc_lines(bytes);
-    cpu.spend_cycles(send_cycles_ * lines, Work::User);
+    cpu.spend_cycles(send_cycles_ * MessageLines::lines_of(bytes), Work::User);
     cpu.count("urpc_message");
-    UrpcChannel& ch = urpc_channel(cpu.core(), receiver_core);
-    const double written = access_slots(cpu, ch, ch.written, static_cast<size_t>(lines), true);
-    ch.written += static_cast<size_t>(lines);
+    const double written = channels_.write(cpu, receiver_core, bytes);
     return std::max(0.0, written - cpu.now_s()) + poll_delay_ns_ * 1e-9;
   }
 
   void message_receive(Cpu& cpu, Thread& t, uint64_t bytes, int sender_core) override {
     if (sender_core == cpu.core()) return;  // an LRPC: delivered in registers
-    // The receiver reads the message's slots: each read misses and fetches the line from the sender's cache (the
-    // reads are independent loads and overlap up to the core's misses in flight), whether it was polling when the
-    // message came or the message waited in the channel. The slots are those the sender wrote: of the channel to
-    // this core, or, when the message was sent while the receiving thread ran elsewhere, of the channel it was
-    // written to.
-    const auto n = static_cast<size_t>(urpc_lines(bytes));
-    UrpcChannel* ch = unread_channel(sender_core, cpu.core(), n);
-    if (!ch) {
-      // Sent when no core had read the channel yet, as the sender's own LRPC: the receiver fetches the lines from
-      // the sender's cache.
-      cpu.spend_s(static_cast<double>(n) * line_transfer_ns(cpu.machine(), sender_core, cpu.core()) * 1e-9, Work::User);
-    } else {
-      const double now = cpu.now_s();
-      const double read = access_slots(cpu, *ch, ch->read, n, false);
-      ch->read += n;
-      cpu.spend_s(read - now, Work::User);
-    }
-    cpu.spend_cycles(receive_cycles_ * static_cast<double>(n), Work::User);
+    // The receiver reads the message's slots (MessageLines), whether it was polling when the message came or the
+    // message waited in the channel, then takes it.
+    const double now = cpu.now_s();
+    cpu.spend_s(channels_.read(cpu, sender_core, bytes) - now, Work::User);
+    cpu.spend_cycles(receive_cycles_ * MessageLines::lines_of(bytes), Work::User);
   }
 
   double wakeup(Cpu& cpu, int target_core) override {
@@ -224,48 +205,6 @@ class Multikernel final : public KernelArchitecture {
   }
 
  private:
-  static double urpc_lines(uint64_t bytes) { return std::max(1.0, std::ceil(bytes / 64.0)); }
-
-  // A URPC channel between two cores: a ring of one-line message slots in the sender's memory (Barrelfish's UMP
-  // channel buffer, one page of 64-byte messages), and how many lines have been written and read so far.
-  static constexpr size_t kUrpcSlots = 64;
-  struct UrpcChannel {
-    int sender = 0;
-    std::vector<CacheLine> slots;
-    size_t written = 0, read = 0;
-  };
-  UrpcChannel& urpc_channel(int from, int to) {
-    auto [it, fresh] = urpc_.try_emplace({from, to});
-    if (fresh) {
-      it->second.sender = from;
-      it->second.slots.resize(kUrpcSlots);
-      for (auto& l : it->second.slots) l.sharers = {from, to};  // the steady state of a channel in use
-    }
-    return it->second;
-  }
-  // The channel from `from` whose unread lines `to` takes next: its own, or the first of the sender's with unread
-  // lines when its own has none (the message was written for the core the receiving thread ran on before); none when
-  // the sender wrote no channel (it sent the message before any core had read the channel, as an LRPC).
-  UrpcChannel* unread_channel(int from, int to, size_t n) {
-    UrpcChannel& own = urpc_channel(from, to);
-    if (own.written >= own.read + n) return &own;
-    for (auto it = urpc_.lower_bound({from, 0}); it != urpc_.end() && it->first.first == from; ++it)
-      if (it->second.written >= it->second.read + n) return &it->second;
-    return nullptr;
-  }
-  // Writes or reads `n` slots from position `at` (wrapping around the ring); returns when the last access completed.
-  static double access_slots(Cpu& cpu, UrpcChannel& ch, size_t at, size_t n, bool write) {
-    const int home = cpu.machine().cores[ch.sender].node;
-    double done = cpu.now_s();
-    for (size_t left = std::min(n, kUrpcSlots); left > 0;) {
-      const size_t first = at % kUrpcSlots, len = std::min(left, kUrpcSlots - first);
-      done = std::max(done, cpu.access_shared_lines(std::span(ch.slots).subspan(first, len), write, home));
-      at += len;
-      left -= len;
-    }
-    return done;
-  }
-
   double message_delay_s(Cpu& cpu, int target) const {
     double ns = line_transfer_ns(cpu.machine(), cpu.core(), target) + poll_delay_ns_;
     if (notify_ == "ipi" || cpu.is_idle(target)) ns += ipi_.latency_ns;
@@ -309,7 +248,7 @@ class Multikernel final : public KernelArchitecture {
   InterruptCosts ipi_;
   std::vector<int> replica_of_core_;
   std::vector<ServerQueue> servers_;
-  std::map<std::pair<int, int>, UrpcChannel> urpc_;  // by (sender core, receiver core)
+  MessageLines channels_;  // the URPC channels between cores
 };
 
 ArchitectureRegistry::Add reg(
