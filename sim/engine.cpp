@@ -437,18 +437,6 @@ inline Step EngineImpl::block(CoreRt& c, Thread& t, const char* on, const std::s
   return Step::Blocked;
 }
 
-// The capacity of the largest cache that only this core's contexts use (its private L2, or L1 where the L2 is
-// shared): what a thread keeps on the core between its runs.
-inline uint64_t EngineImpl::private_cache_bytes(const CoreRt& c) const {
-  uint64_t bytes = 0;
-  for (int ci : m_.cores[c.id].caches) {
-    const Cache& k = m_.caches[ci];
-    if (std::all_of(k.cores.begin(), k.cores.end(), [&](int x) { return cores_[x]->phys == c.phys; }))
-      bytes = std::max(bytes, k.size_bytes);
-  }
-  return bytes;
-}
-
 // The indirect cost of a context switch: the part of the thread's working set that other work evicted from this
 // core's private caches since it last ran here (on another core: all it had in the private caches, and what it had in
 // the last-level cache too when it leaves that) is refilled, from the shared last-level cache when it still holds it,
@@ -461,7 +449,7 @@ inline uint64_t EngineImpl::private_cache_bytes(const CoreRt& c) const {
 // other's (Li, Ding and Shen, ExpCS 2007, Figure 1: the indirect cost appears once both arrays exceed the L2).
 inline void EngineImpl::refill_working_set(CoreRt& c, Thread& t) {
   if (t.working_set_bytes == 0) return;
-  const uint64_t capacity = private_cache_bytes(c);
+  const uint64_t capacity = c.private_cache_bytes;
   const uint64_t resident = std::min<uint64_t>(t.working_set_bytes, capacity);
   // The last-level cache, when other physical cores share it (else it is one of the private caches): a thread that
   // last ran on a core under it (this one included) finds there what its private caches lost, if it fits.

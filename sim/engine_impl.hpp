@@ -152,6 +152,9 @@ class CoreRt final : public Cpu {
   bool waiting = false, notified = false, idle_wait = false;
   double grant_s = -1;      // spin-lock hand-off time set by the releaser
   uint64_t fill_bytes = 0;  // bytes brought into (or touched again in) this core's private caches so far: LRU order
+  // The largest cache only this core's contexts use (its private L2, or L1 where the L2 is shared): what a thread
+  // keeps on the core between its runs.
+  uint64_t private_cache_bytes = 0;
   // SMT (Machine::smt, docs/smt.md): the first context of this context's physical core, which keeps the fill counter
   // of the private caches they share (this core itself without SMT), and the other contexts of that core (none
   // without SMT: the non-SMT path tests one empty vector).
@@ -434,7 +437,6 @@ class EngineImpl final : public WorkloadEnv, public PageMover {
   Step block(CoreRt& c, Thread& t, const char* on, const std::string* object = nullptr);
   Step block_for_reply(CoreRt& c, Thread& t);
   void refill_working_set(CoreRt& c, Thread& t);
-  uint64_t private_cache_bytes(const CoreRt& c) const;
   void exit_thread(CoreRt& c, Thread& t);
   void make_runnable(Thread& t, int from_core, EnqueueReason why, double delay_s);
   void start_thread(Thread& t, int from_core);

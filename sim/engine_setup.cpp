@@ -1,5 +1,6 @@
 // The engine's start (sim/engine_impl.hpp): the models built from the scenario, the workloads set up, SimGrid
 // started with one actor per core; and the engine's entry points (sim/engine.hpp).
+#include <algorithm>
 #include <cstdlib>
 
 #include "sim/api/agreement.hpp"
@@ -95,6 +96,12 @@ RunResults EngineImpl::run() {
       for (auto& s : cores_)
         if (s != c && s->phys == c->phys) c->siblings.push_back(s.get());
   }
+  for (auto& c : cores_)
+    for (int ci : m_.cores[c->id].caches) {
+      const Cache& k = m_.caches[ci];
+      if (std::all_of(k.cores.begin(), k.cores.end(), [&](int x) { return cores_[x]->phys == c->phys; }))
+        c->private_cache_bytes = std::max(c->private_cache_bytes, k.size_bytes);
+    }
   timer_sem_ = sg4::Semaphore::create(0);
   active_ = m_.num_cores();
   for (auto* o : obs_) o->on_start(m_);

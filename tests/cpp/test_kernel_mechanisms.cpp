@@ -8,6 +8,7 @@
 #include "sim/config.hpp"
 #include "sim/engine.hpp"
 #include "sim/machine_config.hpp"
+#include "test_cpu_double.hpp"
 
 using namespace mksim;
 
@@ -20,26 +21,11 @@ json two_socket_doc() {
 }
 
 // A Cpu that keeps accounts only, to run a protocol without a simulation.
-class LedgerCpu final : public Cpu {
+class LedgerCpu final : public QuietCpu {
  public:
-  LedgerCpu(const Machine& m, int core) : m_(m), core_(core) {}
-  int core() const override { return core_; }
-  const Machine& machine() const override { return m_; }
-  double now_s() const override { return 0; }
-  void spend_cycles(double, Work) override {}
-  void spend_s(double, Work) override {}
-  void lock(SpinLock&) override {}
-  void unlock(SpinLock&) override {}
+  using QuietCpu::QuietCpu;
   void interrupt(int target, double cycles) override { interrupted[target] += cycles; }
-  void count(const char*, uint64_t) override {}
-  void sync() override {}
-  void block_until(double, const char*) override {}
-  bool is_idle(int) const override { return false; }
   std::map<int, double> interrupted;
-
- private:
-  const Machine& m_;
-  int core_;
 };
 
 double protocol_ns(const std::string& a, std::vector<int> targets, AgreementCosts k) {

@@ -11,6 +11,7 @@
 #include "sim/config.hpp"
 #include "sim/engine.hpp"
 #include "sim/machine_config.hpp"
+#include "test_cpu_double.hpp"
 #include "test_workload_support.hpp"
 
 using namespace mksim;
@@ -27,21 +28,10 @@ Machine two_sockets() {
 }
 
 // A Cpu double whose cores are busy until a given time: a polling target reads its channel only then.
-class BusyCpu final : public Cpu {
+class BusyCpu final : public QuietCpu {
  public:
-  BusyCpu(const Machine& m, int core) : m_(m), core_(core) {}
-  int core() const override { return core_; }
-  const Machine& machine() const override { return m_; }
-  double now_s() const override { return 0; }
-  void spend_cycles(double, Work) override {}
-  void spend_s(double, Work) override {}
-  void lock(SpinLock&) override {}
-  void unlock(SpinLock&) override {}
-  void interrupt(int, double) override {}
+  using QuietCpu::QuietCpu;
   void count(const char* kind, uint64_t n) override { counts[kind] += n; }
-  void sync() override {}
-  void block_until(double, const char*) override {}
-  bool is_idle(int) const override { return false; }
   double handler_start_s(int target, double visible_s, bool ipi) const override {
     auto it = busy_until_s.find(target);
     return ipi || it == busy_until_s.end() ? visible_s : std::max(visible_s, it->second);
@@ -53,10 +43,6 @@ class BusyCpu final : public Cpu {
   std::map<int, double> busy_until_s, handler_start;
   std::map<int, int> handlers;
   std::map<std::string, uint64_t> counts;
-
- private:
-  const Machine& m_;
-  int core_;
 };
 
 const AgreementCosts kUrpc{60, 860, 500, false};  // 30 ns to send, 430 ns to handle; IPIs take 500 ns
