@@ -115,7 +115,9 @@ struct InterruptCosts {
 // each shared by its writer and its reader since the last exchange. The sender's write obtains ownership (it
 // invalidates the reader's copy) and the reader's read fetches the line from the sender's cache, both through the
 // engine's coherence model (Cpu::access_shared_lines): at the machine's transfer costs, in time order with the run's
-// other coherent accesses, queuing with them at the home node.
+// other coherent accesses, queuing with them at the home node. The mechanism is Barrelfish's URPC channel (Baumann et
+// al., "The Multikernel", SOSP 2009, section 4.6: cache-line-sized messages in shared memory, polled by the
+// receiver); a pipe buffer or a shared-memory queue moves its lines between the two caches the same way.
 class MessageLines {
  public:
   static double lines_of(uint64_t bytes) { return std::max(1.0, std::ceil(static_cast<double>(bytes) / 64.0)); }
