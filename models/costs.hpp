@@ -17,9 +17,23 @@ inline double ns_to_cycles(const Machine& m, int core, double ns) {
 }
 
 // Moving one cache line whose memory is on node `home` from core `from`'s cache to core `to` (a write-shared line, a
-// lock, a message slot). With directory coherence: a hit in the smallest cache both share, or, with no shared cache,
-// a coherence miss served across the interconnect at the latency of the memory of `from`'s node as seen from `to`'s
-// node (MESI/MOESI forwarding). With broadcast coherence (see docs/calibration.md) no shared cache short-cuts the
+// lock, a message slot), the line modified (or held exclusive) in `from`'s private caches.
+//
+// With directory coherence the request goes to the point that tracks the holders and that point snoops the owner:
+// - Two cores sharing a cache: the shared cache (an inclusive cache's core-valid bits, or its snoop filter) is that
+//   point. The request's trip to it is a hit's latency, and the snoop of the owner's private cache is a second trip of
+//   the same kind (to a core's cache and back, with its lookup in place of the shared cache's), so the transfer
+//   costs twice the shared cache's hit latency. Intel's guide for Nehalem measures it: an L3 hit costs ~40 cycles,
+//   an L3 hit on a line modified in another core ~75 (Levinthal, "Performance Analysis Guide for Intel Core i7 and
+//   Xeon 5500 processors", 2009, table 2). Two hardware threads of one core find the line in the first-level cache
+//   they share: a hit.
+// - Cores on different nodes, the owner's last-level cache spanning its whole node (one shared cache per socket): the
+//   request crosses to the owner's node and back, the interconnect's round trip (the remote memory latency less the
+//   local one), and the owner's cache answers as above, without a memory access.
+// - Otherwise (no cache shared, and the owner's node resolves coherence at its memory controller: the dies of a
+//   front-side-bus package, or a node of several last-level caches) a coherence miss served at the latency of the
+//   memory of `from`'s node as seen from `to`'s node.
+// With broadcast coherence (see docs/calibration.md) no shared cache short-cuts the
 // request: it goes to the home node's memory controller, which probes every node, and the transfer completes once
 // every node has answered. The probes' round trip to the farthest node sets the cost, whatever the distance between
 // the two cores (on the presets' symmetric topologies the request's trip to the home plus the farthest probe's path
@@ -27,12 +41,25 @@ inline double ns_to_cycles(const Machine& m, int core, double ns) {
 // costs. An owner on another node adds its data's crossing of one link, the line's serialisation at the link's
 // bandwidth; further hops add only a cut-through router's forwarding, which the model neglects.
 inline double line_transfer_ns(const Machine& m, int from, int to, int home) {
-  if (from == to || m.coherence.protocol == CoherenceProtocol::Directory) {
-    if (const Cache* c = m.shared_cache(from, to)) return c->hit_latency_cycles / m.cores[to].freq_ghz;
-    return m.interconnect.latency_ns[m.cores[to].node][m.cores[from].node];
+  if (from == to) {
+    const Cache* c = m.shared_cache(from, to);  // the core's first-level cache
+    return c ? c->hit_latency_cycles / m.cores[to].freq_ghz : 0.0;
   }
-  const double probed_ns = m.interconnect.latency_ns[home][home];
-  if (m.cores[from].node == m.cores[to].node) return probed_ns;
+  const int fn = m.cores[from].node, tn = m.cores[to].node;
+  const auto& lat = m.interconnect.latency_ns;
+  if (m.coherence.protocol == CoherenceProtocol::Directory) {
+    if (const Cache* c = m.shared_cache(from, to)) {
+      // Hardware threads of one core hold the line in the cache they share: a hit, with nobody to snoop.
+      const bool owners_first_level = c == &m.caches[m.cores[from].caches.front()];
+      return (owners_first_level ? 1 : 2) * c->hit_latency_cycles / m.cores[to].freq_ghz;
+    }
+    const Cache* llc = m.last_level_cache(from);
+    if (fn != tn && llc && m.cache_spans_node(*llc, fn))
+      return std::max(0.0, lat[tn][fn] - lat[tn][tn]) + 2 * llc->hit_latency_cycles / m.cores[from].freq_ghz;
+    return lat[tn][fn];
+  }
+  const double probed_ns = lat[home][home];
+  if (fn == tn) return probed_ns;
   const Cache* llc = m.last_level_cache(to);
   return probed_ns + (llc ? llc->line_bytes : 64.0) / m.interconnect.link_bandwidth_gb_s;
 }

@@ -109,6 +109,13 @@ const Cache* Machine::last_level_cache(int core) const {
   return cs.empty() ? nullptr : &caches[cs.back()];
 }
 
+bool Machine::cache_spans_node(const Cache& c, int node) const {
+  if (c.cores.size() < 2) return false;
+  for (const Core& k : cores)
+    if (k.node == node && std::find(c.cores.begin(), c.cores.end(), k.id) == c.cores.end()) return false;
+  return true;
+}
+
 std::string Machine::check() const {
   if (cores.empty()) return "the machine has no cores";
   if (nodes.empty()) return "the machine has no NUMA nodes";

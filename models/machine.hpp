@@ -74,8 +74,9 @@ struct Interconnect {
 
 // How the caches keep coherent, for cache-line transfers between cores (models/costs.hpp, models/coherence.hpp).
 enum class CoherenceProtocol {
-  Directory,  // a request goes to whoever holds the line: a cache the two cores share serves it at its hit latency
-              // (an inclusive shared cache or a directory knows the holder); otherwise it crosses the interconnect
+  Directory,  // a request goes to the point that knows the holder, which snoops it: a cache the two cores share (twice
+              // its hit latency), or across nodes the owner's node-wide last-level cache; otherwise it crosses the
+              // interconnect (models/costs.hpp, line_transfer_ns)
   Broadcast,  // nothing filters requests (AMD K8 and K10 before the HT Assist probe filter): every miss goes to the
               // line's home memory controller, which probes every node, so a transfer costs a memory access even
               // between two cores that share a cache
@@ -158,6 +159,8 @@ struct Machine {
   // Smallest cache level shared by cores a and b, or nullptr. The same core shares its L1.
   const Cache* shared_cache(int a, int b) const;
   const Cache* last_level_cache(int core) const;
+  // Whether cache `c` is shared by every core of `node` (and by more than one core).
+  bool cache_spans_node(const Cache& c, int node) const;
   double mem_latency_ns(int core, int node) const { return interconnect.latency_ns[cores[core].node][node]; }
   bool has_cores(int node) const;
   // The node whose cores are nearest to `node`'s memory (lowest latency, then lowest id): `node` itself when it has

@@ -116,8 +116,9 @@ const Schema& machine_schema() {
     });
     auto coherence = std::make_shared<const Schema>(Schema{
         Field::choice("protocol", "directory", {"directory", "broadcast"},
-                      "how a core finds a line another core holds: `directory`, a cache both cores share serves it "
-                      "at its hit latency (an inclusive shared cache or a directory knows the holder); `broadcast`, "
+                      "how a core finds a line another core holds: `directory`, the cache both cores share (or, "
+                      "across nodes, the owner's node-wide last-level cache) knows the holder and snoops it: twice "
+                      "that cache's hit latency, plus the interconnect's round trip across nodes; `broadcast`, "
                       "every miss goes to the line's home memory controller, which probes every node (AMD K8 and K10 "
                       "without the HT Assist probe filter), so a transfer costs a memory access even between cores "
                       "sharing a cache"),

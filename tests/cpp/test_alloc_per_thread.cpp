@@ -57,7 +57,7 @@ TEST_CASE("allocator: per-thread keeps one cache per thread and per size class; 
   CHECK(c4.locks.empty());
   a->allocate(c4, consumer, 128);  // nothing cached in that class yet
   CHECK(c4.times_locked("heap") == 1);
-  CHECK(c4.transfer_ns == Approx(130));  // the heap's line was last on socket 0
+  CHECK(c4.transfer_ns == Approx(kCrossTransferNs));  // the heap's line was last on socket 0
 
   c0.clear();
   for (int i = 0; i < 3; ++i) a->allocate(c0, producer, 1 << 20);

@@ -1,7 +1,6 @@
 // The cache-coherence model of small shared data (models/coherence.hpp), to the nanosecond on a machine whose costs
-// are known: 2 sockets x 4 cores at 2 GHz, a 4-cycle L1 (2 ns), a 40-cycle L3 shared per socket (20 ns between cores
-// of a socket), 100 ns local memory and 150 ns between the sockets; and through the engine, with the shared-update
-// workload.
+// are known: 2 sockets x 4 cores at 2 GHz, a 4-cycle L1 (2 ns), a 40-cycle L3 shared per socket (20 ns), 100 ns local
+// memory and 150 ns between the sockets; and through the engine, with the shared-update workload.
 #include <catch2/catch.hpp>
 #include <map>
 
@@ -24,6 +23,11 @@ json two_socket_doc() {
 Machine two_socket() {
   return build_machine(two_socket_doc(), "machine", "test", ".");
 }
+
+// Moving a line another core modified (models/costs.hpp): between cores of a socket, the request to the L3 and the
+// L3's snoop of the owner, 20 ns each; across the sockets, the interconnect's round trip (150 - 100 ns) and the
+// owner socket's L3 and snoop.
+constexpr double kSocketNs = 2 * 20, kCrossNs = (150 - 100) + 2 * 20;
 
 // Core `core` writes (or reads) `lines` at `at_s`; returns how long it took, in ns.
 double access_ns(const Machine& m, std::vector<CacheLine>& lines, int core, bool write, double at_s = 0,
@@ -58,28 +62,62 @@ TEST_CASE("coherence: a line written by another core costs the transfer between 
   std::vector<CacheLine> line(1);
   access_ns(m, line, 0, true);
   LineAccessCost c;
-  CHECK(access_ns(m, line, 1, true, 1e-6, &c) == Approx(20));  // same socket: through the shared L3
+  CHECK(access_ns(m, line, 1, true, 1e-6, &c) == Approx(kSocketNs));  // same socket: the shared L3 snoops core 0
   CHECK(c.transfers == 1);
-  CHECK(access_ns(m, line, 5, true, 2e-6, &c) == Approx(150));  // the other socket: across the interconnect
+  CHECK(access_ns(m, line, 5, true, 2e-6, &c) == Approx(kCrossNs));  // the other socket: across the interconnect
   CHECK(c.transfers == 1);
   CHECK(line[0].owner == 5);
   CHECK(access_ns(m, line, 5, true, 3e-6) == Approx(2));  // and now it is core 5's own
+}
+
+TEST_CASE("coherence: under a directory a modified line costs the way to the point that knows its owner and the snoop") {
+  // Within a socket the L3 knows the owner and snoops its private cache: two trips like an L3 hit.
+  Machine m = two_socket();
+  CHECK(line_transfer_ns(m, 0, 1) == Approx(2 * 20));
+  // Across: the interconnect's round trip (remote less local memory latency), then the owner socket's L3 and snoop,
+  // with no memory access: cheaper than the remote memory latency.
+  CHECK(line_transfer_ns(m, 0, 4) == Approx((150 - 100) + 2 * 20));
+  CHECK(line_transfer_ns(m, 0, 4) < m.interconnect.latency_ns[1][0]);
+  // Two hardware threads of one core find the line in the L1 they share: a hit, nobody to snoop.
+  json smt = two_socket_doc();
+  smt["threads_per_core"] = 2;
+  smt["cpu"] = {{"smt", true}};
+  Machine t = build_machine(smt, "machine", "test", ".");
+  int sibling = -1;
+  for (int c = 1; c < t.num_cores(); ++c)
+    if (t.physical_core(c) == t.physical_core(0)) sibling = c;
+  REQUIRE(sibling > 0);
+  REQUIRE(t.shared_cache(0, sibling) == &t.caches[t.cores[0].caches.front()]);
+  CHECK(line_transfer_ns(t, 0, sibling) == Approx(2));
+  CHECK(line_transfer_ns(t, sibling, 0) == Approx(2));
+  // Two dies per node, each with its own L3 (a front-side-bus package): no cache the two dies share and no cache
+  // spanning the owner's node, so the node's memory controller resolves the miss: the memory latency, both within the
+  // node and across.
+  json dies = two_socket_doc();
+  dies["dies_per_socket"] = 2;
+  dies["caches"]["l3"]["shared_by"] = "die";
+  Machine d = build_machine(dies, "machine", "test", ".");
+  REQUIRE(d.shared_cache(0, 2) == nullptr);
+  CHECK(line_transfer_ns(d, 0, 1) == Approx(2 * 20));
+  CHECK(line_transfer_ns(d, 0, 2) == Approx(100));
+  CHECK(line_transfer_ns(d, 0, 4) == Approx(150));
 }
 
 TEST_CASE("coherence: readers share a line; a write invalidates every copy and waits for the farthest") {
   Machine m = two_socket();
   std::vector<CacheLine> line(1);
   access_ns(m, line, 0, true);
-  CHECK(access_ns(m, line, 1, false, 1e-6) == Approx(20));   // from the owner, which keeps a read-only copy
-  CHECK(access_ns(m, line, 4, false, 2e-6) == Approx(150));  // from the nearest copy: the other socket either way
+  CHECK(access_ns(m, line, 1, false, 1e-6) == Approx(kSocketNs));  // from the owner, which keeps a read-only copy
+  CHECK(access_ns(m, line, 4, false, 2e-6) == Approx(kCrossNs));   // the nearest copy: the other socket either way
   CHECK(line[0].owner == -1);
   CHECK(line[0].sharers.size() == 3);
   CHECK(access_ns(m, line, 0, false, 3e-6) == Approx(2));  // a reader hits its copy
-  // Core 1 writes: core 0's copy is 20 ns away, core 4's 150 ns: the write completes with the farthest acknowledgement.
-  CHECK(access_ns(m, line, 1, true, 4e-6) == Approx(150));
+  // Core 1 writes: core 0's copy is on its socket, core 4's across: the write completes with the farthest
+  // acknowledgement.
+  CHECK(access_ns(m, line, 1, true, 4e-6) == Approx(kCrossNs));
   CHECK(line[0].owner == 1);
   CHECK(line[0].sharers.empty());
-  CHECK(access_ns(m, line, 0, false, 5e-6) == Approx(20));
+  CHECK(access_ns(m, line, 0, false, 5e-6) == Approx(kSocketNs));
 }
 
 TEST_CASE("coherence: k cores writing one line take turns, so their combined rate does not grow with k") {
@@ -100,8 +138,8 @@ TEST_CASE("coherence: k cores writing one line take turns, so their combined rat
   for (int k : {1, 2, 4, 8}) rate[k] = writes_per_us(k);
   INFO("writes per us with 1, 2, 4, 8 cores: " << rate[1] << ", " << rate[2] << ", " << rate[4] << ", " << rate[8]);
   CHECK(rate[1] > 5 * rate[2]);  // alone, a core hits its own L1
-  // Two cores of a socket pass the line through their L3 (20 ns a write); eight, over both sockets, at most that.
-  CHECK(rate[2] == Approx(1e3 / 20).epsilon(0.01));
+  // Two cores of a socket pass the line through their L3 (kSocketNs a write); eight, over both sockets, at most that.
+  CHECK(rate[2] == Approx(1e3 / kSocketNs).epsilon(0.01));
   CHECK(rate[4] <= rate[2] * 1.01);
   CHECK(rate[8] < rate[4]);  // half the hand-overs now cross the interconnect
 }
@@ -131,7 +169,7 @@ TEST_CASE("coherence: with broadcast coherence a transfer costs the home node's 
   CHECK(line_transfer_ns(m, 4, 0) == Approx(120 + 16));
   CHECK(line_transfer_ns(m, 0, 4) == Approx(100 + 16));
   CHECK(line_transfer_ns(m, 3, 3) == Approx(2));
-  CHECK(line_transfer_ns(two_socket(), 0, 1) == Approx(20));  // directory (the default): the shared L3
+  CHECK(line_transfer_ns(two_socket(), 0, 1) == Approx(kSocketNs));  // directory (the default): the shared L3
 }
 
 TEST_CASE("coherence: the home node takes one request per occupancy interval, whichever of its lines") {
@@ -148,10 +186,10 @@ TEST_CASE("coherence: the home node takes one request per occupancy interval, wh
   c = access_lines(m, lines, 0, true, false, 0, 1e-6, home_free_s);
   CHECK((c.done_s - 1e-6) * 1e9 == Approx(2));
   CHECK(home_free_s * 1e9 == Approx(80));
-  // Another core taking the 8 lines (20 ns each through the L3) waits for 8 turns as well; a third core's request
+  // Another core taking the 8 lines (kSocketNs each through the L3) waits for 8 turns as well; a third core's request
   // for another region of the same node, issued meanwhile, comes after them.
   c = access_lines(m, lines, 1, true, false, 0, 2e-6, home_free_s);
-  CHECK((c.done_s - 2e-6) * 1e9 == Approx(70 + 20));
+  CHECK((c.done_s - 2e-6) * 1e9 == Approx(70 + kSocketNs));
   std::vector<CacheLine> other(1);
   c = access_lines(m, other, 2, false, false, 0, 2e-6, home_free_s);
   CHECK((c.done_s - 2e-6) * 1e9 == Approx(80 + 100));
@@ -181,23 +219,23 @@ TEST_CASE("coherence: one core updating its own structure pays L1 hits, not memo
 }
 
 TEST_CASE("coherence: cores updating one structure without a lock wait for its lines in turn") {
-  // Two cores of one socket: each update waits for the other's hand-over of the 8 lines (20 ns each, overlapped).
+  // Two cores of one socket: each update waits for the other's hand-over of the 8 lines (kSocketNs each, overlapped).
   json same = shared_update(2);
   const double near = metric(run_metrics(same), "cycles_per_update");
-  CHECK(near == Approx(2 * 20 * 2.0).epsilon(0.1));
-  // One core on each socket: 150 ns a hand-over.
+  CHECK(near == Approx(2 * kSocketNs * 2.0).epsilon(0.1));
+  // One core on each socket: kCrossNs a hand-over.
   json across = shared_update(2, {{"first_core", 3}});
   const double far = metric(run_metrics(across), "cycles_per_update");
-  CHECK(far == Approx(2 * 150 * 2.0).epsilon(0.1));
+  CHECK(far == Approx(2 * kCrossNs * 2.0).epsilon(0.1));
   // More cores: every update waits for the k - 1 others', and the rate does not grow.
   json four = run_metrics(shared_update(4)), eight = run_metrics(shared_update(8));
-  CHECK(metric(four, "cycles_per_update") == Approx(4 * 20 * 2.0).epsilon(0.1));
+  CHECK(metric(four, "cycles_per_update") == Approx(4 * kSocketNs * 2.0).epsilon(0.1));
   CHECK(metric(eight, "cycles_per_update") > 2 * metric(four, "cycles_per_update"));
   CHECK(metric(eight, "updates_per_s") <= metric(four, "updates_per_s"));
 }
 
 TEST_CASE("coherence: with a busy home node an update's cost grows with the lines it writes and the cores") {
-  // 20 ns per request at the home node, more than a hand-over through the L3 (20 ns) spread over 8 lines: with
+  // 20 ns per request at the home node, more than a hand-over through the L3 (kSocketNs) spread over 8 lines: with
   // many cores the home node sets the pace, one request per 20 ns for every line of every update.
   auto cycles = [](int cores, int lines) {
     json doc = shared_update(cores, {{"lines", lines}});

@@ -19,13 +19,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// 2 sockets x 4 cores at 2 GHz, 20 ns between cores of a socket (shared L3), 150 ns between the sockets.
+// 2 sockets x 4 cores at 2 GHz, a shared L3 of 20 ns per socket, 100 ns local memory, 150 ns between the sockets.
 Machine two_sockets() {
   return build_machine(json::parse(R"({"sockets": 2, "cores_per_socket": 4, "freq_ghz": 2.0,
       "caches": {"l3": {"shared_by": "socket", "latency_cycles": 40}},
       "interconnect": {"latency_ns": [[100, 150], [150, 100]]}})"),
                        "machine", "test", ".");
 }
+
+// Moving a line another core modified (models/costs.hpp): between cores of a socket, the request to the L3 and the
+// L3's snoop of the owner (20 ns each); across the sockets, the interconnect's round trip (150 - 100 ns) and the owner
+// socket's L3 and snoop.
+constexpr double kSocketNs = 2 * 20, kCrossNs = (150 - 100) + 2 * 20;
 
 // A Cpu double whose cores are busy until a given time: a polling target reads its channel only then.
 class BusyCpu final : public QuietCpu {
@@ -97,15 +102,15 @@ TEST_CASE("protocols: a polled message to a busy target waits until its handler 
   const auto unicast = make_agreement("unicast");
   BusyCpu idle(m, 0);
   const double free_ns = unicast->run_ns(idle, {4}, kUrpc);
-  // Send (30), invalidate the target's copy (150) and its poll's miss (150), handle (430), the ack's two transfers.
-  CHECK(free_ns == Approx(30 + 300 + 430 + 300));
-  CHECK(idle.handler_start[4] == Approx(180e-9));  // the write completed at 180 ns, the idle target polls then
+  // Send (30), invalidate the target's copy and its poll's miss (a transfer each), handle (430), the ack's two.
+  CHECK(free_ns == Approx(30 + 2 * kCrossNs + 430 + 2 * kCrossNs));
+  CHECK(idle.handler_start[4] == Approx((30 + kCrossNs) * 1e-9));  // the write completed: the idle target polls then
 
   BusyCpu busy(m, 0);
   busy.busy_until_s[4] = 10e-6;  // core 4 runs other work until 10 us: it polls its channel only then
   const double waited_ns = make_agreement("unicast")->run_ns(busy, {4}, kUrpc);
   CHECK(busy.handler_start[4] == Approx(10e-6));
-  CHECK(waited_ns == Approx(10000 + 150 + 430 + 300));  // the read, the handler and the ack start at 10 us
+  CHECK(waited_ns == Approx(10000 + kCrossNs + 430 + 2 * kCrossNs));  // the read, the handler and the ack at 10 us
 
   // With an IPI the busy target's handler starts when the interrupt arrives (send + 500 ns), not at 10 us.
   AgreementCosts ipi = kUrpc;
@@ -167,19 +172,20 @@ TEST_CASE("protocols: every target acknowledges exactly once, and the initiator 
 TEST_CASE("protocols: multicast forwards through one aggregation core per package; broadcast's line bounces") {
   Machine m = two_sockets();
   BusyCpu cpu(m, 0);
-  // Core 4 sees the request at 330 ns (send 30, invalidation and miss across, 2 x 150) and forwards it to 5, 6 and 7
-  // through their shared L3 before handling its own: their handlers start after its forwards, not after the
-  // initiator's sends.
+  // Core 4 sees the request two transfers across after its send (30 + 2 x kCrossNs) and forwards it to 5, 6 and 7
+  // through their shared L3 before handling its own: their handlers start after its forwards (30 ns each, the write's
+  // invalidation within the socket), not after the initiator's sends.
   make_agreement("multicast")->run_ns(cpu, {4, 5, 6, 7}, kUrpc);
-  CHECK(cpu.handler_start[4] == Approx(180e-9));
-  CHECK(cpu.handler_start[5] == Approx((330 + 30 + 20) * 1e-9));
-  CHECK(cpu.handler_start[6] == Approx((330 + 60 + 20) * 1e-9));
-  // Broadcast: one line that the targets read one after another (20 ns each inside the socket): each added reader
+  const double seen_ns = 30 + 2 * kCrossNs;
+  CHECK(cpu.handler_start[4] == Approx((30 + kCrossNs) * 1e-9));
+  CHECK(cpu.handler_start[5] == Approx((seen_ns + 30 + kSocketNs) * 1e-9));
+  CHECK(cpu.handler_start[6] == Approx((seen_ns + 60 + kSocketNs) * 1e-9));
+  // Broadcast: one line that the targets read one after another (kSocketNs each inside the socket): each added reader
   // waits for the reads before its own.
   BusyCpu b1(m, 0), b3(m, 0);
   const double one = make_agreement("broadcast")->run_ns(b1, {1}, kUrpc);
   const double three = make_agreement("broadcast")->run_ns(b3, {1, 2, 3}, kUrpc);
-  CHECK(three >= one + 2 * 20 - 1e-6);
+  CHECK(three >= one + 2 * kSocketNs - 1e-6);
 }
 
 TEST_CASE("protocols: at 32 cores of the 8x4-core AMD, NUMA-aware multicast is cheapest and multicast second") {

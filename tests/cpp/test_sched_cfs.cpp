@@ -127,7 +127,7 @@ TEST_CASE("scheduler: cfs pulls work from the nearest domain first and counts th
   CHECK(s->queue_length(5) == 3);
   CHECK(c0.counts["migration"] == 1);
   CHECK(c0.times_locked("runqueue1") == 1);
-  CHECK(c0.transfer_ns == Approx(25));
+  CHECK(c0.transfer_ns == Approx(kSocketTransferNs));
   CHECK(c0.spent_s >= 2000 / 2e9);
 
   // Nothing is left to take on socket 0: core 2 crosses to the other socket.
@@ -135,7 +135,7 @@ TEST_CASE("scheduler: cfs pulls work from the nearest domain first and counts th
   CHECK(s->queue_length(5) == 2);
   CHECK(c2.counts["migration"] == 1);
   CHECK(c2.times_locked("runqueue5") == 1);
-  CHECK(c2.transfer_ns == Approx(130));
+  CHECK(c2.transfer_ns == Approx(kCrossTransferNs));
 }
 
 TEST_CASE("scheduler: cfs periodic balancing moves a waiting thread from an overloaded core to a less loaded one") {

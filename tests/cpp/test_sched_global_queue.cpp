@@ -22,14 +22,15 @@ TEST_CASE("scheduler: global-queue takes its one lock on every enqueue and pick"
   // A core of the other socket picks it: the lock's line crosses the interconnect.
   CHECK(pick(*s, c5) == &a);
   CHECK(c5.locks == std::vector<std::string>{"runqueue"});
-  CHECK(c5.transfer_ns == Approx(130));
+  CHECK(c5.transfer_ns == Approx(kCrossTransferNs));
 
-  // Back on socket 0, a core sharing the L3 with the last holder would pay 25 ns, core 1 pays the remote line again.
+  // Back on socket 0, a core sharing the L3 with the last holder would pay kSocketTransferNs; core 1 pays the remote
+  // line again.
   s->ran(a, 5, 1e-3);
   s->enqueue(a, &c1, EnqueueReason::Preempted);
-  CHECK(c1.transfer_ns == Approx(130));
+  CHECK(c1.transfer_ns == Approx(kCrossTransferNs));
   CHECK(pick(*s, c0) == &a);
-  CHECK(c0.transfer_ns == Approx(50 / 2.0));
+  CHECK(c0.transfer_ns == Approx(kSocketTransferNs));
 }
 
 TEST_CASE("scheduler: global-queue serves threads in FIFO order and skips those pinned elsewhere") {

@@ -114,7 +114,7 @@ TEST_CASE("scheduler: numa-aware crosses nodes only past the threshold, or to br
   s->enqueue(b, &c1, EnqueueReason::Preempted);
   CHECK(pick(*s, c4) == &a);  // two are waiting: core 4 takes the oldest
   CHECK(c4.counts["remote_steal"] == 1);
-  CHECK(c4.transfer_ns == Approx(130));
+  CHECK(c4.transfer_ns == Approx(kCrossTransferNs));
 
   // A thread homed on node 1 that waits on node 0 goes home whatever the threshold.
   Machine m2 = machine_of(two_node_machine());

@@ -62,7 +62,7 @@ TEST_CASE("scheduler: partitioned serves each process's threads only on the core
   CHECK(pick(*s, c0) == &c);
   // The partition's lock: core 2 took it after core 0, sharing the L3.
   CHECK(c2.locks == std::vector<std::string>{"partition0"});
-  CHECK(c2.transfer_ns == Approx(25));
+  CHECK(c2.transfer_ns == Approx(kSocketTransferNs));
 }
 
 TEST_CASE("scheduler: partitioned named partitions override the process's cores and reserve theirs") {

@@ -32,6 +32,11 @@ inline json two_node_machine(int cores_per_socket = 4) {
           {"interconnect", {{"latency_ns", {{80, 130}, {130, 80}}}}}};
 }
 
+// Moving a line another core modified (a lock, a queue's head) on two_node_machine() (models/costs.hpp): within a
+// socket, the request to the L3 and the L3's snoop of the owner, 25 ns each; across the sockets, the interconnect's
+// round trip (130 - 80 ns) and the same at the owner's socket.
+inline constexpr double kSocketTransferNs = 2 * 25, kCrossTransferNs = (130 - 80) + 2 * 25;
+
 inline Machine machine_of(const json& j) {
   return build_machine(j, "machine", "test", ".");
 }

@@ -59,15 +59,15 @@ TEST_CASE("scheduler: work-stealing steals nearest first and pays the victim que
   CHECK(pick(*s, c0) == &near);
   CHECK(c0.counts["steal"] == 1);
   CHECK(c0.locks == std::vector<std::string>{"runqueue1"});
-  // Probing core 1's queue and taking its lock: two L3 transfers (25 ns each), plus the work of the steal.
-  CHECK(c0.transfer_ns == Approx(25));
-  CHECK(c0.spent_s == Approx(2 * 25e-9 + 300 / 2e9));
+  // Probing core 1's queue and taking its lock: two transfers within the socket, plus the work of the steal.
+  CHECK(c0.transfer_ns == Approx(kSocketTransferNs));
+  CHECK(c0.spent_s == Approx(2 * kSocketTransferNs * 1e-9 + 300 / 2e9));
 
   c0.clear();
   CHECK(pick(*s, c0) == &far);
   CHECK(c0.locks == std::vector<std::string>{"runqueue5"});
-  CHECK(c0.transfer_ns == Approx(130));  // across the interconnect
-  CHECK(c0.spent_s == Approx(2 * 130e-9 + 300 / 2e9));
+  CHECK(c0.transfer_ns == Approx(kCrossTransferNs));  // across the interconnect
+  CHECK(c0.spent_s == Approx(2 * kCrossTransferNs * 1e-9 + 300 / 2e9));
 }
 
 TEST_CASE("scheduler: work-stealing never steals a thread that may not run on the thief, and a failed search is free") {
