@@ -30,9 +30,12 @@ inline double ns_to_cycles(const Machine& m, int core, double ns) {
 // - Cores on different nodes, the owner's last-level cache spanning its whole node (one shared cache per socket): the
 //   request crosses to the owner's node and back, the interconnect's round trip (the remote memory latency less the
 //   local one), and the owner's cache answers as above, without a memory access.
-// - Otherwise (no cache shared, and the owner's node resolves coherence at its memory controller: the dies of a
-//   front-side-bus package, or a node of several last-level caches) a coherence miss served at the latency of the
-//   memory of `from`'s node as seen from `to`'s node.
+// - Cores of one node sharing no cache (the dies of a front-side-bus package, a node of several last-level caches):
+//   the miss goes the way of a memory access (on the bus, or to the node's memory controller, whose snoop finds the
+//   owner), but the owner's cache answers it instead of the DRAM: the local latency less the DRAM's own part
+//   (`machine.dram_access_ns`, the modules' tRCD + CL) plus the owner's last-level cache lookup. Without a
+//   dram_access_ns, a memory access.
+// - Otherwise a coherence miss served at the latency of the memory of `from`'s node as seen from `to`'s node.
 // With broadcast coherence (see docs/calibration.md) no shared cache short-cuts the
 // request: it goes to the home node's memory controller, which probes every node, and the transfer completes once
 // every node has answered. The probes' round trip to the farthest node sets the cost, whatever the distance between
@@ -56,6 +59,8 @@ inline double line_transfer_ns(const Machine& m, int from, int to, int home) {
     const Cache* llc = m.last_level_cache(from);
     if (fn != tn && llc && m.cache_spans_node(*llc, fn))
       return std::max(0.0, lat[tn][fn] - lat[tn][tn]) + 2 * llc->hit_latency_cycles / m.cores[from].freq_ghz;
+    if (fn == tn && llc && m.dram_access_ns > 0)
+      return lat[tn][tn] - m.dram_access_ns + llc->hit_latency_cycles / m.cores[from].freq_ghz;
     return lat[tn][fn];
   }
   const double probed_ns = lat[home][home];

@@ -144,6 +144,9 @@ struct Machine {
   Interconnect interconnect;
   double core_bandwidth_gb_s = 12;  // most one core can stream (bounded by its outstanding misses)
   double core_mlp = 10;             // outstanding cache misses per core (memory-level parallelism)
+  // The DRAM's own part of a local load's latency (row activation and column access, tRCD + CL): what a miss that
+  // another cache of the node answers skips (models/costs.hpp). 0: not given, such a miss costs a memory access.
+  double dram_access_ns = 0;
   // Regions up to this size are small data that stays in the caches: the engine tracks them line by line
   // (models/coherence.hpp) instead of streaming them from memory. 0: every region streams.
   uint64_t coherent_region_max_bytes = 4096;

@@ -168,7 +168,9 @@ const std::vector<Preset>& machine_presets() {
       // 2x4-core Intel: Intel S5000XVN, 2x quad-core Xeon X5355 (Clovertown, Core microarchitecture, 65 nm) at
       // 2.66 GHz; each package holds 2 dies of 2 cores sharing a 4 MiB L2 (14 cycles); L1d 32 KiB (3 cycles); one
       // external memory controller (5000X) behind the front-side bus, 1333 MT/s = 10.7 GB/s per bus, FB-DIMM DDR2-667
-      // [datasheet; guide: Core microarchitecture] (~105 ns load latency [estimate]). The memory is uniform; mksim
+      // [datasheet; guide: Core microarchitecture] (~105 ns load latency [estimate]; of it the DRAM's row activation and
+      // column access, tRCD + CL = 15 + 15 ns [datasheet: JEDEC DDR2-667 speed bin 5-5-5], skipped when the other
+      // die's cache answers a snoop on the bus). The memory is uniform; mksim
       // gives each socket a node with the same latency everywhere (a UMA machine) and half the sustained bandwidth
       // (~4 GB/s per bus [estimate]); the bus, 1333 MT/s x 8 bytes = 10.7 GB/s [datasheet], joins the two; per-core
       // bandwidth 3 GB/s and 8 misses in flight [estimate]. Core: untagged TLB [datasheet]; page walk 52 cycles
@@ -179,7 +181,7 @@ const std::vector<Preset>& machine_presets() {
         "caches": {"l1": {"size_kib": 32, "latency_cycles": 3},
                    "l2": {"size_kib": 4096, "latency_cycles": 14, "shared_by": "die"}, "l3": {"size_kib": 0}},
         "memory": {"node_size_gib": 4, "controller_bandwidth_gb_s": 4, "local_latency_ns": 105,
-                   "core_bandwidth_gb_s": 3, "core_mlp": 8},
+                   "core_bandwidth_gb_s": 3, "core_mlp": 8, "dram_access_ns": 30},
         "cpu": {"tagged_tlb": false, "page_walk_cycles": 52},
         "interconnect": {"link_bandwidth_gb_s": 10.7, "latency_ns": [[105, 105], [105, 105]]}
       })",

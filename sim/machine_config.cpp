@@ -64,6 +64,13 @@ const Schema& machine_schema() {
             .above(0),
         Field::number("core_mlp", 10, "misses", "cache misses one core keeps in flight (memory-level parallelism)")
             .above(0),
+        Field::number("dram_access_ns", 0, "ns",
+                      "the DRAM's own part of local_latency_ns (row activation and column access, tRCD + CL, from "
+                      "the modules' data sheet): a miss for a line that another last-level cache of the node holds "
+                      "modified is answered by that cache and skips it (with directory coherence, cores of one node "
+                      "sharing no cache: the dies of a front-side-bus package); 0: not given, such a miss costs a "
+                      "memory access")
+            .at_least(0),
         Field::number("coherent_region_max_kib", 4, "KiB",
                       "regions up to this size stay in the caches, tracked line by line by the coherence model "
                       "(hits, cache-to-cache transfers, invalidations); larger ones stream from memory (0: all stream; "
@@ -439,6 +446,12 @@ void apply_memory(Machine& m, const Params& mem, bool override_size, const json&
   }
   m.core_bandwidth_gb_s = mem.number("core_bandwidth_gb_s");
   m.core_mlp = mem.number("core_mlp");
+  m.dram_access_ns = mem.number("dram_access_ns");
+  for (const auto& nd : m.nodes)
+    if (nd.kind == primary && m.dram_access_ns >= nd.local_latency_ns)
+      mem.fail("dram_access_ns",
+               fmt::format("{:g} ns is not less than node {}'s local latency ({:g} ns): expected the DRAM's part of it",
+                           m.dram_access_ns, nd.id, nd.local_latency_ns));
   m.coherent_region_max_bytes = static_cast<uint64_t>(std::llround(mem.number("coherent_region_max_kib") * 1024.0));
 }
 

@@ -101,6 +101,13 @@ TEST_CASE("coherence: under a directory a modified line costs the way to the poi
   CHECK(line_transfer_ns(d, 0, 1) == Approx(2 * 20));
   CHECK(line_transfer_ns(d, 0, 2) == Approx(100));
   CHECK(line_transfer_ns(d, 0, 4) == Approx(150));
+  // Given the DRAM's part of the local latency, the other die's L3 answers the miss instead of the DRAM: the rest of
+  // the way of a memory access and that L3's lookup. Across the sockets nothing changes.
+  dies["memory"]["dram_access_ns"] = 30;
+  Machine b = build_machine(dies, "machine", "test", ".");
+  CHECK(line_transfer_ns(b, 0, 2) == Approx(100 - 30 + 20));
+  CHECK(line_transfer_ns(b, 0, 1) == Approx(2 * 20));
+  CHECK(line_transfer_ns(b, 0, 4) == Approx(150));
 }
 
 TEST_CASE("coherence: readers share a line; a write invalidates every copy and waits for the farthest") {
