@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
 
+#include "models/costs.hpp"
 #include "models/memory_kinds.hpp"
 #include "models/presets.hpp"
 #include "sim/config.hpp"
@@ -833,6 +835,24 @@ std::string smt_text(const Machine& m) {
       m.num_cores(), m.physical_cores(), tp, mark(m, "cpu.smt_throughput"), list);
 }
 
+// What a line another core modified costs core 0 to take (models/costs.hpp, line_transfer_ns), by where that core is:
+// one entry per kind of place, in core order.
+std::vector<std::pair<std::string, double>> transfers_to_core0(const Machine& m) {
+  std::vector<std::pair<std::string, double>> out;
+  for (int c = 1; c < m.num_cores(); ++c) {
+    std::string where;
+    if (const Cache* s = m.shared_cache(c, 0))
+      where = m.physical_core(c) == m.physical_core(0) ? "SMT sibling" : fmt::format("sharing its L{}", s->level);
+    else if (m.cores[c].node == m.cores[0].node)
+      where = fmt::format("node {} without a shared cache", m.cores[c].node);
+    else
+      where = fmt::format("node {}", m.cores[c].node);
+    if (std::none_of(out.begin(), out.end(), [&](const auto& e) { return e.first == where; }))
+      out.emplace_back(where, line_transfer_ns(m, c, 0));
+  }
+  return out;
+}
+
 std::vector<std::string> assumed_figures(const Machine& m) {
   std::vector<std::string> out;
   for (const auto& [path, pv] : m.provenance)
@@ -894,6 +914,10 @@ json machine_summary_json(const Machine& m) {
               {"siblings", smt_siblings(m)}};
   j["coherence"] = {{"protocol", protocol_name(m.coherence.protocol)},
                     {"home_occupancy_ns", m.coherence.home_occupancy_ns}};
+  j["dram_access_ns"] = m.dram_access_ns;
+  json transfers = json::array();
+  for (const auto& [where, ns] : transfers_to_core0(m)) transfers.push_back({{"owner", where}, {"ns", ns}});
+  j["line_transfer_to_core0_ns"] = transfers;
   // Per figure (its path in a config's machine section): where it came from. `assumed` lists the defaults, the
   // figures a user should override with what is known of the machine.
   json prov = json::object();
@@ -955,6 +979,18 @@ std::string machine_summary_text(const Machine& m) {
   out +=
       fmt::format("  coherence: {}{}, home node occupancy {} ns per request{}\n", protocol_name(m.coherence.protocol),
                   mark(m, "coherence.protocol"), m.coherence.home_occupancy_ns, mark(m, "coherence.home_occupancy_ns"));
+  if (m.num_cores() > 1) {
+    std::string list;
+    const auto transfers = transfers_to_core0(m);
+    for (size_t i = 0; i < transfers.size() && i < 8; ++i)
+      list += fmt::format("{} {} {:.1f} ns", i ? "," : "", transfers[i].first, transfers[i].second);
+    if (transfers.size() > 8) list += fmt::format(", ... ({} more)", transfers.size() - 8);
+    out += fmt::format("  line transfers to core 0 (a line another core modified{}):{}\n",
+                       m.dram_access_ns > 0 ? fmt::format("; DRAM part {:g} ns{}", m.dram_access_ns,
+                                                          mark(m, "memory.dram_access_ns"))
+                                            : "",
+                       list);
+  }
   if (m.num_nodes() > 1)
     out += fmt::format(
         "  interconnect: {} links, {:.1f} GB/s each{}\n",

@@ -347,3 +347,22 @@ TEST_CASE("machine: each figure records where it comes from, and the summary mar
   Machine one = build_machine(json{{"cores_per_socket", 2}}, "machine", "cfg.json", ".");
   for (const auto& [path, pv] : one.provenance) CHECK(path.rfind("interconnect.", 0) != 0);
 }
+
+TEST_CASE("machine: the summary shows what taking a line another core modified costs, by where that core is") {
+  // The Multikernel paper's 2x4-core Intel: two cores of a die share an L2 (14 cycles at 2.66 GHz), the two dies of a
+  // package share the front-side bus (105 ns loads, of which the DRAM's part is 30 ns), the sockets join through the
+  // chipset.
+  Machine m = machine_from_argument("intel-2x4-2009");
+  json j = machine_summary_json(m);
+  REQUIRE(j["line_transfer_to_core0_ns"].size() == 3);
+  CHECK(j["line_transfer_to_core0_ns"][0]["owner"] == "sharing its L2");
+  CHECK(j["line_transfer_to_core0_ns"][0]["ns"].get<double>() == Approx(2 * 14 / 2.66));
+  CHECK(j["line_transfer_to_core0_ns"][1]["owner"] == "node 0 without a shared cache");
+  CHECK(j["line_transfer_to_core0_ns"][1]["ns"].get<double>() == Approx(105 - 30 + 14 / 2.66));
+  CHECK(j["line_transfer_to_core0_ns"][2]["owner"] == "node 1");
+  CHECK(j["line_transfer_to_core0_ns"][2]["ns"].get<double>() == Approx(105));
+  CHECK(j["dram_access_ns"] == 30);
+  CHECK_THAT(machine_summary_text(m), Catch::Contains("line transfers to core 0 (a line another core modified; DRAM "
+                                                      "part 30 ns): sharing its L2 10.5 ns, node 0 without a shared "
+                                                      "cache 80.3 ns, node 1 105.0 ns\n"));
+}
