@@ -111,9 +111,11 @@ const Cache* Machine::last_level_cache(int core) const {
 
 bool Machine::cache_spans_node(const Cache& c, int node) const {
   if (c.cores.size() < 2) return false;
-  for (const Core& k : cores)
-    if (k.node == node && std::find(c.cores.begin(), c.cores.end(), k.id) == c.cores.end()) return false;
-  return true;
+  // A cache instance lists each of its cores once: it holds every core of the node when it holds as many as the node.
+  size_t in_cache = 0, on_node = 0;
+  for (int k : c.cores) in_cache += cores[k].node == node;
+  for (const Core& k : cores) on_node += k.node == node;
+  return in_cache == on_node;
 }
 
 std::string Machine::check() const {
