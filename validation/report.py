@@ -322,9 +322,12 @@ def evaluate_case(doc, c, results):
                             metric_at(results, c.get("minus_experiment", c["experiment"]), c["metric"],
                                       c.get("minus_at"))) * scale
     elif kind == "ratio":
-        n, d = c["numerator"], c["denominator"]
-        row["simulated"] = (metric_at(results, n["experiment"], n["metric"], n.get("at")) /
-                            metric_at(results, d["experiment"], d["metric"], d.get("at")))
+        # Of two values, each an experiment's metric at one point of its sweep, or its difference between two points
+        # (`minus_at`: the part that grows with the sweep, as a curve read off a figure less its start).
+        def side(x):
+            v = metric_at(results, x["experiment"], x["metric"], x.get("at"))
+            return v - metric_at(results, x["experiment"], x["metric"], x["minus_at"]) if "minus_at" in x else v
+        row["simulated"] = side(c["numerator"]) / side(c["denominator"])
     elif kind == "crossover":
         xa, ya = sweep_curve(results, c["experiments"][0], c["metric"])
         xb, yb = sweep_curve(results, c["experiments"][1], c["metric"])
