@@ -33,7 +33,7 @@ inline double ns_to_cycles(const Machine& m, int core, double ns) {
 // - Cores of one node sharing no cache (the dies of a front-side-bus package, a node of several last-level caches):
 //   the miss goes the way of a memory access (on the bus, or to the node's memory controller, whose snoop finds the
 //   owner), but the owner's cache answers it instead of the DRAM: the local latency less the DRAM's own part
-//   (`machine.dram_access_ns`, the modules' tRCD + CL) plus the owner's last-level cache lookup. Without a
+//   (`machine.memory.dram_access_ns`, the modules' tRCD + CL) plus the owner's last-level cache lookup. Without a
 //   dram_access_ns, a memory access.
 // - Otherwise a coherence miss served at the latency of the memory of `from`'s node as seen from `to`'s node.
 // With broadcast coherence (see docs/calibration.md) no shared cache short-cuts the

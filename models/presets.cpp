@@ -168,8 +168,8 @@ const std::vector<Preset>& machine_presets() {
       // 2x4-core Intel: Intel S5000XVN, 2x quad-core Xeon X5355 (Clovertown, Core microarchitecture, 65 nm) at
       // 2.66 GHz; each package holds 2 dies of 2 cores sharing a 4 MiB L2 (14 cycles); L1d 32 KiB (3 cycles); one
       // external memory controller (5000X) behind the front-side bus, 1333 MT/s = 10.7 GB/s per bus, FB-DIMM DDR2-667
-      // [datasheet; guide: Core microarchitecture] (~105 ns load latency [estimate]; of it the DRAM's row activation and
-      // column access, tRCD + CL = 15 + 15 ns [datasheet: JEDEC DDR2-667 speed bin 5-5-5], skipped when the other
+      // [datasheet; guide: Core microarchitecture] (~105 ns load latency [estimate]; of it the DRAM's row activation
+      // and column access, tRCD + CL = 15 + 15 ns [datasheet: JEDEC DDR2-667 speed bin 5-5-5], skipped when the other
       // die's cache answers a snoop on the bus). The memory is uniform; mksim
       // gives each socket a node with the same latency everywhere (a UMA machine) and half the sustained bandwidth
       // (~4 GB/s per bus [estimate]); the bus, 1333 MT/s x 8 bytes = 10.7 GB/s [datasheet], joins the two; per-core

@@ -986,9 +986,9 @@ std::string machine_summary_text(const Machine& m) {
       list += fmt::format("{} {} {:.1f} ns", i ? "," : "", transfers[i].first, transfers[i].second);
     if (transfers.size() > 8) list += fmt::format(", ... ({} more)", transfers.size() - 8);
     out += fmt::format("  line transfers to core 0 (a line another core modified{}):{}\n",
-                       m.dram_access_ns > 0 ? fmt::format("; DRAM part {:g} ns{}", m.dram_access_ns,
-                                                          mark(m, "memory.dram_access_ns"))
-                                            : "",
+                       m.dram_access_ns > 0
+                           ? fmt::format("; DRAM part {:g} ns{}", m.dram_access_ns, mark(m, "memory.dram_access_ns"))
+                           : "",
                        list);
   }
   if (m.num_nodes() > 1)

@@ -70,7 +70,7 @@ TEST_CASE("coherence: a line written by another core costs the transfer between 
   CHECK(access_ns(m, line, 5, true, 3e-6) == Approx(2));  // and now it is core 5's own
 }
 
-TEST_CASE("coherence: under a directory a modified line costs the way to the point that knows its owner and the snoop") {
+TEST_CASE("coherence: under a directory a modified line costs the way to whoever knows its owner, and the snoop") {
   // Within a socket the L3 knows the owner and snoops its private cache: two trips like an L3 hit.
   Machine m = two_socket();
   CHECK(line_transfer_ns(m, 0, 1) == Approx(2 * 20));
