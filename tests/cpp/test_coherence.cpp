@@ -1,33 +1,18 @@
 // The cache-coherence model of small shared data (models/coherence.hpp), to the nanosecond on a machine whose costs
-// are known: 2 sockets x 4 cores at 2 GHz, a 4-cycle L1 (2 ns), a 40-cycle L3 shared per socket (20 ns), 100 ns local
-// memory and 150 ns between the sockets; and through the engine, with the shared-update workload.
+// are known (test_two_sockets.hpp); and through the engine, with the shared-update workload.
 #include <catch2/catch.hpp>
 #include <map>
 
 #include "models/coherence.hpp"
 #include "models/costs.hpp"
 #include "sim/machine_config.hpp"
+#include "test_two_sockets.hpp"
 #include "test_workload_support.hpp"
 
 using namespace mksim;
 using namespace mksim::test;
 
 namespace {
-
-json two_socket_doc() {
-  return json::parse(R"({"sockets": 2, "cores_per_socket": 4, "freq_ghz": 2.0,
-      "caches": {"l1": {"latency_cycles": 4}, "l3": {"shared_by": "socket", "latency_cycles": 40}},
-      "interconnect": {"latency_ns": [[100, 150], [150, 100]]}})");
-}
-
-Machine two_socket() {
-  return build_machine(two_socket_doc(), "machine", "test", ".");
-}
-
-// Moving a line another core modified (models/costs.hpp): between cores of a socket, the request to the L3 and the
-// L3's snoop of the owner, 20 ns each; across the sockets, the interconnect's round trip (150 - 100 ns) and the
-// owner socket's L3 and snoop.
-constexpr double kSocketNs = 2 * 20, kCrossNs = (150 - 100) + 2 * 20;
 
 // Core `core` writes (or reads) `lines` at `at_s`; returns how long it took, in ns.
 double access_ns(const Machine& m, std::vector<CacheLine>& lines, int core, bool write, double at_s = 0,

@@ -1,6 +1,5 @@
 // The mechanisms the validation against published measurements rests on (docs/validation.md), each checked to the
-// nanosecond on a small machine whose line transfers are known: 2 sockets x 4 cores at 2 GHz, a 40-cycle shared L3
-// per socket (20 ns), 100 ns local memory and 150 ns between the sockets.
+// nanosecond on a small machine whose line transfers are known (test_two_sockets.hpp).
 #include <catch2/catch.hpp>
 #include <map>
 
@@ -9,21 +8,14 @@
 #include "sim/engine.hpp"
 #include "sim/machine_config.hpp"
 #include "test_cpu_double.hpp"
+#include "test_two_sockets.hpp"
 
 using namespace mksim;
+using mksim::test::kCrossNs;
+using mksim::test::kSocketNs;
+using mksim::test::two_socket_doc;
 
 namespace {
-
-json two_socket_doc() {
-  return json::parse(R"({"sockets": 2, "cores_per_socket": 4, "freq_ghz": 2.0,
-      "caches": {"l3": {"shared_by": "socket", "latency_cycles": 40}},
-      "interconnect": {"latency_ns": [[100, 150], [150, 100]]}})");
-}
-
-// Moving a line another core modified (models/costs.hpp): between cores of a socket, the request to the L3 and the
-// L3's snoop of the owner (20 ns each); across the sockets, the interconnect's round trip (150 - 100 ns) and the owner
-// socket's L3 and snoop.
-constexpr double kSocketNs = 2 * 20, kCrossNs = (150 - 100) + 2 * 20;
 
 // A Cpu that keeps accounts only, to run a protocol without a simulation.
 class LedgerCpu final : public QuietCpu {

@@ -12,25 +12,16 @@
 #include "sim/engine.hpp"
 #include "sim/machine_config.hpp"
 #include "test_cpu_double.hpp"
+#include "test_two_sockets.hpp"
 #include "test_workload_support.hpp"
 
 using namespace mksim;
+using mksim::test::kCrossNs;
+using mksim::test::kSocketNs;
+using mksim::test::two_socket;
 namespace fs = std::filesystem;
 
 namespace {
-
-// 2 sockets x 4 cores at 2 GHz, a shared L3 of 20 ns per socket, 100 ns local memory, 150 ns between the sockets.
-Machine two_sockets() {
-  return build_machine(json::parse(R"({"sockets": 2, "cores_per_socket": 4, "freq_ghz": 2.0,
-      "caches": {"l3": {"shared_by": "socket", "latency_cycles": 40}},
-      "interconnect": {"latency_ns": [[100, 150], [150, 100]]}})"),
-                       "machine", "test", ".");
-}
-
-// Moving a line another core modified (models/costs.hpp): between cores of a socket, the request to the L3 and the
-// L3's snoop of the owner (20 ns each); across the sockets, the interconnect's round trip (150 - 100 ns) and the owner
-// socket's L3 and snoop.
-constexpr double kSocketNs = 2 * 20, kCrossNs = (150 - 100) + 2 * 20;
 
 // A Cpu double whose cores are busy until a given time: a polling target reads its channel only then.
 class BusyCpu final : public QuietCpu {
@@ -98,7 +89,7 @@ double fig6_cycles(const std::string& protocol, int k) {
 }  // namespace
 
 TEST_CASE("protocols: a polled message to a busy target waits until its handler runs; an IPI preempts it") {
-  Machine m = two_sockets();
+  Machine m = two_socket();
   const auto unicast = make_agreement("unicast");
   BusyCpu idle(m, 0);
   const double free_ns = unicast->run_ns(idle, {4}, kUrpc);
@@ -143,7 +134,7 @@ TEST_CASE("protocols: NUMA-aware multicast keeps both buffers of a channel at it
 }
 
 TEST_CASE("protocols: the initiator takes the acknowledgements it reads one after another") {
-  Machine m = two_sockets();
+  Machine m = two_socket();
   BusyCpu fast(m, 0), slow(m, 0);
   AgreementCosts k = kUrpc;
   const double without_ns = make_agreement("unicast")->run_ns(fast, range(1, 8), k);
@@ -154,7 +145,7 @@ TEST_CASE("protocols: the initiator takes the acknowledgements it reads one afte
 }
 
 TEST_CASE("protocols: every target acknowledges exactly once, and the initiator reads every acknowledgement") {
-  Machine m = two_sockets();
+  Machine m = two_socket();
   for (const char* p : {"ipi-broadcast", "unicast", "broadcast", "multicast", "numa-multicast"}) {
     INFO(p);
     BusyCpu cpu(m, 0);
@@ -170,7 +161,7 @@ TEST_CASE("protocols: every target acknowledges exactly once, and the initiator 
 }
 
 TEST_CASE("protocols: multicast forwards through one aggregation core per package; broadcast's line bounces") {
-  Machine m = two_sockets();
+  Machine m = two_socket();
   BusyCpu cpu(m, 0);
   // Core 4 sees the request two transfers across after its send (30 + 2 x kCrossNs) and forwards it to 5, 6 and 7
   // through their shared L3 before handling its own: their handlers start after its forwards (30 ns each, the write's
