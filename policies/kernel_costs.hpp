@@ -144,6 +144,19 @@ class MessageLines {
     r->read += n;
     return done;
   }
+  // `receiver` reads the message of `bytes` that `sender` wrote on the ring to it, at a later time than the engine can
+  // order yet (a server's monitor serving a request when its core gets to it; Cpu::access_shared_lines only runs on
+  // the reading core's own clock). The caller charges the read (line_transfer_ns), which does not queue at the home
+  // node; this returns the lines to the channel's steady state, shared by writer and reader, so that the next write
+  // invalidates the reader's copy again.
+  void read_later(int sender, int receiver, uint64_t bytes) {
+    Ring& r = ring(sender, receiver);
+    for (auto n = static_cast<size_t>(lines_of(bytes)); n > 0 && r.read < r.written; --n, ++r.read) {
+      CacheLine& l = r.slots[r.read % kSlots];
+      l.owner = -1;
+      l.sharers = {sender, receiver};
+    }
+  }
 
  private:
   static constexpr size_t kSlots = 64;

@@ -66,7 +66,9 @@ struct MicrokernelParams {
                   Field::integer("net_server_core", -1, "core", "core of the network server (-1: the caller's core)")
                       .at_least(-1))
             .bind(&P::server_threads,
-                  Field::integer("server_threads", 1, "", "worker threads per server (1: a single-threaded queue)")
+                  Field::integer("server_threads", 1, "",
+                                 "worker threads per server, one per core from the server's core on (1: a "
+                                 "single-threaded queue)")
                       .at_least(1)
                       .at_most(4096)));
     return d;
@@ -190,18 +192,23 @@ class Microkernel final : public KernelArchitecture {
       cpu.spend_cycles(2 * switch_in + work_cycles + kernel_cycles, Work::Kernel);
       return;
     }
-    // A server on another core: the call wakes it there; requests queue; the reply wakes the caller back.
+    // A server on another core: the call wakes it there with an IPI, which preempts whatever that core runs
+    // (Cpu::handler_start_s); requests queue at the server's threads; the reply wakes the caller back.
     cpu.sync();
     cpu.spend_cycles(ipc, Work::Kernel);
-    const double arrival = cpu.now_s() + ipi_.wake(cpu, s.core);
+    const double sent = cpu.now_s();
+    const double delivery_s = ipi_.wake(cpu, s.core);  // the sender's cost of the IPI, then its way to the server
+    const double arrival = cpu.handler_start_s(s.core, cpu.now_s() + delivery_s, true);
     // On the server's core: its receive (the switch into the server's address space), the work, the reply's IPC.
     const double server_ipc = trap_cycles(m, s.core, fastpath_cycles_);
     const double service_s =
         (server_ipc + as_.cycles(m, s.core) + work_cycles + server_ipc) / (m.cores[s.core].freq_ghz * 1e9);
-    const double done = s.admit(arrival, service_s);
-    cpu.interrupt(s.core, service_s * m.cores[s.core].freq_ghz * 1e9);
-    cpu.count("ipi");
-    const double reply = done + (ipi_.latency_ns + line_transfer_ns(m, s.core, cpu.core())) * 1e-9;
+    const auto served = s.admit(arrival, service_s);
+    // The worker's core serves it then (worker i runs on the i-th core from the server's, so they run in parallel).
+    const int worker_core = (s.core + served.worker) % m.num_cores();
+    cpu.run_handler(cpu.core(), worker_core, sent, served.start_s, service_s);
+    cpu.count("ipi");  // the reply's, which wakes the caller
+    const double reply = served.done_s + (ipi_.latency_ns + line_transfer_ns(m, worker_core, cpu.core())) * 1e-9;
     cpu.spend_cycles(as_.cycles(cpu) + kernel_cycles, Work::Kernel);
     cpu.block_until(reply, "a reply from a server");
   }

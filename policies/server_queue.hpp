@@ -16,13 +16,17 @@ struct ServerQueue {
 
   ServerQueue(std::string n, int c, int threads) : name(std::move(n)), core(c), free_at_s(std::max(1, threads), 0.0) {}
 
-  // A request arriving at `arrival_s` needing `service_s`: returns when its service ends. Requests must be admitted
+  struct Service {
+    double start_s, done_s;
+    int worker;  // which worker thread serves it
+  };
+  // A request arriving at `arrival_s` needing `service_s`: the first worker free takes it. Requests must be admitted
   // in arrival order (callers synchronise their clocks first).
-  double admit(double arrival_s, double service_s) {
+  Service admit(double arrival_s, double service_s) {
     auto it = std::min_element(free_at_s.begin(), free_at_s.end());
-    double start = std::max(arrival_s, *it);
+    const double start = std::max(arrival_s, *it);
     *it = start + service_s;
-    return *it;
+    return {start, *it, static_cast<int>(it - free_at_s.begin())};
   }
 };
 

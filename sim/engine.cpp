@@ -40,12 +40,9 @@ void CoreRt::run_handler(int from, int target, double sent_s, double start_s, do
   if (t.waiting && t.idle_wait) {  // an idle core runs the handler in its idle time, when it comes
     t.busy_s += seconds;
     t.kernel_s += seconds;
-    t.idle_handler_s += seconds;
     ++t.interrupts;
-    if (e->observed()) {
-      t.idle_handlers.emplace_back(start_s, start_s + seconds);
-      e->observe_handler(from, t, seconds * t.hz, sent_s, start_s, seconds);
-    }
+    t.idle_handlers.emplace_back(start_s, start_s + seconds);
+    if (e->observed()) e->observe_handler(from, t, seconds * t.hz, sent_s, start_s, seconds);
     return;
   }
   t.stolen_cycles += seconds * t.hz;  // taken from the work it was doing then (its clock goes on from there)
@@ -265,9 +262,22 @@ inline void EngineImpl::idle(CoreRt& c) {
   c.sem->acquire();
   c.waiting = c.notified = c.idle_wait = false;
   const double end = sim_clock();
-  c.idle_s += end - start - c.idle_handler_s;
-  c.idle_handler_s = 0;
+  // The handlers run in this idle period: a handler that a queue put after its end (a server's requests waiting for
+  // the ones before them) runs while the core does something else: that part is taken from it (stolen time).
+  double handled = 0;
+  for (const auto& [a, b] : c.idle_handlers) {
+    handled += std::max(0.0, std::min(b, end) - a);
+    const double late = b - std::max(a, end);
+    if (late > 0) {
+      c.busy_s -= late;
+      c.kernel_s -= late;
+      c.stolen_cycles += late * c.hz;
+      if (a >= end) --c.interrupts;  // counted when it is taken
+    }
+  }
+  c.idle_s += end - start - handled;
   if (!obs_.empty()) observe_idle(c, start, end);
+  c.idle_handlers.clear();
 }
 
 void EngineImpl::core_main(CoreRt& c) {

@@ -162,9 +162,8 @@ class CoreRt final : public Cpu {
   std::vector<const CoreRt*> siblings;
   const Smt* smt = nullptr;
   double end_s = 0;
-  double resume_s = 0;        // when this core's actor next gets control back from SimGrid (its next poll point)
-  double idle_handler_s = 0;  // handler time run during the current idle period (not idle time)
-  std::vector<std::pair<double, double>> idle_handlers;  // (start, end) of those handlers, kept only for observers
+  double resume_s = 0;  // when this core's actor next gets control back from SimGrid (its next poll point)
+  std::vector<std::pair<double, double>> idle_handlers;  // (start, end) of handlers run in the current idle period
 
   // statistics
   double busy_s = 0, kernel_s = 0, idle_s = 0, spin_s = 0;

@@ -95,6 +95,34 @@ WorkloadRegistry::Add reg_loop("workload", "test-syscall-loop", "test: threads m
                                       Field::text("class", "file", ""), Field::number("work_cycles", 300, "", "")},
                                [](const Params& p) { return std::make_unique<SyscallLoop>(p); });
 
+// A test-only workload: a thread on core 0 computes `busy_cycles` while a thread on core 1 makes one file-service call
+// after 1000 cycles; reports how long the caller took.
+class BusyReplica final : public Workload {
+ public:
+  explicit BusyReplica(const Params& p) : p_(p) {}
+  void setup(WorkloadEnv& env) override {
+    uint32_t proc = env.create_process("calls", {});
+    env.create_thread(proc, {"busy", {0}, -1}, boxed(busy(p_.number("busy_cycles"))));
+    caller_ = env.create_thread(proc, {"caller", {1}, -1}, boxed(caller()));
+  }
+  Metrics metrics(const RunView& run) const override {
+    const auto& t = run.threads[caller_];
+    return {{"caller_s", t.end_s - t.start_s}};
+  }
+
+ private:
+  static Program busy(double cycles) { co_await Op::compute(cycles); }
+  static Program caller() {
+    co_await Op::compute(1000);
+    co_await Op::syscall(SyscallClass::File, 300);
+  }
+  Params p_;
+  uint32_t caller_ = 0;
+};
+WorkloadRegistry::Add reg_busy("workload", "test-busy-replica", "test: a file call while core 0 computes",
+                               Schema{Field::number("busy_cycles", 2e6, "", "")},
+                               [](const Params& p) { return std::make_unique<BusyReplica>(p); });
+
 // A test-only workload: `threads` threads on cores 0..k-1 run first (so their TLBs hold the address space), then
 // thread 0 unmaps `unmaps` times while the others wait; they are released at the end.
 class UnmapLoop final : public Workload {
@@ -185,14 +213,65 @@ TEST_CASE("architecture: a single-threaded server on another core is a queue tha
     json doc = {{"machine", small_machine()},
                 {"kernel",
                  {{"architecture", "microkernel"},
-                  {"microkernel", {{"file_server_core", 15}, {"server_threads", server_threads}}}}},
+                  {"microkernel", {{"file_server_core", 12}, {"server_threads", server_threads}}}}},
                 {"workload", {{"kind", "test-syscall-loop"}, {"threads", 8}, {"calls", 200}, {"work_cycles", 2000}}}};
     return run_checked(doc)["workload"]["metrics"]["makespan_s"].get<double>();
   };
   double one = span(1), four = span(4);
   // 8 clients x 200 calls x >= 2000 cycles of service at 2 GHz, all through one server thread.
   CHECK(one >= 8 * 200 * 2000 / 2e9);
+  // Four workers on cores 12..15, which no client uses, serve four requests at a time.
   CHECK(four < 0.4 * one);
+}
+
+TEST_CASE("architecture: a multikernel's busy service replica sees a polled request at its next poll, an IPI at once") {
+  // Per-node replicas: core 1's requests go to core 0's monitor, while core 0 computes for 1 ms (2e6 cycles at 2 GHz).
+  auto caller_us = [](const char* notification) {
+    json doc = {{"machine", small_machine()},
+                {"kernel",
+                 {{"architecture", "multikernel"},
+                  {"multikernel", {{"service_replicas", "per-node"}, {"notification", notification}}}}},
+                {"workload", {{"kind", "test-busy-replica"}, {"busy_cycles", 2e6}}}};
+    return run_checked(doc)["workload"]["metrics"]["caller_s"].get<double>() * 1e6;
+  };
+  const double polled = caller_us("poll"), interrupted = caller_us("ipi");
+  INFO("polled " << polled << " us, interrupted " << interrupted << " us");
+  CHECK(polled >= 1000.0 - 0.5);  // the replica polls when its computation ends
+  CHECK(interrupted < 5.0);       // an interrupt preempts the computation: a request's round trip of a few us
+}
+
+TEST_CASE(
+    "architecture: a server on another core serves each request when its turn comes, and the trace shows it then") {
+  json doc = {{"machine", small_machine()},
+              {"kernel", {{"architecture", "microkernel"}, {"microkernel", {{"file_server_core", 12}}}}},
+              {"workload", {{"kind", "test-syscall-loop"}, {"threads", 8}, {"calls", 50}, {"work_cycles", 2000}}}};
+  const auto [r, events] = test::run_traced(doc, "mksim_test_architectures_server");
+  std::vector<std::pair<double, double>> served;  // the server core's handler slices, in microseconds
+  double longest_wait_us = 0;
+  for (const auto& e : events) {
+    if (e.value("tid", 0) != 13) continue;  // core 12
+    if (e.value("ph", "") == "X" && e["name"] == "interrupt")
+      served.emplace_back(e["ts"].get<double>(), e["ts"].get<double>() + e["dur"].get<double>());
+    if (e.value("name", "") == "IPI" && e.contains("args") && e["args"].contains("latency_us"))
+      longest_wait_us = std::max(longest_wait_us, e["args"]["latency_us"].get<double>());
+  }
+  // Every request is served on the server's core, one after the other, each for at least its 2000 cycles of work
+  // (1 us at 2 GHz), while the run goes on: not taken all at once when that core next runs a thread.
+  REQUIRE(served.size() == 8 * 50);
+  std::sort(served.begin(), served.end());
+  for (size_t i = 0; i < served.size(); ++i) {
+    CHECK(served[i].second - served[i].first >= 1.0 - 1e-3);
+    if (i > 0) CHECK(served[i].first >= served[i - 1].second - 1e-3);  // the trace's grid is 1/4096 us
+  }
+  const double makespan_us = r["workload"]["metrics"]["makespan_s"].get<double>() * 1e6;
+  CHECK(served.back().second <= makespan_us);
+  CHECK(served.front().first < 0.01 * makespan_us);
+  // Eight callers share one server thread: requests wait for the ones before them.
+  CHECK(longest_wait_us > 3.0);
+  // The server's core did nothing else: its busy time is the requests' service.
+  double serving_s = 0;
+  for (const auto& [a, b] : served) serving_s += (b - a) * 1e-6;
+  CHECK(r["cores"][12]["busy_s"].get<double>() == Approx(serving_s).epsilon(1e-3));
 }
 
 TEST_CASE(

@@ -2,10 +2,7 @@
 // core runs the handler, the initiator waits for real acknowledgements, and the four protocols of Baumann et al.'s
 // Figure 6 differ by mechanism.
 #include <catch2/catch.hpp>
-#include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "sim/api/agreement.hpp"
 #include "sim/config.hpp"
@@ -19,7 +16,6 @@ using namespace mksim;
 using mksim::test::kCrossNs;
 using mksim::test::kSocketNs;
 using mksim::test::two_socket;
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -58,19 +54,11 @@ json run_doc(const json& doc, const std::string& outdir = "") {
 // Runs the unmap workload (20 unmaps of one page by 8 cores) on `preset` with the trace output; returns the results
 // and the trace's events.
 std::pair<json, json> traced_unmap(const char* preset, const std::string& name) {
-  const std::string out = (fs::temp_directory_path() / name).string();
-  fs::remove_all(out);
   json doc = {{"machine", {{"preset", preset}}},
               {"kernel", {{"architecture", "monolithic"}}},
               {"workload", {{"kind", "unmap"}, {"cores", 8}, {"pages", 1}, {"iterations", 20}}},
-              {"run", {{"seed", 1}, {"outputs", {{"trace", true}}}}}};
-  json r = run_doc(doc, out);
-  std::ifstream in(out + "/trace.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  fs::remove_all(out);
-  json trace = json::parse(ss.str());
-  return {r, trace.is_array() ? trace : trace["traceEvents"]};
+              {"run", {{"seed", 1}}}};
+  return test::run_traced(doc, name);
 }
 
 // The agreement part of the Barrelfish unmap on the 8x4-core AMD (the validation's Figure 6 experiment): the unmap's

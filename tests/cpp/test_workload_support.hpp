@@ -3,7 +3,11 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sim/config.hpp"
@@ -19,6 +23,23 @@ inline json run_checked(const json& doc, const std::string& outdir = "") {
   REQUIRE(r.contains("invariants"));
   CHECK(r["invariants"]["ok"] == true);
   return r;
+}
+
+// Runs `doc` to completion with the trace output (in a temporary directory named `name`, removed afterwards);
+// returns results.json and the trace's events.
+inline std::pair<json, json> run_traced(json doc, const std::string& name) {
+  namespace fs = std::filesystem;
+  const std::string out = (fs::temp_directory_path() / name).string();
+  fs::remove_all(out);
+  doc["run"]["outputs"]["trace"] = true;
+  json r = run_checked(doc, out);
+  REQUIRE(r["summary"]["status"] == "completed");
+  std::ifstream in(out + "/trace.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  fs::remove_all(out);
+  json trace = json::parse(ss.str());
+  return {r, trace.is_array() ? trace : trace["traceEvents"]};
 }
 
 // Runs `doc` to completion and returns results.json's workload.metrics.
