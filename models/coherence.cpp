@@ -16,8 +16,8 @@ double hit_ns(const Machine& m, int core) {
 }
 
 // One line: what the access costs from `start_s`, and the line's new state.
-double access_line(const Machine& m, CacheLine& l, int core, bool write, int home_node, double start_s,
-                   double& home_free_s, LineAccessCost& cost) {
+double access_line(const Machine& m, CacheLine& l, int core, bool write, int home_node, double start_s, HomeQueue& home,
+                   LineAccessCost& cost) {
   const bool sharer = std::find(l.sharers.begin(), l.sharers.end(), core) != l.sharers.end();
   double ns;
   bool hit = false;
@@ -44,10 +44,8 @@ double access_line(const Machine& m, CacheLine& l, int core, bool write, int hom
   // The line is in one place at a time: this access starts once the previous one on the line has completed, and a
   // request that leaves the core's cache also waits for its turn at the home node.
   double start = std::max(start_s, l.busy_until_s);
-  if (!hit && m.coherence.home_occupancy_ns > 0) {
-    start = std::max(start, home_free_s);
-    home_free_s = start + m.coherence.home_occupancy_ns * 1e-9;
-  }
+  if (!hit && m.coherence.home_occupancy_ns > 0)
+    start = home.book(start_s, start, m.coherence.home_occupancy_ns * 1e-9);
   const double done = start + ns * 1e-9;
   l.busy_until_s = done;
   if (write || (l.owner < 0 && l.sharers.empty())) {  // a write, or a read nobody else holds (Exclusive)
@@ -64,8 +62,45 @@ double access_line(const Machine& m, CacheLine& l, int core, bool write, int hom
 
 }  // namespace
 
+std::pair<double, size_t> HomeQueue::place(double arrival_s, double ready_s, double occupancy_s) const {
+  // In time order (the usual case): after the last turn, which ends last and came no later.
+  if (turns_.size() == head_ || turns_.back().arrival <= arrival_s)
+    return {turns_.size() == head_ ? ready_s : std::max(ready_s, turns_.back().end), turns_.size()};
+  // The turns are disjoint and sorted by start, so their ends are sorted too: those that end by the arrival matter
+  // neither for the order nor for the room.
+  const auto first = std::partition_point(turns_.begin() + static_cast<std::ptrdiff_t>(head_), turns_.end(),
+                                          [arrival_s](const Turn& x) { return x.end <= arrival_s; });
+  double start = ready_s;
+  for (auto it = first; it != turns_.end(); ++it)
+    if (it->arrival <= arrival_s) start = std::max(start, it->end);  // first come, first served
+  auto it = std::partition_point(first, turns_.end(), [start](const Turn& x) { return x.end <= start; });
+  for (; it != turns_.end(); ++it) {
+    if (start + occupancy_s <= it->start) break;  // a whole turn is free before this booking
+    start = std::max(start, it->end);
+  }
+  return {start, static_cast<size_t>(it - turns_.begin())};
+}
+
+double HomeQueue::first_free(double arrival_s, double ready_s, double occupancy_s) const {
+  return place(arrival_s, ready_s, occupancy_s).first;
+}
+
+double HomeQueue::book(double arrival_s, double ready_s, double occupancy_s) {
+  const auto [start, before] = place(arrival_s, ready_s, occupancy_s);
+  turns_.insert(turns_.begin() + static_cast<std::ptrdiff_t>(before), Turn{arrival_s, start, start + occupancy_s});
+  return start;
+}
+
+void HomeQueue::forget_before(double t) {
+  while (head_ < turns_.size() && turns_[head_].end <= t) ++head_;
+  if (head_ > 64 && head_ * 2 > turns_.size()) {  // drop the forgotten turns now and then
+    turns_.erase(turns_.begin(), turns_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
+}
+
 LineAccessCost access_lines(const Machine& m, std::span<CacheLine> lines, int core, bool write, bool dependent,
-                            int home_node, double start_s, double& home_free_s) {
+                            int home_node, double start_s, HomeQueue& home) {
   LineAccessCost cost;
   cost.done_s = start_s;
   // Independent lines: the (i + in_flight)-th is issued when the i-th completes.
@@ -74,7 +109,7 @@ LineAccessCost access_lines(const Machine& m, std::span<CacheLine> lines, int co
   if (lines.size() > in_flight) done.resize(lines.size());
   for (size_t i = 0; i < lines.size(); ++i) {
     const double issue = i < in_flight ? start_s : done[i - in_flight];
-    const double d = access_line(m, lines[i], core, write, home_node, issue, home_free_s, cost);
+    const double d = access_line(m, lines[i], core, write, home_node, issue, home, cost);
     if (!done.empty()) done[i] = d;
     cost.done_s = std::max(cost.done_s, d);
   }

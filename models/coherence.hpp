@@ -17,11 +17,41 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "models/machine.hpp"
 
 namespace mksim {
+
+// A home node's ordering point (its directory or, without one, the memory controller that broadcasts the probes): it
+// takes one coherent request at a time, each for machine.coherence.home_occupancy_ns, first come, first served: a
+// request is served after every request that reached it earlier, including one still waiting for its line. Most
+// requests come in time order (the engine brings a core's clock in step with the others first). A protocol simulated
+// from its initiator's start (sim/api/agreement.hpp) books the turns of its later requests ahead of time; a request
+// that reaches the point earlier than those, made afterwards, takes a free turn before them where a whole turn is
+// free (it cannot move them any more), and otherwise the first one after them.
+class HomeQueue {
+ public:
+  // A request that reached the point at `arrival_s` and can be served from `ready_s` on (once its line is free): books
+  // its turn of `occupancy_s` and returns when it starts.
+  double book(double arrival_s, double ready_s, double occupancy_s);
+  // When `book` would start the turn, without booking it.
+  double first_free(double arrival_s, double ready_s, double occupancy_s) const;
+  // Forgets the turns that ended by `t`: no request will reach the point earlier any more.
+  void forget_before(double t);
+  // When the last booked turn ends (0: none booked).
+  double last_end_s() const { return turns_.size() > head_ ? turns_.back().end : 0.0; }
+
+ private:
+  struct Turn {
+    double arrival, start, end;
+  };
+  // Where a request's turn goes: its start and the index of the turn it goes before.
+  std::pair<double, size_t> place(double arrival_s, double ready_s, double occupancy_s) const;
+  std::vector<Turn> turns_;  // booked turns from head_ on, sorted by start and disjoint
+  size_t head_ = 0;          // turns before it are forgotten
+};
 
 struct CacheLine {
   int owner = -1;            // core holding the only, writable copy (Exclusive/Modified), or -1
@@ -39,9 +69,9 @@ struct LineAccessCost {
 
 // Core `core` reads or writes `lines`, starting at `start_s`; updates their states. `dependent`: one line after the
 // other (pointer chasing); otherwise the lines are independent and up to `m.core_mlp` are in flight at once, as
-// misses to memory are. `home_node`: the NUMA node whose memory backs the lines; `home_free_s`: when that node's
-// ordering point takes its next request (advanced by the requests of this access).
+// misses to memory are. `home_node`: the NUMA node whose memory backs the lines; `home`: that node's ordering point,
+// where each request of this access that leaves the core's cache books its turn.
 LineAccessCost access_lines(const Machine& m, std::span<CacheLine> lines, int core, bool write, bool dependent,
-                            int home_node, double start_s, double& home_free_s);
+                            int home_node, double start_s, HomeQueue& home);
 
 }  // namespace mksim

@@ -31,12 +31,12 @@ namespace {
 
 constexpr double kNever = std::numeric_limits<double>::infinity();
 
-// The lines of one protocol's channels and the home nodes' ordering points, kept from one run to the next.
+// The lines of one protocol's channels, kept from one run to the next. (The home nodes' ordering points are the whole
+// run's, Cpu::home_queue: the protocol's requests book their turns there among the other cores' requests.)
 struct ChannelState {
   std::map<std::pair<int, int>, CacheLine> request, ack;  // by (sender, receiver)
   std::map<int, CacheLine> shared;                        // one broadcast line per initiator
   std::map<int, CacheLine> mask;                          // Linux's flush state (request and cpumask), per initiator
-  std::vector<double> home_free_s;                        // per node: when its ordering point takes the next request
 
   // A channel's line in its steady state: shared by its writer and its reader since the last exchange.
   static CacheLine& line(std::map<std::pair<int, int>, CacheLine>& lines, int from, int to) {
@@ -57,9 +57,7 @@ enum class Buffers {
 class Run {
  public:
   Run(Cpu& cpu, const AgreementCosts& k, ChannelState& st)
-      : cpu_(cpu), m_(cpu.machine()), k_(k), st_(st), start_s_(cpu.now_s()), me_(cpu.core()) {
-    if (st_.home_free_s.empty()) st_.home_free_s.assign(m_.num_nodes(), 0.0);
-  }
+      : cpu_(cpu), m_(cpu.machine()), k_(k), st_(st), start_s_(cpu.now_s()), me_(cpu.core()) {}
 
   double start_s() const { return start_s_; }
   int me() const { return me_; }
@@ -84,7 +82,7 @@ class Run {
     CacheLine* l = &line;
     const double begin = std::max(t, now_);
     at(begin, [this, l, core, write, home, begin, then = std::move(then)] {
-      auto cost = access_lines(m_, std::span<CacheLine>(l, 1), core, write, true, home, begin, st_.home_free_s[home]);
+      auto cost = access_lines(m_, std::span<CacheLine>(l, 1), core, write, true, home, begin, cpu_.home_queue(home));
       then(cost.done_s);
     });
   }
@@ -93,7 +91,8 @@ class Run {
   // and, with home-node occupancy, the home node takes it (as models/coherence.cpp orders them).
   double served_s(const CacheLine& line, int home, double t) const {
     double s = std::max(t, line.busy_until_s);
-    if (m_.coherence.home_occupancy_ns > 0) s = std::max(s, st_.home_free_s[home]);
+    if (m_.coherence.home_occupancy_ns > 0)
+      s = cpu_.home_queue(home).first_free(t, s, m_.coherence.home_occupancy_ns * 1e-9);
     return s;
   }
 

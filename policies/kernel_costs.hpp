@@ -144,18 +144,23 @@ class MessageLines {
     r->read += n;
     return done;
   }
-  // `receiver` reads the message of `bytes` that `sender` wrote on the ring to it, at a later time than the engine can
-  // order yet (a server's monitor serving a request when its core gets to it; Cpu::access_shared_lines only runs on
-  // the reading core's own clock). The caller charges the read (line_transfer_ns), which does not queue at the home
-  // node; this returns the lines to the channel's steady state, shared by writer and reader, so that the next write
-  // invalidates the reader's copy again.
-  void read_later(int sender, int receiver, uint64_t bytes) {
-    Ring& r = ring(sender, receiver);
-    for (auto n = static_cast<size_t>(lines_of(bytes)); n > 0 && r.read < r.written; --n, ++r.read) {
-      CacheLine& l = r.slots[r.read % kSlots];
-      l.owner = -1;
-      l.sharers = {sender, receiver};
-    }
+  // The same, by core `core` at `at_s`, a later time than SimGrid's (a server's core reading a request or writing its
+  // reply when it serves it): simulated ahead of time, the accesses book their turns at the home node among the
+  // run's other requests (Cpu::home_queue). `write_at` writes a message from `core` to `peer`; `read_at` reads the
+  // oldest unread message on the ring from `peer` to `core`.
+  double write_at(Cpu& cpu, int core, int peer, uint64_t bytes, double at_s) {
+    const auto n = static_cast<size_t>(lines_of(bytes));
+    Ring& r = ring(core, peer);
+    const double done = access_at(cpu, r, r.written, n, true, core, at_s);
+    r.written += n;
+    return done;
+  }
+  double read_at(Cpu& cpu, int core, int peer, uint64_t bytes, double at_s) {
+    const auto n = static_cast<size_t>(lines_of(bytes));
+    Ring& r = ring(peer, core);
+    const double done = access_at(cpu, r, r.read, n, false, core, at_s);
+    r.read += n;
+    return done;
   }
 
  private:
@@ -181,17 +186,30 @@ class MessageLines {
       if (it->second.written >= it->second.read + n) return &it->second;
     return nullptr;
   }
-  // Writes or reads `n` slots from position `at`, wrapping around the ring; returns when the last access completed.
-  static double access(Cpu& cpu, Ring& r, size_t at, size_t n, bool write) {
-    const int home = cpu.machine().cores[r.sender].node;
-    double done = cpu.now_s();
+  // Writes or reads `n` slots from position `at`, wrapping around the ring, by `access(slots, home)`; returns when the
+  // last access completed (`from` if none).
+  template <class Access>
+  static double each_span(const Machine& m, Ring& r, size_t at, size_t n, double from, Access access) {
+    const int home = m.cores[r.sender].node;
+    double done = from;
     for (size_t left = std::min(n, kSlots); left > 0;) {
       const size_t first = at % kSlots, len = std::min(left, kSlots - first);
-      done = std::max(done, cpu.access_shared_lines(std::span(r.slots).subspan(first, len), write, home));
+      done = std::max(done, access(std::span(r.slots).subspan(first, len), home));
       at += len;
       left -= len;
     }
     return done;
+  }
+  // By the calling core, now, in time order with the other cores' accesses.
+  static double access(Cpu& cpu, Ring& r, size_t at, size_t n, bool write) {
+    return each_span(cpu.machine(), r, at, n, cpu.now_s(),
+                     [&](std::span<CacheLine> lines, int home) { return cpu.access_shared_lines(lines, write, home); });
+  }
+  // By `core` at `at_s`, ahead of time.
+  static double access_at(Cpu& cpu, Ring& r, size_t at, size_t n, bool write, int core, double at_s) {
+    return each_span(cpu.machine(), r, at, n, at_s, [&](std::span<CacheLine> lines, int home) {
+      return access_lines(cpu.machine(), lines, core, write, false, home, at_s, cpu.home_queue(home)).done_s;
+    });
   }
   std::map<std::pair<int, int>, Ring> rings_;  // by (sender core, receiver core)
 };

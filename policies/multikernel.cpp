@@ -124,20 +124,23 @@ class Multikernel final : public KernelArchitecture {
     // The request is a line of the channel to the replica's monitor: its write goes through the coherence model in
     // time order with the run's other coherent accesses (the store retires into the store buffer). The monitor sees
     // it at its next poll: an idle core once an IPI has woken it (with notification "ipi", any core at once), a busy
-    // one when its kernel next gets the core (Cpu::handler_start_s); then it fetches the line from the sender's cache
-    // and serves the request when the requests before it are done.
+    // one when its kernel next gets the core (Cpu::handler_start_s); it reads the line and serves the request when
+    // the requests before it are done, then writes its reply, which this core's poll reads once it has been written.
+    // The replica's and the reply's accesses come later than SimGrid's time: they book their turns at the home nodes
+    // ahead of time (MessageLines::read_at, write_at).
     const double written = requests_.write(cpu, r, kRequestBytes);
     const bool ipi = notify_ == "ipi" || cpu.is_idle(r);
     const double visible = written + (poll_delay_ns_ + (ipi ? ipi_.latency_ns : 0)) * 1e-9;
-    const double seen = cpu.handler_start_s(r, visible, ipi) + line_transfer_ns(m, cpu.core(), r) * 1e-9;
-    requests_.read_later(cpu.core(), r, kRequestBytes);
+    const double polled = cpu.handler_start_s(r, visible, ipi);
+    const double seen = requests_.read_at(cpu, r, cpu.core(), kRequestBytes, polled);
     const double service_s = (receive_cycles_ + work_cycles + send_cycles_) / (m.cores[r].freq_ghz * 1e9);
     const double done = servers_[r].admit(seen, service_s).done_s;
     cpu.run_handler(cpu.core(), r, sent, done - service_s, service_s);  // the replica's core serves it then
     cpu.count("urpc_message", 2);
-    // The reply: the replica's write of a line of the channel back, fetched by this core's poll once it is woken.
+    const double replied = replies_.write_at(cpu, r, cpu.core(), kRequestBytes, done);
+    const double answered = replies_.read_at(cpu, cpu.core(), r, kRequestBytes, replied + poll_delay_ns_ * 1e-9);
     cpu.spend_cycles(receive_cycles_, Work::Kernel);
-    cpu.block_until(done + line_transfer_ns(m, r, cpu.core()) * 1e-9 + poll_delay_ns_ * 1e-9, "a URPC reply");
+    cpu.block_until(answered, "a URPC reply");
   }
 
   void context_switch(Cpu& cpu, const Thread* prev, const Thread& next) override {
@@ -261,6 +264,7 @@ class Multikernel final : public KernelArchitecture {
   std::vector<ServerQueue> servers_;
   MessageLines channels_;                        // the URPC channels between cores
   MessageLines requests_;                        // the channels from each core to its service replica's monitor
+  MessageLines replies_;                         // and back
   static constexpr uint64_t kRequestBytes = 64;  // a request is one cache-line message
 };
 

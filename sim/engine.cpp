@@ -52,10 +52,16 @@ void CoreRt::run_handler(int from, int target, double sent_s, double start_s, do
 double CoreRt::access_shared_lines(std::span<CacheLine> lines, bool write, int home_node) {
   flush();  // ordered by SimGrid's clock with the other cores' coherent accesses
   const LineAccessCost cost =
-      access_lines(machine(), lines, id, write, false, home_node, sim_clock(), e->home_free_s_[home_node]);
+      access_lines(machine(), lines, id, write, false, home_node, sim_clock(), home_queue(home_node));
   const Cache* llc = machine().last_level_cache(id);
   phys->fill_bytes += static_cast<uint64_t>((cost.transfers + cost.from_memory) * (llc ? llc->line_bytes : 64));
   return cost.done_s;
+}
+
+HomeQueue& CoreRt::home_queue(int node) {
+  HomeQueue& q = e->homes_[static_cast<size_t>(node)];
+  q.forget_before(sim_clock());  // every request from now on is for SimGrid's time or later
+  return q;
 }
 
 void CoreRt::spend_s(double s, Work w) {
@@ -847,10 +853,10 @@ inline Step EngineImpl::coherent_access(CoreRt& c, Thread& t, const Region& r, d
   const int home = static_cast<int>(std::max_element(r.node_share.begin(), r.node_share.end()) - r.node_share.begin());
   // Only accesses ordered in simulated time queue at the home node: a private access runs ahead of SimGrid's clock
   // (its misses are the first touches of lines no other core wants), so it neither waits for nor delays the others.
-  double private_home_free_s = 0;
+  HomeQueue unordered;
   const LineAccessCost cost =
       access_lines(m_, std::span(lines).first(n), c.id, op.access == AccessKind::Write,
-                   op.pattern == AccessPattern::Chase, home, t0, shared ? home_free_s_[home] : private_home_free_s);
+                   op.pattern == AccessPattern::Chase, home, t0, shared ? c.home_queue(home) : unordered);
   c.spend_s(cost.done_s - t0, Work::User);
   t.stats.bytes_accessed += op.bytes;
   c.phys->fill_bytes += static_cast<uint64_t>((cost.transfers + cost.from_memory) * line_bytes);

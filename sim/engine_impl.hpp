@@ -187,6 +187,7 @@ class CoreRt final : public Cpu {
   double handler_start_s(int target, double visible_s, bool ipi) const override;
   void run_handler(int from, int target, double sent_s, double start_s, double seconds) override;
   double access_shared_lines(std::span<CacheLine> lines, bool write, int home_node) override;
+  HomeQueue& home_queue(int node) override;
   double block_until_s = -1;  // set by a kernel model: the current thread waits until then
   const char* block_why = "";
 
@@ -228,7 +229,7 @@ struct Timer {
 class EngineImpl final : public WorkloadEnv, public PageMover {
  public:
   explicit EngineImpl(const Scenario& sc, const std::vector<Observer*>& obs)
-      : sc_(sc), m_(sc.machine), obs_(obs), home_free_s_(sc.machine.num_nodes(), 0.0) {}
+      : sc_(sc), m_(sc.machine), obs_(obs), homes_(static_cast<size_t>(sc.machine.num_nodes())) {}
 
   // Builds the models and sets the workloads up: everything but SimGrid (so `mksim validate` finds what they reject).
   void prepare();
@@ -468,7 +469,7 @@ class EngineImpl final : public WorkloadEnv, public PageMover {
   std::vector<Template> templates_;
   std::vector<NodeTraffic> traffic_;
   std::unordered_map<uint32_t, std::vector<CacheLine>> region_lines_;  // of small regions, by region id
-  std::vector<double> home_free_s_;  // per NUMA node: when its coherence ordering point takes the next request
+  std::vector<HomeQueue> homes_;  // per NUMA node: its coherence ordering point (Cpu::home_queue)
   friend class CoreRt;
   // Pages that move (a memory policy whose page_bytes() > 0): its page size, what moving them cost, where accesses
   // were served (the fast tier of a core: its nearest nodes by load latency), for results.json page_migration.

@@ -7,6 +7,7 @@
 #include <deque>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "models/coherence.hpp"
 #include "models/machine.hpp"
@@ -76,9 +77,21 @@ class Cpu {
   // point. Returns when the access completed; this core's clock does not move (a store retires into the store
   // buffer; a reader spends the wait itself). The default, for test doubles: at now_s(), with no other traffic.
   virtual double access_shared_lines(std::span<CacheLine> lines, bool write, int home_node) {
-    double home_free_s = 0;
-    return access_lines(machine(), lines, core(), write, false, home_node, now_s(), home_free_s).done_s;
+    HomeQueue alone;
+    return access_lines(machine(), lines, core(), write, false, home_node, now_s(), alone).done_s;
   }
+
+  // The ordering point of `node`'s memory that every coherent access of the run queues at (models/coherence.hpp). A
+  // kernel model that simulates later accesses ahead of time (a protocol's messages from its initiator's start, a
+  // server's reply; sim/api/agreement.hpp) books their turns here, at their times, among the run's other requests.
+  // The default, for test doubles: this object's own queues.
+  virtual HomeQueue& home_queue(int node) {
+    if (own_homes_.empty()) own_homes_.resize(static_cast<size_t>(machine().num_nodes()));
+    return own_homes_[static_cast<size_t>(node)];
+  }
+
+ private:
+  std::vector<HomeQueue> own_homes_;
 };
 
 }  // namespace mksim

@@ -17,8 +17,8 @@ namespace {
 // Core `core` writes (or reads) `lines` at `at_s`; returns how long it took, in ns.
 double access_ns(const Machine& m, std::vector<CacheLine>& lines, int core, bool write, double at_s = 0,
                  LineAccessCost* out = nullptr) {
-  double home_free_s = 0;
-  LineAccessCost c = access_lines(m, lines, core, write, false, 0, at_s, home_free_s);
+  HomeQueue home;
+  LineAccessCost c = access_lines(m, lines, core, write, false, 0, at_s, home);
   if (out) *out = c;
   return (c.done_s - at_s) * 1e9;
 }
@@ -37,8 +37,8 @@ TEST_CASE("coherence: a core re-accessing lines it holds hits in its own L1") {
   CHECK(access_ns(m, lines, 0, false, 2e-6, &c) == Approx(2));
   CHECK(c.hits == 8);
   // Dependent accesses do not overlap: 8 hits one after the other.
-  double home_free_s = 0;
-  LineAccessCost d = access_lines(m, lines, 0, true, true, 0, 3e-6, home_free_s);
+  HomeQueue home;
+  LineAccessCost d = access_lines(m, lines, 0, true, true, 0, 3e-6, home);
   CHECK((d.done_s - 3e-6) * 1e9 == Approx(16));
 }
 
@@ -118,11 +118,11 @@ TEST_CASE("coherence: k cores writing one line take turns, so their combined rat
     // Each core writes the line again as soon as its previous write completed; the earliest ready core goes next.
     std::vector<CacheLine> line(1);
     std::vector<double> ready(k, 0.0);
-    double home_free_s = 0;
+    HomeQueue home;
     const int writes = 200 * k;
     for (int i = 0; i < writes; ++i) {
       int core = static_cast<int>(std::min_element(ready.begin(), ready.end()) - ready.begin());
-      ready[core] = access_lines(m, line, core, true, false, 0, ready[core], home_free_s).done_s;
+      ready[core] = access_lines(m, line, core, true, false, 0, ready[core], home).done_s;
     }
     return writes / (*std::max_element(ready.begin(), ready.end()) * 1e6);
   };
@@ -169,22 +169,55 @@ TEST_CASE("coherence: the home node takes one request per occupancy interval, wh
   doc["coherence"] = {{"home_occupancy_ns", 10}};
   Machine m = build_machine(doc, "machine", "test", ".");
   std::vector<CacheLine> lines(8);
-  double home_free_s = 0;
+  HomeQueue home;
   // 8 first touches: they would overlap (100 ns), but the home node starts one every 10 ns: the last at 70 ns.
-  LineAccessCost c = access_lines(m, lines, 0, true, false, 0, 0, home_free_s);
+  LineAccessCost c = access_lines(m, lines, 0, true, false, 0, 0, home);
   CHECK(c.done_s * 1e9 == Approx(170));
-  CHECK(home_free_s * 1e9 == Approx(80));
+  CHECK(home.last_end_s() * 1e9 == Approx(80));
   // Hits do not reach the home node.
-  c = access_lines(m, lines, 0, true, false, 0, 1e-6, home_free_s);
+  c = access_lines(m, lines, 0, true, false, 0, 1e-6, home);
   CHECK((c.done_s - 1e-6) * 1e9 == Approx(2));
-  CHECK(home_free_s * 1e9 == Approx(80));
+  CHECK(home.last_end_s() * 1e9 == Approx(80));
   // Another core taking the 8 lines (kSocketNs each through the L3) waits for 8 turns as well; a third core's request
   // for another region of the same node, issued meanwhile, comes after them.
-  c = access_lines(m, lines, 1, true, false, 0, 2e-6, home_free_s);
+  c = access_lines(m, lines, 1, true, false, 0, 2e-6, home);
   CHECK((c.done_s - 2e-6) * 1e9 == Approx(70 + kSocketNs));
   std::vector<CacheLine> other(1);
-  c = access_lines(m, other, 2, false, false, 0, 2e-6, home_free_s);
+  c = access_lines(m, other, 2, false, false, 0, 2e-6, home);
   CHECK((c.done_s - 2e-6) * 1e9 == Approx(80 + 100));
+}
+
+TEST_CASE(
+    "coherence: the home node serves requests first come, first served, and an earlier one fits before turns "
+    "booked ahead of time where there is room") {
+  const double turn = 10e-9;
+  // In time order: one turn after the other, and a request waiting for its line holds up the ones that came after it.
+  HomeQueue fifo;
+  double t = 0;
+  for (int i = 0; i < 5; ++i) t = fifo.book(0, 0, turn) + turn;
+  CHECK(t * 1e9 == Approx(50));
+  CHECK(fifo.book(60e-9, 100e-9, turn) * 1e9 == Approx(100));  // its line is busy until 100 ns
+  CHECK(fifo.book(70e-9, 70e-9, turn) * 1e9 == Approx(110));   // came after it: served after it
+
+  // A protocol books two requests ahead of time, at 100 ns and 130 ns.
+  HomeQueue home;
+  CHECK(home.book(100e-9, 100e-9, turn) * 1e9 == Approx(100));
+  CHECK(home.book(130e-9, 130e-9, turn) * 1e9 == Approx(130));
+  // Requests made afterwards that came earlier: one fits before them; one that would overlap the booking at 100 ns
+  // waits until it ends; the next that came at 100 ns is served after the two that came before it, in the 10 ns
+  // free before 130 ns; the next after 140 ns.
+  CHECK(home.book(50e-9, 50e-9, turn) * 1e9 == Approx(50));
+  CHECK(home.book(95e-9, 95e-9, turn) * 1e9 == Approx(110));
+  CHECK(home.first_free(100e-9, 100e-9, turn) * 1e9 == Approx(120));
+  CHECK(home.book(100e-9, 100e-9, turn) * 1e9 == Approx(120));
+  CHECK(home.book(100e-9, 100e-9, turn) * 1e9 == Approx(140));
+  CHECK(home.last_end_s() * 1e9 == Approx(150));
+  // Turns that ended are forgotten (no request comes earlier any more); the one still running stays.
+  home.forget_before(145e-9);
+  CHECK(home.first_free(145e-9, 145e-9, turn) * 1e9 == Approx(150));
+  home.forget_before(151e-9);
+  CHECK(home.last_end_s() == 0);
+  CHECK(home.first_free(151e-9, 151e-9, turn) * 1e9 == Approx(151));
 }
 
 // --- through the engine: the shared-update workload without a lock ---

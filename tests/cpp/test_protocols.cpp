@@ -121,6 +121,25 @@ TEST_CASE("protocols: NUMA-aware multicast keeps both buffers of a channel at it
   CHECK(plain_ns - numa_ns == Approx(4 * 1000).margin(600));
 }
 
+TEST_CASE("protocols: a protocol's messages take turns at the home node with the rest of the run's requests") {
+  // A slow ordering point (1 us a request) backs every line of multicast's channel from core 0 to core 1 (node 0).
+  Machine m = build_machine(json::parse(R"({"sockets": 2, "cores_per_socket": 4, "freq_ghz": 2.0,
+      "coherence": {"protocol": "broadcast", "home_occupancy_ns": 1000},
+      "interconnect": {"latency_ns": [[100, 150], [150, 100]]}})"),
+                            "machine", "test", ".");
+  BusyCpu quiet(m, 0), loaded(m, 0);
+  // In the loaded run, other cores' five requests reached node 0 just before the protocol started.
+  for (int i = 0; i < 5; ++i) loaded.home_queue(0).book(0, 0, 1e-6);
+  const double quiet_ns = make_agreement("multicast")->run_ns(quiet, {1}, kUrpc);
+  const double loaded_ns = make_agreement("multicast")->run_ns(loaded, {1}, kUrpc);
+  INFO("quiet " << quiet_ns << " ns, loaded " << loaded_ns << " ns");
+  // The protocol's four requests (request written and read, acknowledgement written and read) come after the five.
+  CHECK(loaded_ns == Approx(quiet_ns + 5 * 1000).margin(100));
+  // And they hold the node for the requests that come after them: its turns are booked until the protocol's end.
+  CHECK(quiet.home_queue(0).last_end_s() * 1e9 >= 4 * 1000);
+  CHECK(quiet.home_queue(0).first_free(1e-9, 1e-9, 1e-6) * 1e9 > 4 * 1000);
+}
+
 TEST_CASE("protocols: the initiator takes the acknowledgements it reads one after another") {
   Machine m = two_socket();
   BusyCpu fast(m, 0), slow(m, 0);
