@@ -103,6 +103,11 @@ class Microkernel final : public KernelArchitecture {
       if (server_core_params_[i] >= m.num_cores())  // the parameter itself: `core` is an int, it may have wrapped
         params_.fail(keys[i], fmt::format("core {} does not exist, the machine has cores 0..{} (-1: the caller's core)",
                                           server_core_params_[i], m.num_cores() - 1));
+    const auto threads = static_cast<int>(servers_[1].free_at_s.size());
+    if (threads > m.num_cores())  // worker i runs on the i-th core from its server's: two may not share one
+      params_.fail("server_threads",
+                   fmt::format("{} worker threads need {} cores, the machine has {}; expected at most {}", threads,
+                               threads, m.num_cores(), m.num_cores()));
   }
 
   void syscall(Cpu& cpu, Thread& t, SyscallClass c, double work_cycles) override {
