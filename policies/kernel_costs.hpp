@@ -125,11 +125,7 @@ class MessageLines {
   // The sender (`cpu`) writes a message of `bytes` for `receiver`; returns when the write completed (the stores
   // retire into the store buffer: the sender's clock does not move).
   double write(Cpu& cpu, int receiver, uint64_t bytes) {
-    const auto n = static_cast<size_t>(lines_of(bytes));
-    Ring& r = ring(cpu.core(), receiver);
-    const double done = access(cpu, r, r.written, n, true);
-    r.written += n;
-    return done;
+    return step(cpu.machine(), ring(cpu.core(), receiver), true, bytes, cpu.now_s(), Now{cpu, true});
   }
   // The receiver (`cpu`) reads a message of `bytes` that `sender` wrote; returns when the reads completed (they are
   // independent loads: up to the core's misses in flight overlap). The lines are those of the ring to this core, or,
@@ -137,30 +133,19 @@ class MessageLines {
   // message the sender wrote to no ring (sent before any core had received from it, to its own core) is fetched from
   // the sender's cache line by line.
   double read(Cpu& cpu, int sender, uint64_t bytes) {
-    const auto n = static_cast<size_t>(lines_of(bytes));
-    Ring* r = unread(sender, cpu.core(), n);
-    if (!r) return cpu.now_s() + static_cast<double>(n) * line_transfer_ns(cpu.machine(), sender, cpu.core()) * 1e-9;
-    const double done = access(cpu, *r, r->read, n, false);
-    r->read += n;
-    return done;
+    Ring* r = unread(sender, cpu.core(), static_cast<size_t>(lines_of(bytes)));
+    if (!r) return cpu.now_s() + lines_of(bytes) * line_transfer_ns(cpu.machine(), sender, cpu.core()) * 1e-9;
+    return step(cpu.machine(), *r, false, bytes, cpu.now_s(), Now{cpu, false});
   }
   // The same, by core `core` at `at_s`, a later time than SimGrid's (a server's core reading a request or writing its
   // reply when it serves it): simulated ahead of time, the accesses book their turns at the home node among the
   // run's other requests (Cpu::home_queue). `write_at` writes a message from `core` to `peer`; `read_at` reads the
   // oldest unread message on the ring from `peer` to `core`.
   double write_at(Cpu& cpu, int core, int peer, uint64_t bytes, double at_s) {
-    const auto n = static_cast<size_t>(lines_of(bytes));
-    Ring& r = ring(core, peer);
-    const double done = access_at(cpu, r, r.written, n, true, core, at_s);
-    r.written += n;
-    return done;
+    return step(cpu.machine(), ring(core, peer), true, bytes, at_s, Ahead{cpu, core, true, at_s});
   }
   double read_at(Cpu& cpu, int core, int peer, uint64_t bytes, double at_s) {
-    const auto n = static_cast<size_t>(lines_of(bytes));
-    Ring& r = ring(peer, core);
-    const double done = access_at(cpu, r, r.read, n, false, core, at_s);
-    r.read += n;
-    return done;
+    return step(cpu.machine(), ring(peer, core), false, bytes, at_s, Ahead{cpu, core, false, at_s});
   }
 
  private:
@@ -186,31 +171,43 @@ class MessageLines {
       if (it->second.written >= it->second.read + n) return &it->second;
     return nullptr;
   }
-  // Writes or reads `n` slots from position `at`, wrapping around the ring, by `access(slots, home)`; returns when the
-  // last access completed (`from` if none).
+  // Writes (at the ring's write position) or reads (at its read position) the slots of a message of `bytes`, wrapping
+  // around the ring, by `access(slots, home)`, and moves the position on; returns when the last access completed
+  // (`from` if none).
   template <class Access>
-  static double each_span(const Machine& m, Ring& r, size_t at, size_t n, double from, Access access) {
+  static double step(const Machine& m, Ring& r, bool write, uint64_t bytes, double from, Access access) {
+    const auto n = static_cast<size_t>(lines_of(bytes));
+    size_t& position = write ? r.written : r.read;
     const int home = m.cores[r.sender].node;
     double done = from;
+    size_t at = position;
     for (size_t left = std::min(n, kSlots); left > 0;) {
       const size_t first = at % kSlots, len = std::min(left, kSlots - first);
       done = std::max(done, access(std::span(r.slots).subspan(first, len), home));
       at += len;
       left -= len;
     }
+    position += n;
     return done;
   }
-  // By the calling core, now, in time order with the other cores' accesses.
-  static double access(Cpu& cpu, Ring& r, size_t at, size_t n, bool write) {
-    return each_span(cpu.machine(), r, at, n, cpu.now_s(),
-                     [&](std::span<CacheLine> lines, int home) { return cpu.access_shared_lines(lines, write, home); });
-  }
-  // By `core` at `at_s`, ahead of time.
-  static double access_at(Cpu& cpu, Ring& r, size_t at, size_t n, bool write, int core, double at_s) {
-    return each_span(cpu.machine(), r, at, n, at_s, [&](std::span<CacheLine> lines, int home) {
+  // The calling core's accesses, now, in time order with the other cores' accesses.
+  struct Now {
+    Cpu& cpu;
+    bool write;
+    double operator()(std::span<CacheLine> lines, int home) const {
+      return cpu.access_shared_lines(lines, write, home);
+    }
+  };
+  // `core`'s accesses at `at_s`, ahead of time.
+  struct Ahead {
+    Cpu& cpu;
+    int core;
+    bool write;
+    double at_s;
+    double operator()(std::span<CacheLine> lines, int home) const {
       return access_lines(cpu.machine(), lines, core, write, false, home, at_s, cpu.home_queue(home)).done_s;
-    });
-  }
+    }
+  };
   std::map<std::pair<int, int>, Ring> rings_;  // by (sender core, receiver core)
 };
 

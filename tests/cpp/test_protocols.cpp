@@ -45,6 +45,15 @@ std::vector<int> range(int from, int to) {
   return v;
 }
 
+// Two packages of 4 cores under broadcast coherence whose home nodes take one request per microsecond: where a
+// channel's lines are and what else queues there shows in a protocol's time.
+Machine slow_home_machine() {
+  return build_machine(json::parse(R"({"sockets": 2, "cores_per_socket": 4, "freq_ghz": 2.0,
+      "coherence": {"protocol": "broadcast", "home_occupancy_ns": 1000},
+      "interconnect": {"latency_ns": [[100, 150], [150, 100]]}})"),
+                       "machine", "test", ".");
+}
+
 json run_doc(const json& doc, const std::string& outdir = "") {
   json r = test::run_checked(doc, outdir);
   REQUIRE(r["summary"]["status"] == "completed");
@@ -105,10 +114,7 @@ TEST_CASE("protocols: NUMA-aware multicast keeps both buffers of a channel at it
   // Under broadcast coherence a transfer costs the same wherever its line's memory is (models/costs.hpp), but every
   // request for a line is ordered by the home node that backs it: with a slow ordering point (1 us a request) where
   // the buffers live shows in the time. Targets: core 1 (the initiator's package) and core 4 (the other).
-  Machine m = build_machine(json::parse(R"({"sockets": 2, "cores_per_socket": 4, "freq_ghz": 2.0,
-      "coherence": {"protocol": "broadcast", "home_occupancy_ns": 1000},
-      "interconnect": {"latency_ns": [[100, 150], [150, 100]]}})"),
-                            "machine", "test", ".");
+  Machine m = slow_home_machine();
   BusyCpu numa(m, 0), plain(m, 0);
   const double numa_ns = make_agreement("numa-multicast")->run_ns(numa, {1, 4}, kUrpc);
   const double plain_ns = make_agreement("multicast")->run_ns(plain, {1, 4}, kUrpc);
@@ -123,10 +129,7 @@ TEST_CASE("protocols: NUMA-aware multicast keeps both buffers of a channel at it
 
 TEST_CASE("protocols: a protocol's messages take turns at the home node with the rest of the run's requests") {
   // A slow ordering point (1 us a request) backs every line of multicast's channel from core 0 to core 1 (node 0).
-  Machine m = build_machine(json::parse(R"({"sockets": 2, "cores_per_socket": 4, "freq_ghz": 2.0,
-      "coherence": {"protocol": "broadcast", "home_occupancy_ns": 1000},
-      "interconnect": {"latency_ns": [[100, 150], [150, 100]]}})"),
-                            "machine", "test", ".");
+  Machine m = slow_home_machine();
   BusyCpu quiet(m, 0), loaded(m, 0);
   // In the loaded run, other cores' five requests reached node 0 just before the protocol started.
   for (int i = 0; i < 5; ++i) loaded.home_queue(0).book(0, 0, 1e-6);
