@@ -179,10 +179,16 @@ class Multikernel final : public KernelArchitecture {
 
   double wakeup(Cpu& cpu, int target_core) override {
     if (target_core < 0 || target_core == cpu.core()) return 0;
-    // A message to the target's monitor; an idle (halted) core also needs an IPI to notice it.
+    // A message to the target's monitor: a line of its channel that this core writes and the monitor reads when it
+    // polls; an idle (halted) core also needs an IPI to notice it. Both accesses are booked at the home node ahead of
+    // time (MessageLines::write_at, read_at): a wake-up can come where the engine does not bring the clocks in step.
     cpu.spend_cycles(send_cycles_, Work::Kernel);
     cpu.count("urpc_message");
-    return message_delay_s(cpu, target_core);
+    const double now = cpu.now_s();
+    const double written = requests_.write_at(cpu, cpu.core(), target_core, kRequestBytes, now);
+    const bool ipi = notify_ == "ipi" || cpu.is_idle(target_core);
+    const double visible = written + (poll_delay_ns_ + (ipi ? ipi_.latency_ns : 0)) * 1e-9;
+    return requests_.read_at(cpu, target_core, cpu.core(), kRequestBytes, visible) - now;
   }
 
   void map(Cpu& cpu, Thread& t, uint64_t bytes) override {
@@ -219,11 +225,6 @@ class Multikernel final : public KernelArchitecture {
   }
 
  private:
-  double message_delay_s(Cpu& cpu, int target) const {
-    double ns = line_transfer_ns(cpu.machine(), cpu.core(), target) + poll_delay_ns_;
-    if (notify_ == "ipi" || cpu.is_idle(target)) ns += ipi_.latency_ns;
-    return ns * 1e-9;
-  }
 
   AgreementCosts agreement_costs() const {
     return {send_cycles_, handler_cycles_ + receive_cycles_, ipi_.latency_ns, notify_ == "ipi", receive_cycles_};

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "sim/api/agreement.hpp"
+#include "sim/api/kernel.hpp"
 #include "sim/config.hpp"
 #include "sim/engine.hpp"
 #include "sim/machine_config.hpp"
@@ -124,6 +125,30 @@ TEST_CASE("multikernel: same-core messages are LRPCs (trap + dispatch), cross-co
   // Cross-core messages enter no kernel and switch no address space: the CPU's costs do not matter.
   CHECK(one_way_cycles(k, json::array({0, 4}), "separate", {{"kernel_entry_exit_cycles", 500}}) ==
         Approx(60 + 2 * 2 * kCrossNs + 60).epsilon(0.001));
+}
+
+TEST_CASE("multikernel: a wake-up is a message to the target's monitor, with an IPI when that core is idle") {
+  Machine m = build_machine(two_socket_doc(), "machine", "test", ".");
+  const auto* e = ArchitectureRegistry::instance().find("multikernel");
+  REQUIRE(e);
+  auto wake_ns = [&](bool target_idle) {
+    auto kernel =
+        e->make(Params(e->info.params->resolve(json::object(), "kernel.multikernel", ""), "kernel.multikernel", ""));
+    kernel->init(m, {});
+    class IdleTargets final : public QuietCpu {
+     public:
+      IdleTargets(const Machine& m, bool idle) : QuietCpu(m, 0), idle_(idle) {}
+      bool is_idle(int) const override { return idle_; }
+
+     private:
+      bool idle_;
+    } cpu(m, target_idle);
+    return kernel->wakeup(cpu, 4) * 1e9;
+  };
+  // Core 0 writes a line of the channel (invalidating core 4's copy across the sockets), core 4's monitor reads it;
+  // an idle core 4 first needs the IPI (500 ns, the multikernel's default delivery).
+  CHECK(wake_ns(false) == Approx(2 * kCrossNs));
+  CHECK(wake_ns(true) == Approx(2 * kCrossNs + 500));
 }
 
 TEST_CASE("every kernel builds its traps and address-space switches on the machine's CPU costs") {
