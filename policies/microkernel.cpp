@@ -197,23 +197,31 @@ class Microkernel final : public KernelArchitecture {
       cpu.spend_cycles(2 * switch_in + work_cycles + kernel_cycles, Work::Kernel);
       return;
     }
-    // A server on another core: the call wakes it there with an IPI, which preempts whatever that core runs
-    // (Cpu::handler_start_s); requests queue at the server's threads; the reply wakes the caller back.
+    // A server on another core (its worker threads on consecutive cores from its own; the first free takes the
+    // call): the kernel copies the message into the worker's receive buffer, a line that core reads, and wakes it with
+    // an IPI, which preempts whatever that core runs (Cpu::handler_start_s); calls queue at the server's threads. The
+    // reply comes back the same way. The worker's accesses and the reply's come later than SimGrid's time: they are
+    // booked at the home nodes ahead of time (MessageLines::read_at, write_at).
     cpu.sync();
     cpu.spend_cycles(ipc, Work::Kernel);
+    const int worker = s.next_worker();
+    const int worker_core = (s.core + worker) % m.num_cores();
     const double sent = cpu.now_s();
-    const double delivery_s = ipi_.wake(cpu, s.core);  // the sender's cost of the IPI, then its way to the server
-    const double arrival = cpu.handler_start_s(s.core, cpu.now_s() + delivery_s, true);
-    // On the server's core: its receive (the switch into the server's address space), the work, the reply's IPC.
-    const double server_ipc = trap_cycles(m, s.core, fastpath_cycles_);
+    const double written = calls_.write(cpu, worker_core, kCallBytes);
+    cpu.spend_cycles(ipi_.send_cycles, Work::Kernel);
+    cpu.count("ipi", 2);  // the call's and the reply's
+    const double delivered = std::max(written, cpu.now_s() + ipi_.latency_ns * 1e-9);
+    const double seen =
+        calls_.read_at(cpu, worker_core, cpu.core(), kCallBytes, cpu.handler_start_s(worker_core, delivered, true));
+    // On the worker's core: its receive (the switch into the server's address space), the work, the reply's IPC.
+    const double server_ipc = trap_cycles(m, worker_core, fastpath_cycles_);
     const double service_s =
-        (server_ipc + as_.cycles(m, s.core) + work_cycles + server_ipc) / (m.cores[s.core].freq_ghz * 1e9);
-    const auto served = s.admit(arrival, service_s);
-    // The worker's core serves it then (worker i runs on the i-th core from the server's, so they run in parallel).
-    const int worker_core = (s.core + served.worker) % m.num_cores();
+        (server_ipc + as_.cycles(m, worker_core) + work_cycles + server_ipc) / (m.cores[worker_core].freq_ghz * 1e9);
+    const auto served = s.admit_to(worker, seen, service_s);
     cpu.run_handler(cpu.core(), worker_core, sent, served.start_s, service_s);
-    cpu.count("ipi");  // the reply's, which wakes the caller
-    const double reply = served.done_s + (ipi_.latency_ns + line_transfer_ns(m, worker_core, cpu.core())) * 1e-9;
+    const double replied = calls_.write_at(cpu, worker_core, cpu.core(), kCallBytes, served.done_s);
+    const double reply = calls_.read_at(cpu, cpu.core(), worker_core, kCallBytes,
+                                        std::max(replied, served.done_s + ipi_.latency_ns * 1e-9));
     cpu.spend_cycles(as_.cycles(cpu) + kernel_cycles, Work::Kernel);
     cpu.block_until(reply, "a reply from a server");
   }
@@ -227,6 +235,8 @@ class Microkernel final : public KernelArchitecture {
   Params params_;                                // for errors naming a server core's parameter
   std::array<int64_t, 5> server_core_params_{};  // as configured, by server (0: the kernel)
   MessageLines messages_;                        // IPC messages between cores
+  MessageLines calls_;                           // calls to servers on other cores, and their replies
+  static constexpr uint64_t kCallBytes = 64;     // a call's message registers fit one line
 };
 
 ArchitectureRegistry::Add reg(

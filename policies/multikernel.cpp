@@ -225,7 +225,6 @@ class Multikernel final : public KernelArchitecture {
   }
 
  private:
-
   AgreementCosts agreement_costs() const {
     return {send_cycles_, handler_cycles_ + receive_cycles_, ipi_.latency_ns, notify_ == "ipi", receive_cycles_};
   }

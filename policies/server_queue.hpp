@@ -22,11 +22,16 @@ struct ServerQueue {
   };
   // A request arriving at `arrival_s` needing `service_s`: the first worker free takes it. Requests must be admitted
   // in arrival order (callers synchronise their clocks first).
-  Service admit(double arrival_s, double service_s) {
-    auto it = std::min_element(free_at_s.begin(), free_at_s.end());
-    const double start = std::max(arrival_s, *it);
-    *it = start + service_s;
-    return {start, *it, static_cast<int>(it - free_at_s.begin())};
+  Service admit(double arrival_s, double service_s) { return admit_to(next_worker(), arrival_s, service_s); }
+  // The worker that takes the next request (the first free), and a request given to that worker.
+  int next_worker() const {
+    return static_cast<int>(std::min_element(free_at_s.begin(), free_at_s.end()) - free_at_s.begin());
+  }
+  Service admit_to(int worker, double arrival_s, double service_s) {
+    double& free = free_at_s[static_cast<size_t>(worker)];
+    const double start = std::max(arrival_s, free);
+    free = start + service_s;
+    return {start, free, worker};
   }
 };
 
