@@ -129,9 +129,8 @@ class Multikernel final : public KernelArchitecture {
     // The replica's and the reply's accesses come later than SimGrid's time: they book their turns at the home nodes
     // ahead of time (MessageLines::read_at, write_at).
     const double written = requests_.write(cpu, r, kRequestBytes);
-    const bool ipi = notify_ == "ipi" || cpu.is_idle(r);
-    const double visible = written + (poll_delay_ns_ + (ipi ? ipi_.latency_ns : 0)) * 1e-9;
-    const double polled = cpu.handler_start_s(r, visible, ipi);
+    const Notice notice = noticed(cpu, r, written);
+    const double polled = cpu.handler_start_s(r, notice.visible_s, notice.ipi);
     const double seen = requests_.read_at(cpu, r, cpu.core(), kRequestBytes, polled);
     const double service_s = (receive_cycles_ + work_cycles + send_cycles_) / (m.cores[r].freq_ghz * 1e9);
     const double done = servers_[r].admit(seen, service_s).done_s;
@@ -186,8 +185,7 @@ class Multikernel final : public KernelArchitecture {
     cpu.count("urpc_message");
     const double now = cpu.now_s();
     const double written = requests_.write_at(cpu, cpu.core(), target_core, kRequestBytes, now);
-    const bool ipi = notify_ == "ipi" || cpu.is_idle(target_core);
-    const double visible = written + (poll_delay_ns_ + (ipi ? ipi_.latency_ns : 0)) * 1e-9;
+    const double visible = noticed(cpu, target_core, written).visible_s;
     return requests_.read_at(cpu, target_core, cpu.core(), kRequestBytes, visible) - now;
   }
 
@@ -225,6 +223,17 @@ class Multikernel final : public KernelArchitecture {
   }
 
  private:
+  // How `target`'s monitor learns of a message written at `written_s`: with an IPI (notification "ipi", or an idle
+  // core that must be woken) once it is delivered, else at a poll, after the poll delay.
+  struct Notice {
+    double visible_s;
+    bool ipi;
+  };
+  Notice noticed(const Cpu& cpu, int target, double written_s) const {
+    const bool ipi = notify_ == "ipi" || cpu.is_idle(target);
+    return {written_s + (poll_delay_ns_ + (ipi ? ipi_.latency_ns : 0)) * 1e-9, ipi};
+  }
+
   AgreementCosts agreement_costs() const {
     return {send_cycles_, handler_cycles_ + receive_cycles_, ipi_.latency_ns, notify_ == "ipi", receive_cycles_};
   }
