@@ -4,6 +4,7 @@ and provides small configs that run in well under a second."""
 
 import copy
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -64,6 +65,14 @@ def mksim_bin():
 @pytest.fixture(scope="session")
 def repo_root():
     return ROOT
+
+
+def as_foreground_job():
+    """preexec_fn for a child that a test interrupts as Ctrl-C would: SIGINT back to its default action and unblocked.
+    A shell without job control starts a background job (`pytest ... &` in a script) with SIGINT ignored, and a child
+    inherits that disposition (and a blocked mask) across exec, so the interrupt would have no effect."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def run_cli(*args, check=True, cwd=None, timeout=120, prefix=()):

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import mksim
-from conftest import run_cli
+from conftest import as_foreground_job, run_cli
 
 
 def test_sweep_grid_gives_one_tidy_row_per_run(tmp_path, compute_config):
@@ -74,7 +74,8 @@ def test_an_interrupted_sweep_loses_nothing_and_a_rerun_skips_what_is_done(tmp_p
         mksim.sweep(json.loads({json.dumps(json.dumps(compute_config))}), grid={grid!r}, jobs=1,
                     out={str(out)!r}, progress=False)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], env=os.environ, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", script], env=os.environ, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=as_foreground_job)
     points = out / "points.jsonl"
     deadline = time.time() + 60
     while time.time() < deadline and proc.poll() is None:
