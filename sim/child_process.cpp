@@ -145,4 +145,41 @@ std::string describe_exit(int status) {
   return fmt::format("exit status {}", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
+namespace {
+volatile std::sig_atomic_t g_interrupt = 0;
+extern "C" void record_interrupt(int sig) {
+  if (g_interrupt == 0) g_interrupt = sig;
+}
+}  // namespace
+
+struct InterruptWatch::Saved {
+  int sig;
+  struct sigaction old;
+};
+
+InterruptWatch::InterruptWatch() : saved_(new std::vector<Saved>) {
+  g_interrupt = 0;
+  for (int sig : {SIGINT, SIGTERM}) {
+    Saved s{sig, {}};
+    if (::sigaction(sig, nullptr, &s.old) != 0 || s.old.sa_handler == SIG_IGN) continue;
+    struct sigaction act {};
+    act.sa_handler = record_interrupt;
+    sigemptyset(&act.sa_mask);
+    if (::sigaction(sig, &act, nullptr) == 0) saved_->push_back(s);
+  }
+}
+
+InterruptWatch::~InterruptWatch() {
+  for (const auto& s : *saved_) ::sigaction(s.sig, &s.old, nullptr);
+  delete saved_;
+  g_interrupt = 0;
+}
+
+int interrupt_signal() {
+  return g_interrupt;
+}
+
+Interrupted::Interrupted(int sig)
+    : std::runtime_error(fmt::format("interrupted by signal {} ({})", sig, strsignal(sig))), signal(sig) {}
+
 }  // namespace mksim

@@ -56,4 +56,28 @@ int wait_child(pid_t pid, int flags = 0);
 // "signal 11 (Segmentation fault)" or "exit status 3", for messages.
 std::string describe_exit(int status);
 
+// While one lives, SIGINT and SIGTERM only record that they came (interrupt_signal), so that a batch of children can
+// be ended with its parent: a signal sent to the parent alone (kill, a batch scheduler's SIGTERM) would otherwise leave
+// the running children to finish as orphans. A signal the process inherited as ignored stays ignored (a background
+// job's SIGINT). The destructor puts the previous handlers back. For the CLI's batch commands; one at a time.
+class InterruptWatch {
+ public:
+  InterruptWatch();
+  ~InterruptWatch();
+  InterruptWatch(const InterruptWatch&) = delete;
+  InterruptWatch& operator=(const InterruptWatch&) = delete;
+
+ private:
+  struct Saved;
+  std::vector<Saved>* saved_;
+};
+// The signal an InterruptWatch recorded (the first), or 0.
+int interrupt_signal();
+
+// Thrown by a batch that ended its children because interrupt_signal() was set.
+struct Interrupted : std::runtime_error {
+  explicit Interrupted(int sig);
+  int signal;
+};
+
 }  // namespace mksim

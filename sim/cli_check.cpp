@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "sim/child_process.hpp"
 #include "sim/cli.hpp"
 #include "sim/sweep.hpp"
 
@@ -21,6 +22,7 @@ class CheckCommand final : public Command {
     sub.add_option("-o,--out", outdir_, "keep each case's run output in this folder (default: a temporary one)");
   }
   int run() override {
+    InterruptWatch watch;  // Ctrl-C or SIGTERM ends the runs with the command
     bool ok = true;
     for (const auto& f : files_) {
       std::string out =

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <set>
 
+#include "sim/child_process.hpp"
 #include "sim/cli.hpp"
 #include "sim/sweep.hpp"
 
@@ -59,6 +60,7 @@ class CompareCommand final : public Command {
   }
 
   int run() override {
+    InterruptWatch watch;  // Ctrl-C or SIGTERM ends the runs and removes the temporary folder
     std::vector<json> results(inputs_.size());
     std::vector<std::string> labels;
     std::vector<BatchItem> items;

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "sim/child_process.hpp"
 #include "sim/cli.hpp"
 #include "sim/sweep.hpp"
 
@@ -50,17 +51,28 @@ class SweepCommand final : public Command {
     if (outdir_.empty()) outdir_ = (fs::path("out") / fs::path(file_).stem()).string();
     size_t ran = 0, failed = 0;
     const size_t width = std::to_string(spec.points.size()).size();
-    json rows =
-        run_sweep(spec, outdir_, jobs_ > 0 ? jobs_ : default_jobs(), [&](const json& rec, size_t done, size_t total) {
-          ++ran;
-          const bool ok = rec["ok"];
-          failed += !ok;
-          if (quiet_) return;
-          std::cout << fmt::format("[{:>{}}/{}] {} {}: {}\n", done, width, total, rec["id"].get<std::string>(),
-                                   params_text(rec["params"], rec["seed"]),
-                                   ok ? "ok" : "FAILED: " + rec["error"].get<std::string>())
-                    << std::flush;
-        });
+    auto progress = [&](const json& rec, size_t done, size_t total) {
+      ++ran;
+      const bool ok = rec["ok"];
+      failed += !ok;
+      if (quiet_) return;
+      std::cout << fmt::format("[{:>{}}/{}] {} {}: {}\n", done, width, total, rec["id"].get<std::string>(),
+                               params_text(rec["params"], rec["seed"]),
+                               ok ? "ok" : "FAILED: " + rec["error"].get<std::string>())
+                << std::flush;
+    };
+    InterruptWatch watch;  // Ctrl-C or SIGTERM: the running points are ended, what is done stays recorded
+    json rows;
+    try {
+      rows = run_sweep(spec, outdir_, jobs_ > 0 ? jobs_ : default_jobs(), progress);
+    } catch (const Interrupted& e) {
+      std::cout << std::flush;
+      std::cerr << fmt::format(
+          "mksim sweep: {}: the running points were ended; {} of {} points are recorded in "
+          "{}/points.jsonl; the same command finishes the rest\n",
+          e.what(), SweepFolder(outdir_, spec).records().size(), spec.points.size(), outdir_);
+      return 128 + e.signal;
+    }
     size_t bad = 0;
     for (const auto& r : rows) bad += !r["ok"].get<bool>();
     std::cout << fmt::format("{} points: {} ok, {} failed; {} run now, {} done before; table in {}/results.csv{}\n",

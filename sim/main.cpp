@@ -9,6 +9,7 @@
 #include "mksim_version.hpp"
 #include "sim/api/params.hpp"
 #include "sim/api/registry.hpp"
+#include "sim/child_process.hpp"
 #include "sim/cli.hpp"
 #include "sim/plugins.hpp"
 
@@ -73,6 +74,9 @@ int main(int argc, char** argv) {
   } catch (const InputError& e) {
     std::cerr << "mksim: error: " << e.what() << "\n";
     return 2;
+  } catch (const Interrupted& e) {  // a batch command's InterruptWatch: its children were ended
+    std::cerr << "mksim: " << e.what() << "\n";
+    return 128 + e.signal;
   } catch (const std::exception& e) {
     std::cerr << "mksim: internal error: " << e.what() << "\n";
     return 1;

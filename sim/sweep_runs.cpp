@@ -182,6 +182,7 @@ std::vector<RunOutcome> run_batch(const std::vector<BatchItem>& items, int jobs,
         reaped = true;
         finish(i, finish_run(status, items[i].outdir));
       }
+      if (const int sig = interrupt_signal()) throw Interrupted(sig);  // the running children are ended below
       if (!reaped && !running.empty()) usleep(5000);
     }
   } catch (...) {
