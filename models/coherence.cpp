@@ -38,7 +38,7 @@ double access_line(const Machine& m, CacheLine& l, int core, bool write, int hom
     }
     ++cost.transfers;
   } else {
-    ns = memory_latency_ns(m, core, home_node);
+    ns = memory_latency_ns(m, core, home_node) + home.memory_wait_s() * 1e9;
     ++cost.from_memory;
   }
   // The line is in one place at a time: this access starts once the previous one on the line has completed, and a

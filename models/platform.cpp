@@ -18,8 +18,12 @@ void configure_simgrid(const Machine& m) {
   sg4::Engine::set_config("surf/precision:1e-12");
   // CM02 bounds a flow's rate by TCP-gamma / (2 x route latency): with the window set to the bytes a core keeps in
   // flight, that is Little's law for memory (Bailey's memory-level parallelism bound).
+  sg4::Engine::set_config("network/TCP-gamma", flow_window_bytes(m));
+}
+
+double flow_window_bytes(const Machine& m) {
   const Cache* llc = m.last_level_cache(0);
-  sg4::Engine::set_config("network/TCP-gamma", m.core_mlp * (llc ? llc->line_bytes : 64));
+  return m.core_mlp * (llc ? llc->line_bytes : 64);
 }
 
 double route_latency_s(const Machine& m, int from, int to) {

@@ -23,6 +23,9 @@ struct Platform {
 // window that bounds each flow by Little's law. Must run after the Engine exists and before any platform is built.
 void configure_simgrid(const Machine& m);
 
+// The bytes a core keeps in flight (its misses times the line size): SimGrid's TCP-gamma window of every memory flow.
+double flow_window_bytes(const Machine& m);
+
 // Latency that SimGrid itself puts on a memory flow from a core of node `from` to memory of node `to` (half the load
 // latency: a flow's rate is bounded by window / (2 x route latency), and the window is a core's misses in flight, so
 // each flow gets Little's law's bandwidth, core_mlp x line / load latency). The engine adds the other half.

@@ -61,6 +61,7 @@ double CoreRt::access_shared_lines(std::span<CacheLine> lines, bool write, int h
 HomeQueue& CoreRt::home_queue(int node) {
   HomeQueue& q = e->homes_[static_cast<size_t>(node)];
   q.forget_before(sim_clock());  // every request from now on is for SimGrid's time or later
+  q.set_memory_wait_s(e->controller_wait_s(node));
   return q;
 }
 
@@ -732,10 +733,23 @@ inline Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
   t.stats.bytes_accessed += op.bytes;
   c.phys->fill_bytes += op.bytes;
   if (op.pattern == AccessPattern::Chase) {
-    // Dependent loads: one miss at a time, latency-bound; too little bandwidth to contend.
-    double lines = std::ceil(op.bytes / line), ns = 0;
-    for (int n = 0; n < m_.num_nodes(); ++n) ns += r.node_share[n] * lines * memory_latency_ns(m_, c.id, n);
-    c.spend_s(ns * 1e-9, Work::User);
+    // Dependent loads: one miss at a time, latency-bound; too little bandwidth to contend, but each load waits behind
+    // the streams that saturate its path (loaded latency). A long chase is taken in slices, each at the load of its
+    // own time, so that it follows streams that start or end while it runs; a short one, while no stream runs, at
+    // once, ahead of SimGrid's clock like other private work.
+    constexpr double kSliceLines = 4096;
+    double lines = std::ceil(op.bytes / line);
+    while (lines > 0) {
+      const bool loaded = queues_.active_flows() > 0;
+      const double k = loaded || lines > kSliceLines ? std::min(lines, kSliceLines) : lines;
+      if (loaded || lines > kSliceLines) c.flush();
+      double ns = 0;
+      for (int n = 0; n < m_.num_nodes(); ++n)
+        if (r.node_share[n] > 0)
+          ns += r.node_share[n] * k * (memory_latency_ns(m_, c.id, n) + memory_wait_s(c.id, n) * 1e9);
+      c.spend_s(ns * 1e-9, Work::User);
+      lines -= k;
+    }
   } else {
     // The first line's latency, then the transfer through the core's own link, the memory controllers and the
     // interconnect, shared with every other flow by SimGrid's max-min model; each flow is bounded by Little's law
@@ -748,15 +762,16 @@ inline Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
     c.flush();
     const double start = sim_clock();
     std::vector<sg4::CommPtr> comms;
+    std::vector<int> flows;
     for (int n = 0; n < m_.num_nodes(); ++n) {
       if (r.node_share[n] <= 0) continue;
       auto b = static_cast<uint64_t>(std::llround(op.bytes * r.node_share[n]));
       if (b == 0) continue;
       auto from = platform_.memory[n], to = platform_.cores[c.id];
       if (op.access == AccessKind::Write) std::swap(from, to);
-      comms.push_back(sg4::Comm::sendto_async(from, to, b));
+      start_flow(comms, flows, from, to, b);
     }
-    if (!comms.empty()) sg4::Comm::wait_all(comms);
+    wait_flows(comms, flows);
     const double end = sim_clock();
     // The core stalled on memory: busy time that SimGrid's clock already holds.
     c.busy_s += end - start;
@@ -793,9 +808,11 @@ uint64_t EngineImpl::migrate(Cpu& cpu, Thread& t, Region& r, int from, int to, u
   kernel_->update_ptes(c, t, pages, shootdown ? tlb_cores(t.process) : std::vector<int>{});
   c.flush();
   const double start = sim_clock();
-  std::vector<sg4::CommPtr> comms{sg4::Comm::sendto_async(platform_.memory[from], platform_.cores[c.id], bytes),
-                                  sg4::Comm::sendto_async(platform_.cores[c.id], platform_.memory[to], bytes)};
-  sg4::Comm::wait_all(comms);
+  std::vector<sg4::CommPtr> comms;
+  std::vector<int> flows;
+  start_flow(comms, flows, platform_.memory[from], platform_.cores[c.id], bytes);
+  start_flow(comms, flows, platform_.cores[c.id], platform_.memory[to], bytes);
+  wait_flows(comms, flows);
   const double end = sim_clock();
   c.busy_s += end - start;  // the core copies: kernel time that SimGrid's clock already holds
   c.kernel_s += end - start;
@@ -842,6 +859,51 @@ void EngineImpl::change_protection(Cpu& cpu, Thread& t, uint64_t pages) {
 // the core's clock to SimGrid's (as taking a lock does): the lines then move between cores in the order of simulated
 // time, and a core cannot count hits on lines that another core, earlier in simulated time, has taken. (A thread of
 // another process touching the region of a single-threaded one is ordered after what that thread had done by then.)
+const EngineImpl::FlowRoute& EngineImpl::flow_route(const sg4::Host* from, const sg4::Host* to) {
+  auto [it, fresh] = routes_.try_emplace({from, to});
+  if (fresh) {
+    std::vector<sg4::Link*> links;
+    double latency = 0;
+    from->route_to(to, links, &latency);
+    for (const sg4::Link* l : links) {
+      auto [id, added] = link_ids_.try_emplace(l, -1);
+      if (added) id->second = queues_.add_link(l->get_bandwidth());
+      it->second.links.push_back(id->second);
+    }
+    it->second.rtt_s = 2 * latency;
+  }
+  return it->second;
+}
+
+void EngineImpl::start_flow(std::vector<sg4::CommPtr>& comms, std::vector<int>& ids, sg4::Host* from, sg4::Host* to,
+                            uint64_t bytes) {
+  const FlowRoute& route = flow_route(from, to);
+  comms.push_back(sg4::Comm::sendto_async(from, to, bytes));
+  ids.push_back(queues_.add_flow(route.links, flow_window_bytes(m_), route.rtt_s));
+}
+
+void EngineImpl::wait_flows(std::vector<sg4::CommPtr>& comms, std::vector<int>& ids) {
+  while (!comms.empty()) {
+    const auto i = static_cast<size_t>(sg4::Comm::wait_any(comms));
+    queues_.remove_flow(ids[i]);
+    comms.erase(comms.begin() + static_cast<std::ptrdiff_t>(i));
+    ids.erase(ids.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+}
+
+double EngineImpl::memory_wait_s(int core, int node) {
+  if (queues_.active_flows() == 0) return 0;
+  return queues_.wait_s(flow_route(platform_.memory[node], platform_.cores[core]).links);
+}
+
+double EngineImpl::controller_wait_s(int node) {
+  if (queues_.active_flows() == 0) return 0;
+  const auto it = link_ids_.find(platform_.controllers[node]);
+  if (it == link_ids_.end()) return 0;  // no flow has crossed it yet
+  const int id = it->second;
+  return queues_.wait_s(std::span(&id, 1));
+}
+
 inline Step EngineImpl::coherent_access(CoreRt& c, Thread& t, const Region& r, double line_bytes) {
   const Op& op = t.op;
   const bool shared = processes_[r.process].threads > 1 || t.process != r.process;

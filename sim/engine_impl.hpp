@@ -40,6 +40,7 @@
 
 #include "models/coherence.hpp"
 #include "models/costs.hpp"
+#include "models/link_queues.hpp"
 #include "models/memory_capacity.hpp"
 #include "models/platform.hpp"
 #include "sim/api/kernel.hpp"
@@ -470,6 +471,25 @@ class EngineImpl final : public WorkloadEnv, public PageMover {
   std::vector<NodeTraffic> traffic_;
   std::unordered_map<uint32_t, std::vector<CacheLine>> region_lines_;  // of small regions, by region id
   std::vector<HomeQueue> homes_;  // per NUMA node: its coherence ordering point (Cpu::home_queue)
+  // Loaded latency (models/link_queues.hpp): the memory flows in progress on SimGrid's links, so that a latency-bound
+  // request waits behind the streams that saturate its path. Links get ids as routes first meet them.
+  LinkQueues queues_;
+  std::unordered_map<const simgrid::s4u::Link*, int> link_ids_;
+  struct FlowRoute {
+    std::vector<int> links;
+    double rtt_s = 0;  // twice SimGrid's route latency: the round trip that bounds the flow's rate (platform.hpp)
+  };
+  std::map<std::pair<const simgrid::s4u::Host*, const simgrid::s4u::Host*>, FlowRoute> routes_;
+  const FlowRoute& flow_route(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to);
+  // Memory traffic as SimGrid flows that queues_ knows of: starts `bytes` from `from` to `to` (a core's window in
+  // flight), and waits for every flow started so, each leaving queues_ when it ends.
+  void start_flow(std::vector<simgrid::s4u::CommPtr>& comms, std::vector<int>& ids, simgrid::s4u::Host* from,
+                  simgrid::s4u::Host* to, uint64_t bytes);
+  void wait_flows(std::vector<simgrid::s4u::CommPtr>& comms, std::vector<int>& ids);
+  // The wait of a load from `node`'s memory to `core` behind the flows in progress (0 when nothing saturates).
+  double memory_wait_s(int core, int node);
+  // The wait at `node`'s memory controller alone (a line its home node fetches from memory).
+  double controller_wait_s(int node);
   friend class CoreRt;
   // Pages that move (a memory policy whose page_bytes() > 0): its page size, what moving them cost, where accesses
   // were served (the fast tier of a core: its nearest nodes by load latency), for results.json page_migration.

@@ -172,7 +172,27 @@ def run_one(mksim, name, exp, x, seed, overrides, workdir):
         doc = json.load(f)
     if doc["summary"]["status"] != "completed":
         raise RuntimeError(f"{name} ({x}, seed {seed}) ended '{doc['summary']['status']}'")
-    return doc["workload"]["metrics"], doc["mksim_version"]
+    return with_paths(doc["workload"]["metrics"]), doc["mksim_version"]
+
+
+def with_paths(metrics):
+    """The metrics plus every number inside them under its dotted path ("probe.latency_ns.0.0": a named workload of a
+    list, a matrix entry), so that a case can name one."""
+    out = dict(metrics)
+
+    def walk(v, path):
+        if isinstance(v, dict):
+            for k, w in v.items():
+                walk(w, f"{path}.{k}")
+        elif isinstance(v, list):
+            for i, w in enumerate(v):
+                walk(w, f"{path}.{i}")
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and "." in path:
+            out[path] = v
+
+    for k, v in metrics.items():
+        walk(v, k)
+    return out
 
 
 def run_all(doc, mksim, jobs=2, only=None, workdir=None):

@@ -42,6 +42,19 @@ TEST_CASE("coherence: a core re-accessing lines it holds hits in its own L1") {
   CHECK((d.done_s - 3e-6) * 1e9 == Approx(16));
 }
 
+TEST_CASE("coherence: a line fetched from a loaded home node's memory waits behind its traffic, a transfer does not") {
+  Machine m = two_socket();
+  std::vector<CacheLine> lines(1);
+  HomeQueue home;
+  home.set_memory_wait_s(50e-9);  // the engine's wait at node 0's controller (models/link_queues.hpp)
+  CHECK((access_lines(m, lines, 0, true, true, 0, 0, home).done_s) * 1e9 == Approx(100 + 50));
+  const double t = 1e-6;  // core 1 takes the line from core 0's cache: no memory access, no wait
+  std::vector<CacheLine> again = lines;
+  HomeQueue idle;
+  CHECK(access_lines(m, lines, 1, true, true, 0, t, home).done_s ==
+        Approx(access_lines(m, again, 1, true, true, 0, t, idle).done_s));
+}
+
 TEST_CASE("coherence: a line written by another core costs the transfer between them, more across sockets") {
   Machine m = two_socket();
   std::vector<CacheLine> line(1);

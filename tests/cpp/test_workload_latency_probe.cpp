@@ -74,3 +74,25 @@ TEST_CASE("latency-probe: bad parameters are errors that say what is wrong") {
   doc["workload"] = {{"kind", "latency-probe"}, {"probe_cores", {0, 9}}};
   CHECK_THAT(setup_error(doc), Catch::Contains("core 9 does not exist"));
 }
+
+TEST_CASE("latency-probe: a load waits behind the streams that saturate its node's memory (loaded latency)") {
+  // Node 0's controller: 10 GB/s. A stream keeps 10 lines in flight over the 100 ns idle latency: 6.4 GB/s.
+  json machine = small_machine(2, 4);
+  machine["memory"] = {{"controller_bandwidth_gb_s", 10}, {"core_bandwidth_gb_s", 50}, {"core_mlp", 10}};
+  machine["interconnect"] = {{"latency_ns", {{100, 150}, {150, 100}}}};
+  auto doc_with_streams = [&](int streams) {
+    json load = {{"kind", "stream"},      {"threads", streams},      {"cores", json::array()},
+                 {"node", json::array()}, {"bytes_per_thread", 2e9}, {"chunk_bytes", 8388608}};
+    for (int i = 0; i < streams; ++i) load["cores"].push_back(1 + i), load["node"].push_back(0);
+    json probe = {{"kind", "latency-probe"}, {"name", "probe"}, {"buffer_bytes", 64e6}, {"probe_cores", {0, 4}}};
+    return json{{"machine", machine}, {"workload", {probe, load}}};
+  };
+  // One stream: 6.4 GB/s of 10, nothing waits.
+  json m = run_metrics(doc_with_streams(1));
+  CHECK(m["probe"]["latency_ns"][0][0].get<double>() == Approx(100).epsilon(1e-3));
+  // Three streams ask 19.2 GB/s: each gets 3.3 GB/s and keeps the rest of its 640 bytes queued at the controller, so
+  // a load takes 3 x 640 B / 10 GB/s = 192 ns in all (the closed loop's response time); node 1's memory is not loaded.
+  m = run_metrics(doc_with_streams(3));
+  CHECK(m["probe"]["latency_ns"][0][0].get<double>() == Approx(3 * 640 / 10.0).epsilon(2e-3));
+  CHECK(m["probe"]["latency_ns"][0][1].get<double>() == Approx(150).epsilon(1e-3));
+}

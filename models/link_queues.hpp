@@ -1,0 +1,52 @@
+// Loaded latency: how long a latency-bound request (one load of a pointer chase, a cache line fetched from memory)
+// waits behind the memory streams that share its path. SimGrid's fluid model shares each link's bandwidth among the
+// flows crossing it but keeps no queue, so a request that is not itself a flow would see the idle latency however
+// loaded the memory is. The queue follows from Little's law in a closed loop (Jain, "The Art of Computer Systems
+// Performance Analysis", 1991, ch. 33: the asymptotic bounds of a closed network): a flow keeps `window` bytes in
+// flight (a core's misses) over a round trip `rtt` (the idle load latency), so it moves at most window / rtt; where a
+// link gives it a smaller share, that link is its bottleneck, it moves at its share there, and the part of its window
+// not in transit, window - rate x rtt, waits in that link's queue. A request crossing the link waits for the bytes
+// queued there to drain: queued / capacity. Below saturation no flow is limited by a link and nothing waits, as in the
+// fluid model; at saturation a request takes n x window / capacity in all, the response time of the closed loop.
+//
+// A flow's share of a link is estimated as capacity / flows on it (equal shares), and a flow queues at the first link
+// of its path where that share is smallest. Plain model code (no SimGrid): the engine maps its links and memory flows
+// to these ids.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+namespace mksim {
+
+class LinkQueues {
+ public:
+  // A link of `capacity` bytes per second (> 0); returns its id.
+  int add_link(double capacity_bytes_s);
+  // A flow over `links` keeping `window` bytes in flight over a round trip of `rtt_s`; returns its id.
+  int add_flow(std::span<const int> links, double window_bytes, double rtt_s);
+  void remove_flow(int id);
+  // The wait of a request crossing `route`: the sum over its links of the bytes queued there / the link's capacity.
+  double wait_s(std::span<const int> route) const;
+  // The bytes queued at one link.
+  double queued_bytes(int link) const;
+  size_t active_flows() const { return live_; }
+
+ private:
+  struct Link {
+    double capacity = 0;
+    std::vector<int> flows;  // live flows crossing it, in the order they started
+  };
+  struct Flow {
+    std::vector<int> links;
+    double window = 0, rtt = 0;
+    bool live = false;
+  };
+  std::vector<Link> links_;
+  std::vector<Flow> flows_;
+  std::vector<int> free_;  // ids of ended flows, reused (latest first)
+  size_t live_ = 0;
+};
+
+}  // namespace mksim
