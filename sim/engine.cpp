@@ -80,13 +80,6 @@ void CoreRt::count(const char* kind, uint64_t n) {
   e->count(kind, n);
 }
 
-void CoreRt::interrupt(int target, double handler_cycles) {
-  CoreRt& t = *e->cores()[target];
-  t.stolen_cycles += handler_cycles;
-  if (e->observed()) t.ipis.push_back({id, handler_cycles, now_s()});
-  e->count(EngineEvent::Interrupt);
-}
-
 void CoreRt::lock(SpinLock& l) {
   // Acquisitions are ordered by SimGrid's clock: synchronise first.
   flush();
@@ -422,24 +415,18 @@ inline Step EngineImpl::compute_preemptible(CoreRt& c, Thread& t, double slice_e
   return Step::Continue;
 }
 
-// Interrupt work other cores asked of this one (IPIs), taken from the running thread's time.
+// Handler work other cores' messages asked of this one (Cpu::run_handler: IPIs, polled requests), taken from the
+// running thread's time; observers see each handler at the time it ran.
 inline void EngineImpl::take_interrupts(CoreRt& c) {
-  const double handled = c.now_s();
   c.spend_cycles(c.stolen_cycles, Work::Kernel);
   ++c.interrupts;
   c.stolen_cycles = 0;
   if (!obs_.empty()) {
-    double untimed = 0;  // handlers with no time of their own (Cpu::interrupt) run now
     for (const auto& i : c.ipis) {
-      for (auto* o : obs_) o->on_ipi(i.from, c.id, i.cycles, i.sent_s, i.ran_s >= 0 ? i.ran_s : handled);
-      if (i.ran_s >= 0)
-        for (auto* o : obs_) o->on_kernel(c.id, "interrupt", i.ran_s, i.ran_s + i.cycles / c.hz);
-      else
-        untimed += i.cycles / c.hz;
+      for (auto* o : obs_) o->on_ipi(i.from, c.id, i.cycles, i.sent_s, i.ran_s);
+      for (auto* o : obs_) o->on_kernel(c.id, "interrupt", i.ran_s, i.ran_s + i.cycles / c.hz);
     }
     c.ipis.clear();
-    if (untimed > 0)
-      for (auto* o : obs_) o->on_kernel(c.id, "interrupt", handled, handled + untimed);
   }
 }
 

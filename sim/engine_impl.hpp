@@ -140,11 +140,11 @@ class CoreRt final : public Cpu {
   sg4::Host* host = nullptr;
   double hz = 1e9;
   double pending_s = 0;      // private work not yet handed to SimGrid
-  double stolen_cycles = 0;  // interrupt work other cores asked of this one
+  double stolen_cycles = 0;  // handler work other cores' messages asked of this one (Cpu::run_handler)
   struct PendingIpi {
     int from;
     double cycles, sent_s;
-    double ran_s = -1;  // when the handler ran (a protocol's message, Cpu::run_handler), or -1: when taken
+    double ran_s;  // when the handler ran
   };
   std::vector<PendingIpi> ipis;  // the IPIs behind stolen_cycles, kept only for observers
   Thread* current = nullptr;
@@ -177,7 +177,6 @@ class CoreRt final : public Cpu {
   void spend_s(double s, Work w) override;
   void lock(SpinLock& l) override;
   void unlock(SpinLock& l) override;
-  void interrupt(int target, double handler_cycles) override;
   void count(const char* kind, uint64_t n) override;
   void sync() override { flush(); }
   void block_until(double until_s, const char* why) override {

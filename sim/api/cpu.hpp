@@ -38,9 +38,6 @@ class Cpu {
   // Take `l`, spinning while another core holds it; costs the line transfer from the last holder.
   virtual void lock(SpinLock& l) = 0;
   virtual void unlock(SpinLock& l) = 0;
-  // Make core `target` run `handler_cycles` of kernel work (an interrupt handler) as soon as it can; the time is
-  // taken from whatever it runs (stolen time).
-  virtual void interrupt(int target, double handler_cycles) = 0;
   // Count an OS-level event of `kind` (for summary.events_by_kind).
   virtual void count(const char* kind, uint64_t n = 1) = 0;
   // Bring SimGrid's clock to this core's clock: required before reading or changing state that other cores'
@@ -62,14 +59,10 @@ class Cpu {
     (void)ipi;
     return visible_s;
   }
-  // Core `target` ran a handler of `seconds` from `start_s` for a message `from` sent at `sent_s`: kernel work taken
-  // from what it ran then (stolen time), or from its idle time; observers see it at the time it ran.
-  virtual void run_handler(int from, int target, double sent_s, double start_s, double seconds) {
-    (void)from;
-    (void)sent_s;
-    (void)start_s;
-    interrupt(target, seconds * machine().cores[target].freq_ghz * 1e9);
-  }
+  // Core `target` ran a handler of `seconds` from `start_s` (from handler_start_s) for a message `from` sent at
+  // `sent_s`: kernel work taken from what it ran then (stolen time), or from its idle time; observers see it at the
+  // time it ran. The one way a model makes another core work: an IPI's handler, a polled request's service.
+  virtual void run_handler(int from, int target, double sent_s, double start_s, double seconds) = 0;
 
   // Read or write `lines`, a kernel model's own cache lines that other cores share (a message channel's slots),
   // backed by `home_node`'s memory: through the coherence model (models/coherence.hpp) from this core's clock, in

@@ -16,7 +16,7 @@ class QuietCpu : public Cpu {
   void spend_s(double, Work) override {}
   void lock(SpinLock&) override {}
   void unlock(SpinLock&) override {}
-  void interrupt(int, double) override {}
+  void run_handler(int, int, double, double, double) override {}
   void count(const char*, uint64_t) override {}
   void sync() override {}
   void block_until(double, const char*) override {}

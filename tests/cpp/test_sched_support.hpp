@@ -67,7 +67,7 @@ class FakeCpu final : public Cpu {
     l.held = false;
     l.free_at_s = now;
   }
-  void interrupt(int target, double handler_cycles) override { ++interrupts; }
+  void run_handler(int, int, double, double, double) override {}
   void count(const char* kind, uint64_t n) override { counts[kind] += n; }
   void sync() override { ++syncs; }
   void block_until(double until_s, const char* why) override {}
@@ -90,7 +90,7 @@ class FakeCpu final : public Cpu {
   double transfer_ns = 0;  // of which lock-line transfers
   std::vector<std::string> locks;
   std::map<std::string, uint64_t> counts;
-  int syncs = 0, interrupts = 0;
+  int syncs = 0;
 
  private:
   const Machine* m_;
