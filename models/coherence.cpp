@@ -15,6 +15,11 @@ double hit_ns(const Machine& m, int core) {
   return cs.empty() ? 0.0 : m.caches[cs.front()].hit_latency_cycles / m.cores[core].freq_ghz;
 }
 
+// A line from `from`'s cache to `to`'s, with the wait behind the run's traffic on the way.
+double transfer_ns(const Machine& m, int from, int to, int home_node, const HomeQueue& home) {
+  return line_transfer_ns(m, from, to, home_node) + (home.waits() ? home.waits()->transfer_wait_s(from, to) * 1e9 : 0);
+}
+
 // One line: what the access costs from `start_s`, and the line's new state.
 double access_line(const Machine& m, CacheLine& l, int core, bool write, int home_node, double start_s, HomeQueue& home,
                    LineAccessCost& cost) {
@@ -26,19 +31,20 @@ double access_line(const Machine& m, CacheLine& l, int core, bool write, int hom
     hit = true;
     ++cost.hits;
   } else if (l.owner >= 0) {
-    ns = line_transfer_ns(m, l.owner, core, home_node);  // the owner forwards it (a write: and drops its copy)
+    ns = transfer_ns(m, l.owner, core, home_node, home);  // the owner forwards it (a write: and drops its copy)
     ++cost.transfers;
   } else if (!l.sharers.empty()) {
     // A read takes the nearest copy; a write also invalidates every copy and waits for the farthest acknowledgement.
     ns = write ? 0.0 : INFINITY;
     for (int s : l.sharers) {
       if (s == core) continue;
-      const double t = line_transfer_ns(m, s, core, home_node);
+      const double t = transfer_ns(m, s, core, home_node, home);
       ns = write ? std::max(ns, t) : std::min(ns, t);
     }
     ++cost.transfers;
   } else {
-    ns = memory_latency_ns(m, core, home_node) + home.memory_wait_s() * 1e9;
+    ns =
+        memory_latency_ns(m, core, home_node) + (home.waits() ? home.waits()->memory_wait_s(core, home_node) * 1e9 : 0);
     ++cost.from_memory;
   }
   // The line is in one place at a time: this access starts once the previous one on the line has completed, and a

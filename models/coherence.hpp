@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "models/link_queues.hpp"
 #include "models/machine.hpp"
 
 namespace mksim {
@@ -42,10 +43,10 @@ class HomeQueue {
   void forget_before(double t);
   // When the last booked turn ends (0: none booked).
   double last_end_s() const { return turns_.size() > head_ ? turns_.back().end : 0.0; }
-  // How long a line this node fetches from its memory waits behind the memory traffic in progress (loaded latency,
-  // models/link_queues.hpp), added to the idle load latency; the engine sets it when it hands the queue out.
-  void set_memory_wait_s(double s) { memory_wait_s_ = s; }
-  double memory_wait_s() const { return memory_wait_s_; }
+  // The run's memory traffic (loaded latency, models/link_queues.hpp), which the requests of this node's lines wait
+  // behind, on their way from memory or between caches; the engine sets it when it hands the queue out (null: none).
+  void set_waits(PathWaits* waits) { waits_ = waits; }
+  PathWaits* waits() const { return waits_; }
 
  private:
   struct Turn {
@@ -55,7 +56,7 @@ class HomeQueue {
   std::pair<double, size_t> place(double arrival_s, double ready_s, double occupancy_s) const;
   std::vector<Turn> turns_;  // booked turns from head_ on, sorted by start and disjoint
   size_t head_ = 0;          // turns before it are forgotten
-  double memory_wait_s_ = 0;
+  PathWaits* waits_ = nullptr;
 };
 
 struct CacheLine {

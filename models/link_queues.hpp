@@ -20,6 +20,17 @@
 
 namespace mksim {
 
+// What the run's memory traffic adds to a latency-bound request (the engine's LinkQueues over SimGrid's routes): the
+// coherence model asks it for the lines it fetches from memory and the lines it moves between caches.
+class PathWaits {
+ public:
+  virtual ~PathWaits() = default;
+  // A load from `node`'s memory to `core`.
+  virtual double memory_wait_s(int core, int node) = 0;
+  // A cache line from `from_core`'s cache to `to_core` (across the interconnect when their nodes differ).
+  virtual double transfer_wait_s(int from_core, int to_core) = 0;
+};
+
 class LinkQueues {
  public:
   // A link of `capacity` bytes per second (> 0); returns its id.

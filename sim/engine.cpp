@@ -61,7 +61,7 @@ double CoreRt::access_shared_lines(std::span<CacheLine> lines, bool write, int h
 HomeQueue& CoreRt::home_queue(int node) {
   HomeQueue& q = e->homes_[static_cast<size_t>(node)];
   q.forget_before(sim_clock());  // every request from now on is for SimGrid's time or later
-  q.set_memory_wait_s(e->controller_wait_s(node));
+  q.set_waits(e);
   return q;
 }
 
@@ -883,12 +883,9 @@ double EngineImpl::memory_wait_s(int core, int node) {
   return queues_.wait_s(flow_route(platform_.memory[node], platform_.cores[core]).links);
 }
 
-double EngineImpl::controller_wait_s(int node) {
-  if (queues_.active_flows() == 0) return 0;
-  const auto it = link_ids_.find(platform_.controllers[node]);
-  if (it == link_ids_.end()) return 0;  // no flow has crossed it yet
-  const int id = it->second;
-  return queues_.wait_s(std::span(&id, 1));
+double EngineImpl::transfer_wait_s(int from_core, int to_core) {
+  if (queues_.active_flows() == 0 || m_.cores[from_core].node == m_.cores[to_core].node) return 0;
+  return queues_.wait_s(flow_route(platform_.cores[from_core], platform_.cores[to_core]).links);
 }
 
 inline Step EngineImpl::coherent_access(CoreRt& c, Thread& t, const Region& r, double line_bytes) {
@@ -903,6 +900,7 @@ inline Step EngineImpl::coherent_access(CoreRt& c, Thread& t, const Region& r, d
   // Only accesses ordered in simulated time queue at the home node: a private access runs ahead of SimGrid's clock
   // (its misses are the first touches of lines no other core wants), so it neither waits for nor delays the others.
   HomeQueue unordered;
+  unordered.set_waits(this);
   const LineAccessCost cost =
       access_lines(m_, std::span(lines).first(n), c.id, op.access == AccessKind::Write,
                    op.pattern == AccessPattern::Chase, home, t0, shared ? c.home_queue(home) : unordered);

@@ -226,7 +226,7 @@ struct Timer {
   bool operator>(const Timer& o) const { return at_s != o.at_s ? at_s > o.at_s : seq > o.seq; }
 };
 
-class EngineImpl final : public WorkloadEnv, public PageMover {
+class EngineImpl final : public WorkloadEnv, public PageMover, public PathWaits {
  public:
   explicit EngineImpl(const Scenario& sc, const std::vector<Observer*>& obs)
       : sc_(sc), m_(sc.machine), obs_(obs), homes_(static_cast<size_t>(sc.machine.num_nodes())) {}
@@ -485,10 +485,10 @@ class EngineImpl final : public WorkloadEnv, public PageMover {
   void start_flow(std::vector<simgrid::s4u::CommPtr>& comms, std::vector<int>& ids, simgrid::s4u::Host* from,
                   simgrid::s4u::Host* to, uint64_t bytes);
   void wait_flows(std::vector<simgrid::s4u::CommPtr>& comms, std::vector<int>& ids);
-  // The wait of a load from `node`'s memory to `core` behind the flows in progress (0 when nothing saturates).
-  double memory_wait_s(int core, int node);
-  // The wait at `node`'s memory controller alone (a line its home node fetches from memory).
-  double controller_wait_s(int node);
+  // PathWaits: the wait of a load from `node`'s memory to `core`, or of a line between the caches of two cores of
+  // different nodes (the interconnect), behind the flows in progress (0 when nothing saturates).
+  double memory_wait_s(int core, int node) override;
+  double transfer_wait_s(int from_core, int to_core) override;
   friend class CoreRt;
   // Pages that move (a memory policy whose page_bytes() > 0): its page size, what moving them cost, where accesses
   // were served (the fast tier of a core: its nearest nodes by load latency), for results.json page_migration.

@@ -42,17 +42,30 @@ TEST_CASE("coherence: a core re-accessing lines it holds hits in its own L1") {
   CHECK((d.done_s - 3e-6) * 1e9 == Approx(16));
 }
 
-TEST_CASE("coherence: a line fetched from a loaded home node's memory waits behind its traffic, a transfer does not") {
+namespace {
+// The run's traffic as the engine would report it: node 0's memory loaded, the interconnect loaded.
+struct LoadedMachine final : PathWaits {
+  double memory_wait_s(int, int node) override { return node == 0 ? 50e-9 : 0; }
+  double transfer_wait_s(int from, int to) override { return (from < 4) != (to < 4) ? 30e-9 : 0; }
+};
+}  // namespace
+
+TEST_CASE("coherence: lines from a loaded memory or across a loaded interconnect wait behind the run's traffic") {
   Machine m = two_socket();
-  std::vector<CacheLine> lines(1);
-  HomeQueue home;
-  home.set_memory_wait_s(50e-9);  // the engine's wait at node 0's controller (models/link_queues.hpp)
-  CHECK((access_lines(m, lines, 0, true, true, 0, 0, home).done_s) * 1e9 == Approx(100 + 50));
-  const double t = 1e-6;  // core 1 takes the line from core 0's cache: no memory access, no wait
-  std::vector<CacheLine> again = lines;
-  HomeQueue idle;
+  LoadedMachine loaded;
+  HomeQueue home, idle;
+  home.set_waits(&loaded);
+  std::vector<CacheLine> lines(1), same(1);
+  const double from_memory = access_lines(m, same, 0, true, true, 0, 0, idle).done_s;
+  CHECK(access_lines(m, lines, 0, true, true, 0, 0, home).done_s == Approx(from_memory + 50e-9));
+  // Core 1 (same socket) takes the line from core 0's cache: no memory access, no interconnect, no wait.
+  const double t = 1e-6;
   CHECK(access_lines(m, lines, 1, true, true, 0, t, home).done_s ==
-        Approx(access_lines(m, again, 1, true, true, 0, t, idle).done_s));
+        Approx(access_lines(m, same, 1, true, true, 0, t, idle).done_s));
+  // Core 4 (the other socket) takes it across the interconnect: the transfer waits there.
+  const double u = 2e-6;
+  CHECK(access_lines(m, lines, 4, true, true, 0, u, home).done_s ==
+        Approx(access_lines(m, same, 4, true, true, 0, u, idle).done_s + 30e-9));
 }
 
 TEST_CASE("coherence: a line written by another core costs the transfer between them, more across sockets") {

@@ -201,3 +201,30 @@ TEST_CASE("ipc-pingpong: same-thread is the ping-pong's system calls and copies 
   doc["workload"]["window"] = 4;
   CHECK_THAT(setup_error(doc), Catch::Contains("workload.window") && Catch::Contains("same-thread"));
 }
+
+TEST_CASE("ipc-pingpong: a message across the interconnect waits behind the streams that saturate it") {
+  // A 10 GB/s interconnect; a stream keeps 10 lines in flight over the 150 ns remote latency (4.3 GB/s).
+  json machine = small_machine(2, 4);
+  machine["memory"] = {{"controller_bandwidth_gb_s", 100}, {"core_bandwidth_gb_s", 50}, {"core_mlp", 10}};
+  machine["interconnect"] = {{"latency_ns", {{100, 150}, {150, 100}}}, {"link_bandwidth_gb_s", 10}};
+  auto round_trip_ns = [&](int streams, int stream_node) {
+    json pingpong = {{"kind", "ipc-pingpong"}, {"name", "pp"}, {"placement", {0, 4}}, {"round_trips", 200}};
+    json load = {{"kind", "stream"},
+                 {"threads", streams},
+                 {"cores", {5, 6, 7}},
+                 {"node", {stream_node, stream_node, stream_node}},
+                 {"bytes_per_thread", 1e9}};
+    json doc = {{"machine", machine}, {"kernel", {{"architecture", "multikernel"}}}, {"workload", {pingpong}}};
+    if (streams > 0) doc["workload"].push_back(load);
+    const json m = run_metrics(doc);  // a list of one workload reports its metrics as a single workload does
+    return (m.contains("pp") ? m["pp"] : m)["round_trip_ns"].get<double>();
+  };
+  const double idle = round_trip_ns(0, 0);
+  // Streams from socket 1's own memory do not cross the interconnect: the messages do not wait.
+  CHECK(round_trip_ns(3, 1) == Approx(idle).epsilon(1e-6));
+  // Three streams from node 0 ask 12.8 GB/s of the 10 GB/s link towards socket 1: each keeps 640 - 3.33 GB/s x 150 ns
+  // = 140 bytes queued there, and whatever crosses from socket 0 to socket 1 waits 420 B / 10 GB/s = 42 ns. Twice a
+  // round trip: core 4 fetches the ping's line from core 0, and core 4's write of a reply waits for core 0's copy of
+  // the reply line to be invalidated (the acknowledgement comes from socket 0). Nothing queues the other way.
+  CHECK(round_trip_ns(3, 0) == Approx(idle + 2 * 42).epsilon(1e-3));
+}
