@@ -731,9 +731,13 @@ inline Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
       const double k = loaded || lines > kSliceLines ? std::min(lines, kSliceLines) : lines;
       if (loaded || lines > kSliceLines) c.flush();
       double ns = 0;
-      for (int n = 0; n < m_.num_nodes(); ++n)
-        if (r.node_share[n] > 0)
-          ns += r.node_share[n] * k * (memory_latency_ns(m_, c.id, n) + memory_wait_s(c.id, n) * 1e9);
+      for (int n = 0; n < m_.num_nodes(); ++n) {
+        if (r.node_share[n] <= 0) continue;
+        const double loads = r.node_share[n] * k, wait = route_wait_s(c.id, n);
+        ns += loads * (memory_latency_ns(m_, c.id, n) + wait * 1e9);
+        traffic_[n].latency_bound_loads += loads;
+        traffic_[n].load_wait_s += loads * wait;
+      }
       c.spend_s(ns * 1e-9, Work::User);
       lines -= k;
     }
@@ -878,9 +882,16 @@ void EngineImpl::wait_flows(std::vector<sg4::CommPtr>& comms, std::vector<int>& 
   }
 }
 
-double EngineImpl::memory_wait_s(int core, int node) {
+double EngineImpl::route_wait_s(int core, int node) {
   if (queues_.active_flows() == 0) return 0;
   return queues_.wait_s(flow_route(platform_.memory[node], platform_.cores[core]).links);
+}
+
+double EngineImpl::memory_wait_s(int core, int node) {
+  const double wait = route_wait_s(core, node);
+  traffic_[node].latency_bound_loads += 1;
+  traffic_[node].load_wait_s += wait;
+  return wait;
 }
 
 double EngineImpl::transfer_wait_s(int from_core, int to_core) {

@@ -120,6 +120,8 @@ struct Template {
 
 struct NodeTraffic {
   uint64_t read_bytes = 0, write_bytes = 0, local_bytes = 0, remote_bytes = 0;
+  double latency_bound_loads = 0;  // loads from this memory that waited for their line alone (chases, coherence)
+  double load_wait_s = 0;          // their total wait behind the memory flows (loaded latency)
 };
 
 enum class Step { Continue, Blocked, Exited, Yielded };
@@ -487,8 +489,9 @@ class EngineImpl final : public WorkloadEnv, public PageMover, public PathWaits 
   void wait_flows(std::vector<simgrid::s4u::CommPtr>& comms, std::vector<int>& ids);
   // PathWaits: the wait of a load from `node`'s memory to `core`, or of a line between the caches of two cores of
   // different nodes (the interconnect), behind the flows in progress (0 when nothing saturates).
-  double memory_wait_s(int core, int node) override;
+  double memory_wait_s(int core, int node) override;  // one load, counted in traffic_[node]
   double transfer_wait_s(int from_core, int to_core) override;
+  double route_wait_s(int core, int node);  // the wait alone, uncounted
   friend class CoreRt;
   // Pages that move (a memory policy whose page_bytes() > 0): its page size, what moving them cost, where accesses
   // were served (the fast tier of a core: its nearest nodes by load latency), for results.json page_migration.

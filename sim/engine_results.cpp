@@ -108,13 +108,16 @@ json EngineImpl::build_results(double wall_setup_s, double wall_sim_s) {
     const auto& tr = traffic_[n];
     double bytes = static_cast<double>(tr.read_bytes + tr.write_bytes);
     double bw = m_.nodes[n].controller_bandwidth_gb_s * 1e9;
-    memory.push_back({{"node", n},
-                      {"read_bytes", tr.read_bytes},
-                      {"write_bytes", tr.write_bytes},
-                      {"local_bytes", tr.local_bytes},
-                      {"remote_bytes", tr.remote_bytes},
-                      {"mean_bandwidth_gb_s", T > 0 ? bytes / T / 1e9 : 0.0},
-                      {"controller_utilisation", T > 0 ? bytes / bw / T : 0.0}});
+    memory.push_back(
+        {{"node", n},
+         {"read_bytes", tr.read_bytes},
+         {"write_bytes", tr.write_bytes},
+         {"local_bytes", tr.local_bytes},
+         {"remote_bytes", tr.remote_bytes},
+         {"mean_bandwidth_gb_s", T > 0 ? bytes / T / 1e9 : 0.0},
+         {"controller_utilisation", T > 0 ? bytes / bw / T : 0.0},
+         {"latency_bound_loads", std::llround(tr.latency_bound_loads)},
+         {"mean_load_wait_ns", tr.latency_bound_loads > 0 ? tr.load_wait_s / tr.latency_bound_loads * 1e9 : 0.0}});
   }
 
   json summary;

@@ -86,6 +86,12 @@ const std::vector<OutputTable>& output_tables() {
            {"mean_bandwidth_gb_s", "GB/s", "(read_bytes + write_bytes) / summary.sim_time_s, in 1e9 bytes per second"},
            {"controller_utilisation", "",
             "mean_bandwidth_gb_s / the node's controller bandwidth (machine.memory_bandwidth_gb_s)"},
+           {"latency_bound_loads", "",
+            "loads from this node's memory that waited for their line alone: the lines of pointer chases (shared by "
+            "the nodes a region spans) and the lines the coherence model fetched from memory"},
+           {"mean_load_wait_ns", "ns",
+            "mean time such a load waited behind the memory streams that saturated a link on its way (loaded "
+            "latency, models/link_queues.hpp), beyond the idle latency; 0 while no link is saturated"},
        }},
   };
   return tables;

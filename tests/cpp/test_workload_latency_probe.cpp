@@ -87,12 +87,23 @@ TEST_CASE("latency-probe: a load waits behind the streams that saturate its node
     json probe = {{"kind", "latency-probe"}, {"name", "probe"}, {"buffer_bytes", 64e6}, {"probe_cores", {0, 4}}};
     return json{{"machine", machine}, {"workload", {probe, load}}};
   };
+  auto run = [&](int streams) { return run_isolated(resolve_scenario(doc_with_streams(streams), "test", ".")).doc; };
+  // Each node's memory serves the chases of both probe cores: 2 x 64e6 / 64 loads that wait for their line alone.
+  const double loads = 2 * 64e6 / 64;
   // One stream: 6.4 GB/s of 10, nothing waits.
-  json m = run_metrics(doc_with_streams(1));
-  CHECK(m["probe"]["latency_ns"][0][0].get<double>() == Approx(100).epsilon(1e-3));
+  json r = run(1);
+  CHECK(r["workload"]["metrics"]["probe"]["latency_ns"][0][0].get<double>() == Approx(100).epsilon(1e-3));
+  CHECK(r["memory"][0]["latency_bound_loads"].get<double>() == loads);
+  CHECK(r["memory"][0]["mean_load_wait_ns"].get<double>() == 0);
   // Three streams ask 19.2 GB/s: each gets 3.3 GB/s and keeps the rest of its 640 bytes queued at the controller, so
   // a load takes 3 x 640 B / 10 GB/s = 192 ns in all (the closed loop's response time); node 1's memory is not loaded.
-  m = run_metrics(doc_with_streams(3));
+  r = run(3);
+  const json& m = r["workload"]["metrics"];
   CHECK(m["probe"]["latency_ns"][0][0].get<double>() == Approx(3 * 640 / 10.0).epsilon(2e-3));
   CHECK(m["probe"]["latency_ns"][0][1].get<double>() == Approx(150).epsilon(1e-3));
+  // results.json's memory table says so: node 0's loads waited (92 ns each while the streams ran), node 1's did not.
+  CHECK(r["memory"][0]["latency_bound_loads"].get<double>() == loads);
+  CHECK(r["memory"][0]["mean_load_wait_ns"].get<double>() > 40);
+  CHECK(r["memory"][0]["mean_load_wait_ns"].get<double>() <= Approx(92));
+  CHECK(r["memory"][1]["mean_load_wait_ns"].get<double>() == 0);
 }
