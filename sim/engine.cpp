@@ -841,15 +841,8 @@ void EngineImpl::change_protection(Cpu& cpu, Thread& t, uint64_t pages) {
   for (auto* o : obs_) o->on_kernel(c.id, "NUMA scan", t0, c.now_s());
 }
 
-// Small data stays in the caches (machine.memory.coherent_region_max_kib): its lines are tracked one by one, and an
-// access costs hits in the core's own cache, transfers from the cores that hold the lines, invalidations of their
-// copies, and for lines no cache holds yet a fetch from the home node's memory (models/coherence.hpp). The access
-// touches the region's first lines (all of them when it is at least as large). The region of a process with one
-// thread is that thread's alone: its accesses are private work and create no SimGrid activity. Any other thread may
-// take a line away or want it at any time, so an access to a region of a process with several threads first brings
-// the core's clock to SimGrid's (as taking a lock does): the lines then move between cores in the order of simulated
-// time, and a core cannot count hits on lines that another core, earlier in simulated time, has taken. (A thread of
-// another process touching the region of a single-threaded one is ordered after what that thread had done by then.)
+// Loaded latency (models/link_queues.hpp): memory flows on the links of SimGrid's own routes, and the waits of the
+// requests that cross them.
 const EngineImpl::FlowRoute& EngineImpl::flow_route(const sg4::Host* from, const sg4::Host* to) {
   auto [it, fresh] = routes_.try_emplace({from, to});
   if (fresh) {
@@ -899,6 +892,15 @@ double EngineImpl::transfer_wait_s(int from_core, int to_core) {
   return queues_.wait_s(flow_route(platform_.cores[from_core], platform_.cores[to_core]).links);
 }
 
+// Small data stays in the caches (machine.memory.coherent_region_max_kib): its lines are tracked one by one, and an
+// access costs hits in the core's own cache, transfers from the cores that hold the lines, invalidations of their
+// copies, and for lines no cache holds yet a fetch from the home node's memory (models/coherence.hpp). The access
+// touches the region's first lines (all of them when it is at least as large). The region of a process with one
+// thread is that thread's alone: its accesses are private work and create no SimGrid activity. Any other thread may
+// take a line away or want it at any time, so an access to a region of a process with several threads first brings
+// the core's clock to SimGrid's (as taking a lock does): the lines then move between cores in the order of simulated
+// time, and a core cannot count hits on lines that another core, earlier in simulated time, has taken. (A thread of
+// another process touching the region of a single-threaded one is ordered after what that thread had done by then.)
 inline Step EngineImpl::coherent_access(CoreRt& c, Thread& t, const Region& r, double line_bytes) {
   const Op& op = t.op;
   const bool shared = processes_[r.process].threads > 1 || t.process != r.process;
