@@ -1,13 +1,13 @@
 // Loaded latency: how long a latency-bound request (one load of a pointer chase, a cache line fetched from memory)
 // waits behind the memory streams that share its path. SimGrid's fluid model shares each link's bandwidth among the
 // flows crossing it but keeps no queue, so a request that is not itself a flow would see the idle latency however
-// loaded the memory is. The queue follows from Little's law in a closed loop (Jain, "The Art of Computer Systems
-// Performance Analysis", 1991, ch. 33: the asymptotic bounds of a closed network): a flow keeps `window` bytes in
-// flight (a core's misses) over a round trip `rtt` (the idle load latency), so it moves at most window / rtt; where a
-// link gives it a smaller share, that link is its bottleneck, it moves at its share there, and the part of its window
-// not in transit, window - rate x rtt, waits in that link's queue. A request crossing the link waits for the bytes
-// queued there to drain: queued / capacity. Below saturation no flow is limited by a link and nothing waits, as in the
-// fluid model; at saturation a request takes n x window / capacity in all, the response time of the closed loop.
+// loaded the memory is. The queue follows from Little's law in a closed loop (Lazowska, Zahorjan, Graham, Sevcik,
+// "Quantitative System Performance", 1984, ch. 5: the asymptotic bounds of a closed network): a flow keeps `window`
+// bytes in flight (a core's misses) over a round trip `rtt` (the idle load latency), so it moves at most window / rtt;
+// where a link gives it a smaller share, that link is its bottleneck, it moves at its share there, and the part of its
+// window not in transit, window - rate x rtt, waits in that link's queue. A request crossing the link waits for the
+// bytes queued there to drain: queued / capacity. Below saturation no flow is limited by a link and nothing waits, as
+// in the fluid model; at saturation a request takes n x window / capacity in all, the response time of the closed loop.
 //
 // A flow's share of a link is estimated as capacity / flows on it (equal shares), and a flow queues at the first link
 // of its path where that share is smallest. Plain model code (no SimGrid): the engine maps its links and memory flows
