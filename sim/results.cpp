@@ -71,7 +71,9 @@ const std::vector<OutputTable>& output_tables() {
            {"utilisation", "", "busy_s / summary.sim_time_s (0 to 1)"},
            {"ops", "", "operations completed on this core"},
            {"context_switches", "", "times it switched to a thread other than the one it ran last"},
-           {"interrupts", "", "times it handled inter-processor interrupts (pending IPIs are handled together)"},
+           {"interrupts", "",
+            "times it ran handler work for other cores' messages (IPIs, polled requests): each one while idle; "
+            "while it ran a thread, those pending are taken together"},
        }},
       {"memory",
        "NUMA node (its memory)",
