@@ -180,6 +180,8 @@ std::vector<RunOutcome> run_batch(const std::vector<BatchItem>& items, int jobs,
         const size_t i = it->second;
         it = running.erase(it);
         reaped = true;
+        // Ctrl-C on a terminal reaches the whole process group: a child killed by that interrupt is not a result.
+        if (const int sig = interrupt_signal(); sig && WIFSIGNALED(status)) throw Interrupted(sig);
         finish(i, finish_run(status, items[i].outdir));
       }
       if (const int sig = interrupt_signal()) throw Interrupted(sig);  // the running children are ended below

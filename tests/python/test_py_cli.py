@@ -3,6 +3,7 @@
 
 import csv
 import json
+import os
 import resource
 import signal
 import subprocess
@@ -57,6 +58,32 @@ def test_cli_sweep_is_parallel_resumable_and_writes_a_table(tmp_path, compute_co
     assert all(r["ok"] == "true" and r["threads"] == r["workload.threads"] for r in rows)
     sweep_json = json.loads((out / "sweep.json").read_text())
     assert sweep_json["base"]["workload"]["cycles_per_thread"] == 4e8 and len(sweep_json["points"]) == 6
+
+
+def test_ctrl_c_on_a_terminal_records_no_point_as_failed(tmp_path, compute_config):
+    """Ctrl-C on a terminal reaches the sweep and its running children at once (the foreground process group): the
+    children killed by it are not recorded as failed points, and a rerun finishes the sweep."""
+    compute_config["workload"].update(cycles_per_thread=4e8, chunk_cycles=2e4)  # a few tenths of a second each
+    write(tmp_path / "base.json", compute_config)
+    spec = write(tmp_path / "sweep.json", {"base": "base.json", "grid": {"workload.threads": [1, 2, 3, 4, 5, 6]}})
+    out = tmp_path / "out"
+    proc = subprocess.Popen([str(MKSIM_BIN), "sweep", str(spec), "-o", str(out), "--jobs", "3"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            preexec_fn=as_foreground_job, start_new_session=True)
+    points = out / "points.jsonl"
+    deadline = time.time() + 60
+    while proc.poll() is None and time.time() < deadline:
+        if points.exists() and len(points.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the sweep ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGINT)  # what the terminal does: the sweep and its children
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    records = [json.loads(line) for line in points.read_text().splitlines()]
+    assert 2 <= len(records) < 6 and all(r["ok"] for r in records), records
+    again = run_cli("sweep", spec, "-o", out, "--jobs", "2")
+    assert f"6 points: 6 ok, 0 failed; {6 - len(records)} run now" in again.stdout
 
 
 def test_cli_sweep_records_a_bad_point_and_a_crash_by_signal(tmp_path, compute_config):
