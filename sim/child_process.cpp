@@ -157,7 +157,7 @@ struct InterruptWatch::Saved {
   struct sigaction old;
 };
 
-InterruptWatch::InterruptWatch() : saved_(new std::vector<Saved>) {
+InterruptWatch::InterruptWatch() : saved_(std::make_unique<std::vector<Saved>>()) {
   g_interrupt = 0;
   for (int sig : {SIGINT, SIGTERM}) {
     Saved s{sig, {}};
@@ -171,7 +171,6 @@ InterruptWatch::InterruptWatch() : saved_(new std::vector<Saved>) {
 
 InterruptWatch::~InterruptWatch() {
   for (const auto& s : *saved_) ::sigaction(s.sig, &s.old, nullptr);
-  delete saved_;
   g_interrupt = 0;
 }
 

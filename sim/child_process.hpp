@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -69,7 +70,7 @@ class InterruptWatch {
 
  private:
   struct Saved;
-  std::vector<Saved>* saved_;
+  std::unique_ptr<std::vector<Saved>> saved_;  // the handlers replaced
 };
 // The signal an InterruptWatch recorded (the first), or 0.
 int interrupt_signal();
