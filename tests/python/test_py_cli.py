@@ -19,16 +19,12 @@ def write(path, doc):
     return path
 
 
-def test_cli_sweep_is_parallel_resumable_and_writes_a_table(tmp_path, compute_config):
-    compute_config["workload"].update(cycles_per_thread=4e8, chunk_cycles=2e4)  # a few tenths of a second each
-    write(tmp_path / "base.json", compute_config)
-    spec = write(tmp_path / "sweep.json", {"description": "resumable", "base": "base.json",
-                                           "grid": {"workload.threads": [1, 2, 3, 4, 5, 6]},
-                                           "metrics": ["makespan_s", "threads"]})
-    out = tmp_path / "out"
-    proc = subprocess.Popen([str(MKSIM_BIN), "sweep", str(spec), "-o", str(out), "--jobs", "1"],
+def sweep_until_two_points(spec, out, jobs, **popen):
+    """Starts `mksim sweep` (SIGINT at its default action, as a foreground job has it) and returns it once two points
+    are recorded, still running."""
+    proc = subprocess.Popen([str(MKSIM_BIN), "sweep", str(spec), "-o", str(out), "--jobs", str(jobs)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            preexec_fn=as_foreground_job)
+                            preexec_fn=as_foreground_job, **popen)
     points = out / "points.jsonl"
     deadline = time.time() + 60
     while proc.poll() is None and time.time() < deadline:
@@ -36,6 +32,18 @@ def test_cli_sweep_is_parallel_resumable_and_writes_a_table(tmp_path, compute_co
             break
         time.sleep(0.02)
     assert proc.poll() is None, "the sweep ended before it could be interrupted"
+    return proc
+
+
+def test_cli_sweep_is_parallel_resumable_and_writes_a_table(tmp_path, compute_config):
+    compute_config["workload"].update(cycles_per_thread=4e8, chunk_cycles=2e4)  # a few tenths of a second each
+    write(tmp_path / "base.json", compute_config)
+    spec = write(tmp_path / "sweep.json", {"description": "resumable", "base": "base.json",
+                                           "grid": {"workload.threads": [1, 2, 3, 4, 5, 6]},
+                                           "metrics": ["makespan_s", "threads"]})
+    out = tmp_path / "out"
+    proc = sweep_until_two_points(spec, out, 1)
+    points = out / "points.jsonl"
     proc.send_signal(signal.SIGINT)  # to the sweep alone, not to its children (as `kill -INT` does)
     output, err = proc.communicate(timeout=60)
     done = len(points.read_text().splitlines())
@@ -67,16 +75,8 @@ def test_ctrl_c_on_a_terminal_records_no_point_as_failed(tmp_path, compute_confi
     write(tmp_path / "base.json", compute_config)
     spec = write(tmp_path / "sweep.json", {"base": "base.json", "grid": {"workload.threads": [1, 2, 3, 4, 5, 6]}})
     out = tmp_path / "out"
-    proc = subprocess.Popen([str(MKSIM_BIN), "sweep", str(spec), "-o", str(out), "--jobs", "3"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            preexec_fn=as_foreground_job, start_new_session=True)
+    proc = sweep_until_two_points(spec, out, 3, start_new_session=True)
     points = out / "points.jsonl"
-    deadline = time.time() + 60
-    while proc.poll() is None and time.time() < deadline:
-        if points.exists() and len(points.read_text().splitlines()) >= 2:
-            break
-        time.sleep(0.02)
-    assert proc.poll() is None, "the sweep ended before it could be interrupted"
     os.killpg(proc.pid, signal.SIGINT)  # what the terminal does: the sweep and its children
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
