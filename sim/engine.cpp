@@ -61,7 +61,6 @@ double CoreRt::access_shared_lines(std::span<CacheLine> lines, bool write, int h
 HomeQueue& CoreRt::home_queue(int node) {
   HomeQueue& q = e->homes_[static_cast<size_t>(node)];
   q.forget_before(sim_clock());  // every request from now on is for SimGrid's time or later
-  q.set_waits(e);
   return q;
 }
 
@@ -735,8 +734,7 @@ inline Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
         if (r.node_share[n] <= 0) continue;
         const double loads = r.node_share[n] * k, wait = route_wait_s(c.id, n);
         ns += loads * (memory_latency_ns(m_, c.id, n) + wait * 1e9);
-        traffic_[n].latency_bound_loads += loads;
-        traffic_[n].load_wait_s += loads * wait;
+        traffic_[n].add_latency_bound_loads(loads, wait);
       }
       c.spend_s(ns * 1e-9, Work::User);
       lines -= k;
@@ -882,8 +880,7 @@ double EngineImpl::route_wait_s(int core, int node) {
 
 double EngineImpl::memory_wait_s(int core, int node) {
   const double wait = route_wait_s(core, node);
-  traffic_[node].latency_bound_loads += 1;
-  traffic_[node].load_wait_s += wait;
+  traffic_[node].add_latency_bound_loads(1, wait);
   return wait;
 }
 

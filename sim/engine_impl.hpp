@@ -122,6 +122,10 @@ struct NodeTraffic {
   uint64_t read_bytes = 0, write_bytes = 0, local_bytes = 0, remote_bytes = 0;
   double latency_bound_loads = 0;  // loads from this memory that waited for their line alone (chases, coherence)
   double load_wait_s = 0;          // their total wait behind the memory flows (loaded latency)
+  void add_latency_bound_loads(double loads, double wait_s) {
+    latency_bound_loads += loads;
+    load_wait_s += loads * wait_s;
+  }
 };
 
 enum class Step { Continue, Blocked, Exited, Yielded };
@@ -231,7 +235,9 @@ struct Timer {
 class EngineImpl final : public WorkloadEnv, public PageMover, public PathWaits {
  public:
   explicit EngineImpl(const Scenario& sc, const std::vector<Observer*>& obs)
-      : sc_(sc), m_(sc.machine), obs_(obs), homes_(static_cast<size_t>(sc.machine.num_nodes())) {}
+      : sc_(sc), m_(sc.machine), obs_(obs), homes_(static_cast<size_t>(sc.machine.num_nodes())) {
+    for (auto& h : homes_) h.set_waits(this);  // their requests wait behind this run's memory flows
+  }
 
   // Builds the models and sets the workloads up: everything but SimGrid (so `mksim validate` finds what they reject).
   void prepare();
