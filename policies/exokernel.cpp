@@ -46,9 +46,7 @@ struct ExokernelParams {
                                 "address-space switch of machine.cpu")
                       .at_least(0))
             .bind(&P::switch_pages, AddressSpaceSwitch::field())
-            .bind(&P::page_table_cycles_per_page,
-                  Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page")
-                      .at_least(0)));
+            .bind(&P::page_table_cycles_per_page, page_table_field()));
     return d;
   }
 };

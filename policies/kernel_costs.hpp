@@ -36,6 +36,12 @@ inline double trap_cycles(const Cpu& cpu, double software_cycles) {
   return trap_cycles(cpu.machine(), cpu.core(), software_cycles);
 }
 
+// The page-table update of one 4 KiB page (map, unmap, protect), the kernel's own path besides any TLB invalidation:
+// the same parameter in every architecture that edits page tables.
+inline Field page_table_field(double cycles = 50) {
+  return Field::number("page_table_cycles_per_page", cycles, "cycles", "page-table update per 4 KiB page").at_least(0);
+}
+
 // Switching a core to another address space: the CPU loads the new page-table root; on a CPU whose TLB is untagged
 // that flushes the TLB, and every page the kernel's switch path and the code it resumes touch again costs a page walk.
 // How many pages that is belongs to the software (`switch_pages`); what a load and a walk cost belongs to the CPU.

@@ -50,9 +50,7 @@ struct MicrokernelParams {
                       "the kernel's own part of a thread switch by the scheduler; a switch to another process adds "
                       "the address-space switch of machine.cpu")
                       .at_least(0))
-            .bind(&P::page_table_cycles_per_page,
-                  Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page")
-                      .at_least(0))
+            .bind(&P::page_table_cycles_per_page, page_table_field())
             .bind(&P::file_server_core, Field::integer("file_server_core", -1, "core",
                                                        "core of the file-system server (-1: the caller's core)")
                                             .at_least(-1))

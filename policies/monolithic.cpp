@@ -37,9 +37,7 @@ struct MonolithicParams {
             .bind(&P::switch_pages, AddressSpaceSwitch::field())
             .bind(&P::copy_bytes_per_cycle,
                   Field::number("copy_bytes_per_cycle", 8, "bytes/cycle", "kernel copy speed for IPC").above(0))
-            .bind(&P::page_table_cycles_per_page,
-                  Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page")
-                      .at_least(0))
+            .bind(&P::page_table_cycles_per_page, page_table_field())
             .bind(&P::vma_cycles,
                   Field::number("vma_cycles", 1870, "cycles",
                                 "address-space bookkeeping of one map or unmap call (find, split or merge and free the "

@@ -63,9 +63,7 @@ struct MultikernelParams {
                                 "how receivers learn of messages: polling (IPI only to idle cores) or always an IPI"))
             .bind(&P::service_replicas, Field::choice("service_replicas", "per-core", {"per-core", "per-node"},
                                                       "where replicas of file/network services run"))
-            .bind(&P::page_table_cycles_per_page,
-                  Field::number("page_table_cycles_per_page", 50, "cycles", "page-table update per 4 KiB page")
-                      .at_least(0)));
+            .bind(&P::page_table_cycles_per_page, page_table_field()));
     return d;
   }
 };
