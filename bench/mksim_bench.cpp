@@ -352,7 +352,7 @@ int cmd_platform(int argc, char** argv) {
   for (auto& a : args) av.push_back(a.data());
   int ac = static_cast<int>(av.size());
   sg4::Engine engine(&ac, av.data());
-  configure_simgrid(m);
+  configure_simgrid();
   Platform p = build_platform(m);
   out["platform_s"] = seconds_since(t1);
   out["build_s"] = seconds_since(t0);

@@ -30,7 +30,6 @@ inline const std::vector<Setting>& relevant_settings() {
       {"network/model", 's'},
       {"network/weight-S", 'd'},
       {"network/crosstraffic", 'b'},
-      {"network/TCP-gamma", 'd'},
       {"network/optim", 's'},
       {"network/maxmin-selective-update", 'b'},
       {"network/latency-factor", 'd'},

@@ -6,6 +6,17 @@
 
 namespace mksim {
 
+WindowShare share_window(double window_bytes, const std::vector<double>& bytes, const std::vector<double>& rtt_s) {
+  WindowShare w;
+  w.windows.assign(bytes.size(), 0.0);
+  double total = 0, weighted = 0;
+  for (size_t i = 0; i < bytes.size(); ++i) total += bytes[i], weighted += bytes[i] * rtt_s[i];
+  if (!(weighted > 0)) return w;
+  for (size_t i = 0; i < bytes.size(); ++i) w.windows[i] = window_bytes * bytes[i] * rtt_s[i] / weighted;
+  w.rate = window_bytes * total / weighted;
+  return w;
+}
+
 int LinkQueues::add_link(double capacity_bytes_s) {
   if (!(capacity_bytes_s > 0)) throw std::invalid_argument("LinkQueues: a link's capacity must be > 0");
   links_.push_back({capacity_bytes_s, {}});
@@ -41,6 +52,11 @@ void LinkQueues::remove_flow(int id) {
   f.live = false;
   free_.push_back(id);
   --live_;
+}
+
+void LinkQueues::set_window(int id, double window_bytes) {
+  Flow& f = flows_.at(id);
+  if (f.live) f.window = window_bytes;
 }
 
 double LinkQueues::queued_bytes(int link) const {

@@ -31,6 +31,18 @@ class PathWaits {
   virtual double transfer_wait_s(int from_core, int to_core) = 0;
 };
 
+// A core's window shared by the memory flows it has in flight at once (one flow; the parts of an access spread over
+// several nodes' memory; the streams of a core's SMT contexts): flow i moves `bytes[i]` over a round trip `rtt_s[i]`
+// (the load latency). The core issues its misses in address order from one window, so each flow holds the part of
+// the window that its bytes spend in flight, window x bytes[i] x rtt[i] / sum_j bytes[j] x rtt[j], and the flows
+// together move at most at `rate`: window / (the byte-weighted mean round trip), Little's law over their mean latency
+// (Bailey's memory-level parallelism bound), never faster than the same bytes from the nearest node alone.
+struct WindowShare {
+  std::vector<double> windows;  // bytes each flow keeps in flight
+  double rate = 0;              // bytes per second of all of them together (0: nothing to move)
+};
+WindowShare share_window(double window_bytes, const std::vector<double>& bytes, const std::vector<double>& rtt_s);
+
 class LinkQueues {
  public:
   // A link of `capacity` bytes per second (> 0); returns its id.
@@ -38,6 +50,8 @@ class LinkQueues {
   // A flow over `links` keeping `window` bytes in flight over a round trip of `rtt_s`; returns its id.
   int add_flow(std::span<const int> links, double window_bytes, double rtt_s);
   void remove_flow(int id);
+  // A live flow now keeps `window_bytes` in flight (a core's window shared anew among its flows).
+  void set_window(int id, double window_bytes);
   // The wait of a request crossing `route`: the sum over its links of the bytes queued there / the link's capacity.
   double wait_s(std::span<const int> route) const;
   // The bytes queued at one link.

@@ -8,7 +8,7 @@ namespace sg4 = simgrid::s4u;
 
 namespace mksim {
 
-void configure_simgrid(const Machine& m) {
+void configure_simgrid() {
   // CM02 with no latency weighting and no cross traffic: flows share a link's bandwidth exactly max-min fairly (the
   // default TCP-like model skews shares by route latency and adds reverse traffic).
   sg4::Engine::set_config("network/model:CM02");
@@ -16,26 +16,15 @@ void configure_simgrid(const Machine& m) {
   sg4::Engine::set_config("network/crosstraffic:0");
   // Times are kept to a picosecond (default 1e-9 s would round away single-cycle costs).
   sg4::Engine::set_config("surf/precision:1e-12");
-  // CM02 bounds a flow's rate by TCP-gamma / (2 x route latency): with the window set to the bytes a core keeps in
-  // flight, that is Little's law for memory (Bailey's memory-level parallelism bound).
-  sg4::Engine::set_config("network/TCP-gamma", flow_window_bytes(m));
+  // The routes carry no latency: CM02 weighs a flow's share of a link by its route's latency (TCP's RTT unfairness)
+  // and bounds it by TCP-gamma / (2 x latency); with none, flows share every link max-min fairly, whatever their
+  // distance. The engine charges each load's latency and holds every core to Little's law itself (its link's
+  // capacity, EngineImpl::share_core_window).
 }
 
 double flow_window_bytes(const Machine& m) {
   const Cache* llc = m.last_level_cache(0);
   return m.core_mlp * (llc ? llc->line_bytes : 64);
-}
-
-double route_latency_s(const Machine& m, int from, int to) {
-  return m.interconnect.latency_ns[from][to] * 0.5e-9;
-}
-
-// Latency of the link joining nodes a and b, so that routes add up to half the load latency of the matrix (the
-// average of both directions; exact for a full mesh).
-static double link_latency_s(const Machine& m, int a, int b) {
-  const auto& lat = m.interconnect.latency_ns;
-  double ab = lat[a][b] - lat[b][b], ba = lat[b][a] - lat[a][a];
-  return std::max(0.0, (ab + ba) * 0.25e-9);
 }
 
 // Node-to-node paths over the physical links (shortest by hops, ties broken by lowest node id so that routes are
@@ -87,9 +76,7 @@ Platform build_platform(const Machine& m) {
     const NumaNode& nd = m.nodes[i];
     const double read = nd.read_bandwidth_gb_s() * 1e9, write = nd.write_gb_s() * 1e9;
     p.memory[i] = z->create_host(fmt::format("mem{}", i), 1e9)->seal();
-    p.controllers[i] = z->create_link(fmt::format("mc{}", i), std::max(read, write))
-                           ->set_latency(route_latency_s(m, zone_of[i], i))
-                           ->seal();
+    p.controllers[i] = z->create_link(fmt::format("mc{}", i), std::max(read, write))->seal();
     if (read == write) {
       z->add_route(p.memory[i]->get_netpoint(), nullptr, nullptr, nullptr, {sg4::LinkInRoute(p.controllers[i])}, true);
       return;
@@ -129,7 +116,6 @@ Platform build_platform(const Machine& m) {
       for (int b = a + 1; b < n; ++b) {
         if (!zones[a] || !zones[b]) continue;
         auto* l = root->create_split_duplex_link(fmt::format("ic{}-{}", a, b), link_bw);
-        l->set_latency(link_latency_s(m, a, b));
         l->seal();
         p.links.push_back(l->get_link_up());
         root->add_route(zones[a]->get_netpoint(), zones[b]->get_netpoint(), gateways[a], gateways[b],
@@ -141,7 +127,6 @@ Platform build_platform(const Machine& m) {
       auto key = std::minmax(a, b);
       if (!phys.count(key)) {
         phys[key] = root->create_split_duplex_link(fmt::format("ic{}-{}", key.first, key.second), link_bw);
-        phys[key]->set_latency(link_latency_s(m, key.first, key.second));
         phys[key]->seal();
       }
     }

@@ -19,17 +19,13 @@ struct Platform {
   std::vector<simgrid::s4u::Link*> links;
 };
 
-// SimGrid settings mksim relies on: exact max-min bandwidth sharing, a time precision for nanosecond events, and the
-// window that bounds each flow by Little's law. Must run after the Engine exists and before any platform is built.
-void configure_simgrid(const Machine& m);
+// SimGrid settings mksim relies on: exact max-min bandwidth sharing (CM02 without its latency weighting: the routes
+// carry no latency) and a time precision for nanosecond events. Must run after the Engine exists and before any
+// platform is built.
+void configure_simgrid();
 
-// The bytes a core keeps in flight (its misses times the line size): SimGrid's TCP-gamma window of every memory flow.
+// The bytes a core keeps in flight: its misses times the line size.
 double flow_window_bytes(const Machine& m);
-
-// Latency that SimGrid itself puts on a memory flow from a core of node `from` to memory of node `to` (half the load
-// latency: a flow's rate is bounded by window / (2 x route latency), and the window is a core's misses in flight, so
-// each flow gets Little's law's bandwidth, core_mlp x line / load latency). The engine adds the other half.
-double route_latency_s(const Machine& m, int from, int to);
 
 // Builds the machine's platform in the current engine.
 Platform build_platform(const Machine& m);

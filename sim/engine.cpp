@@ -2,6 +2,7 @@
 // `execute` with its operation families and the memory path, kept in one translation unit so that they inline. The
 // members used only here are `inline`: like the functions of an anonymous namespace, their out-of-line copies may be
 // dropped, so the compiler inlines them as it did when the engine was one file (a function called once, ...).
+#include <limits>
 #include <set>
 
 #include "models/memory_capacity.hpp"
@@ -741,26 +742,24 @@ inline Step EngineImpl::memory_access(CoreRt& c, Thread& t) {
     }
   } else {
     // The first line's latency, then the transfer through the core's own link, the memory controllers and the
-    // interconnect, shared with every other flow by SimGrid's max-min model; each flow is bounded by Little's law
-    // over the core's misses in flight (see platform.hpp). SimGrid holds half of the load latency on the route.
+    // interconnect, shared with every other flow by SimGrid's max-min model; the core's link holds its flows to
+    // Little's law over its misses in flight (share_core_window).
     double first = 0;
     for (int n = 0; n < m_.num_nodes(); ++n)
-      if (r.node_share[n] > 0)
-        first = std::max(first, memory_latency_ns(m_, c.id, n) * 1e-9 - route_latency_s(m_, my_node, n));
+      if (r.node_share[n] > 0) first = std::max(first, memory_latency_ns(m_, c.id, n) * 1e-9);
     c.spend_s(first, Work::User);
     c.flush();
     const double start = sim_clock();
-    std::vector<sg4::CommPtr> comms;
-    std::vector<int> flows;
+    std::vector<FlowSpec> specs;
     for (int n = 0; n < m_.num_nodes(); ++n) {
       if (r.node_share[n] <= 0) continue;
       auto b = static_cast<uint64_t>(std::llround(op.bytes * r.node_share[n]));
       if (b == 0) continue;
       auto from = platform_.memory[n], to = platform_.cores[c.id];
       if (op.access == AccessKind::Write) std::swap(from, to);
-      start_flow(comms, flows, from, to, b);
+      specs.push_back({from, to, b, memory_latency_ns(m_, c.id, n) * 1e-9});
     }
-    wait_flows(comms, flows);
+    move(c, specs);
     const double end = sim_clock();
     // The core stalled on memory: busy time that SimGrid's clock already holds.
     c.busy_s += end - start;
@@ -797,11 +796,8 @@ uint64_t EngineImpl::migrate(Cpu& cpu, Thread& t, Region& r, int from, int to, u
   kernel_->update_ptes(c, t, pages, shootdown ? tlb_cores(t.process) : std::vector<int>{});
   c.flush();
   const double start = sim_clock();
-  std::vector<sg4::CommPtr> comms;
-  std::vector<int> flows;
-  start_flow(comms, flows, platform_.memory[from], platform_.cores[c.id], bytes);
-  start_flow(comms, flows, platform_.cores[c.id], platform_.memory[to], bytes);
-  wait_flows(comms, flows);
+  move(c, {{platform_.memory[from], platform_.cores[c.id], bytes, memory_latency_ns(m_, c.id, from) * 1e-9},
+           {platform_.cores[c.id], platform_.memory[to], bytes, memory_latency_ns(m_, c.id, to) * 1e-9}});
   const double end = sim_clock();
   c.busy_s += end - start;  // the core copies: kernel time that SimGrid's clock already holds
   c.kernel_s += end - start;
@@ -852,25 +848,40 @@ const EngineImpl::FlowRoute& EngineImpl::flow_route(const sg4::Host* from, const
       if (added) id->second = queues_.add_link(l->get_bandwidth());
       it->second.links.push_back(id->second);
     }
-    it->second.rtt_s = 2 * latency;
   }
   return it->second;
 }
 
-void EngineImpl::start_flow(std::vector<sg4::CommPtr>& comms, std::vector<int>& ids, sg4::Host* from, sg4::Host* to,
-                            uint64_t bytes) {
-  const FlowRoute& route = flow_route(from, to);
-  comms.push_back(sg4::Comm::sendto_async(from, to, bytes));
-  ids.push_back(queues_.add_flow(route.links, flow_window_bytes(m_), route.rtt_s));
+void EngineImpl::move(CoreRt& c, const std::vector<FlowSpec>& parts) {
+  std::vector<sg4::CommPtr> comms;
+  std::vector<int> ids;
+  for (const FlowSpec& p : parts) {
+    comms.push_back(sg4::Comm::sendto_async(p.from, p.to, p.bytes));
+    ids.push_back(queues_.add_flow(flow_route(p.from, p.to).links, flow_window_bytes(m_), p.rtt_s));
+    c.phys->window_flows.push_back({ids.back(), static_cast<double>(p.bytes), p.rtt_s});
+  }
+  share_core_window(*c.phys);
+  while (!comms.empty()) {  // each flow leaves the queues, and the core's window, when it ends
+    const auto k = static_cast<size_t>(sg4::Comm::wait_any(comms));
+    queues_.remove_flow(ids[k]);
+    auto& w = c.phys->window_flows;
+    w.erase(std::find_if(w.begin(), w.end(), [&](const CoreRt::WindowFlow& f) { return f.id == ids[k]; }));
+    share_core_window(*c.phys);
+    comms.erase(comms.begin() + static_cast<std::ptrdiff_t>(k));
+    ids.erase(ids.begin() + static_cast<std::ptrdiff_t>(k));
+  }
 }
 
-void EngineImpl::wait_flows(std::vector<sg4::CommPtr>& comms, std::vector<int>& ids) {
-  while (!comms.empty()) {
-    const auto i = static_cast<size_t>(sg4::Comm::wait_any(comms));
-    queues_.remove_flow(ids[i]);
-    comms.erase(comms.begin() + static_cast<std::ptrdiff_t>(i));
-    ids.erase(ids.begin() + static_cast<std::ptrdiff_t>(i));
-  }
+void EngineImpl::share_core_window(CoreRt& phys) {
+  sg4::Link* link = platform_.core_links[phys.id];
+  const double own = m_.core_bandwidth_gb_s * 1e9;
+  const auto& flows = phys.window_flows;
+  std::vector<double> bytes, rtt;
+  for (const auto& f : flows) bytes.push_back(f.bytes), rtt.push_back(f.rtt_s);
+  const WindowShare share = share_window(flow_window_bytes(m_), bytes, rtt);
+  for (size_t i = 0; i < flows.size(); ++i) queues_.set_window(flows[i].id, share.windows[i]);
+  // Between accesses the link keeps its last capacity: the next access sets it before any of its bytes move.
+  if (share.rate > 0) link->set_bandwidth(std::min(own, share.rate));
 }
 
 double EngineImpl::route_wait_s(int core, int node) {

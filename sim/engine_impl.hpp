@@ -167,6 +167,13 @@ class CoreRt final : public Cpu {
   // without SMT: the non-SMT path tests one empty vector).
   CoreRt* phys = this;
   std::vector<const CoreRt*> siblings;
+  // The memory flows in progress that hold this physical core's misses in flight (all its contexts'): their ids in
+  // the engine's LinkQueues, bytes and round trips (EngineImpl::move).
+  struct WindowFlow {
+    int id;
+    double bytes, rtt_s;
+  };
+  std::vector<WindowFlow> window_flows;
   const Smt* smt = nullptr;
   double end_s = 0;
   double resume_s = 0;  // when this core's actor next gets control back from SimGrid (its next poll point)
@@ -484,15 +491,24 @@ class EngineImpl final : public WorkloadEnv, public PageMover, public PathWaits 
   std::unordered_map<const simgrid::s4u::Link*, int> link_ids_;
   struct FlowRoute {
     std::vector<int> links;
-    double rtt_s = 0;  // twice SimGrid's route latency: the round trip that bounds the flow's rate (platform.hpp)
   };
   std::map<std::pair<const simgrid::s4u::Host*, const simgrid::s4u::Host*>, FlowRoute> routes_;
   const FlowRoute& flow_route(const simgrid::s4u::Host* from, const simgrid::s4u::Host* to);
-  // Memory traffic as SimGrid flows that queues_ knows of: starts `bytes` from `from` to `to` (a core's window in
-  // flight), and waits for every flow started so, each leaving queues_ when it ends.
-  void start_flow(std::vector<simgrid::s4u::CommPtr>& comms, std::vector<int>& ids, simgrid::s4u::Host* from,
-                  simgrid::s4u::Host* to, uint64_t bytes);
-  void wait_flows(std::vector<simgrid::s4u::CommPtr>& comms, std::vector<int>& ids);
+  // Memory traffic as SimGrid flows that queues_ knows of. One access of core `c` moves `bytes` from `from` to `to`
+  // for each of its parts at once (the parts of an access spread over several nodes' memory; a page copy's read and
+  // write), each over a round trip `rtt_s` (the load latency), and returns when all have arrived. Every flow holds
+  // some of its physical core's misses in flight: while the core has flows in progress (of one access, or of its SMT
+  // contexts), they share its window (share_window, models/platform.hpp): its own link to the memory system is held to
+  // their rate together, Little's law over their mean round trip, and each keeps its part of the window in the queues.
+  struct FlowSpec {
+    simgrid::s4u::Host* from;
+    simgrid::s4u::Host* to;
+    uint64_t bytes;
+    double rtt_s;
+  };
+  void move(CoreRt& c, const std::vector<FlowSpec>& parts);
+  // Shares the physical core's window anew among its flows in progress (after one starts or ends).
+  void share_core_window(CoreRt& phys);
   // PathWaits: the wait of a load from `node`'s memory to `core`, or of a line between the caches of two cores of
   // different nodes (the interconnect), behind the flows in progress (0 when nothing saturates).
   double memory_wait_s(int core, int node) override;  // one load, counted in traffic_[node]

@@ -72,7 +72,7 @@ RunResults EngineImpl::run() {
     sg4::Engine::on_time_advance_cb([](double) { g_clock_s = sg4::Engine::get_clock(); });
     clock_hooked = true;
   }
-  configure_simgrid(m_);
+  configure_simgrid();
   platform_ = build_platform(m_);
 
   for (int i = 0; i < m_.num_cores(); ++i) {

@@ -64,7 +64,10 @@ const Schema& machine_schema() {
         Field::number("core_bandwidth_gb_s", Machine{}.core_bandwidth_gb_s, "GB/s",
                       "most one core can stream (its miss buffers)")
             .above(0),
-        Field::number("core_mlp", 10, "misses", "cache misses one core keeps in flight (memory-level parallelism)")
+        Field::number(
+            "core_mlp", 10, "misses",
+            "cache misses one core keeps in flight (memory-level parallelism), shared by its hardware threads "
+            "and by the nodes an access spans")
             .above(0),
         Field::number("dram_access_ns", 0, "ns",
                       "the DRAM's own part of local_latency_ns (row activation and column access, tRCD + CL, from "

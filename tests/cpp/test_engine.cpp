@@ -121,6 +121,44 @@ TEST_CASE("engine: one core's stream is bounded by Little's law over its misses 
   CHECK(bw(1) == Approx(10 * 64 / 130.0).epsilon(0.01));
 }
 
+TEST_CASE("engine: a stream over interleaved pages shares the core's misses in flight (Little's law over the mean)") {
+  json m = two_socket_machine();
+  m["memory"]["core_mlp"] = 10;
+  m["memory"]["controller_bandwidth_gb_s"] = 100;
+  auto bw = [&](const char* policy, json node) {
+    json doc = {
+        {"machine", m},
+        {"kernel", {{"memory_policy", policy}}},
+        {"workload",
+         {{"kind", "stream"}, {"cores", {0}}, {"node", node}, {"bytes_per_thread", 1e8}, {"chunk_bytes", 1e7}}}};
+    return run_checked(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"][0].get<double>();
+  };
+  const double local = bw("first-touch", {0}), remote = bw("first-touch", {1}),
+               interleaved = bw("interleave", json::array());
+  // Half the lines at 80 ns and half at 130: 10 lines of 64 bytes per mean latency of 105 ns, between the two nodes'
+  // rates and not their sum (until the core's window was shared, each node's half had a window of its own: 12.9 GB/s).
+  CHECK(interleaved == Approx(10 * 64 / 105.0).epsilon(0.002));
+  CHECK(remote < interleaved);
+  CHECK(interleaved < local);
+}
+
+TEST_CASE("engine: streams of different latency share a saturated controller equally") {
+  // Core 0 reads node 0 locally (80 ns) and core 4 reads it from socket 1 (130 ns); each could move 50 GB/s, node 0's
+  // controller gives 10. SimGrid's CM02 weighs a flow's share by its route's latency (TCP's RTT unfairness); a memory
+  // controller serving two closed loops that both saturate it does not, so each gets half.
+  json doc = {{"machine", two_socket_machine()},
+              {"workload",
+               {{"kind", "stream"},
+                {"threads", 2},
+                {"cores", {0, 4}},
+                {"node", {0, 0}},
+                {"bytes_per_thread", 1e8},
+                {"chunk_bytes", 1e7}}}};
+  auto bw = run_checked(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"].get<std::vector<double>>();
+  CHECK(bw[0] == Approx(5).epsilon(0.01));
+  CHECK(bw[1] == Approx(5).epsilon(0.01));
+}
+
 TEST_CASE("engine: a remote stream is limited by the interconnect link it crosses") {
   json m = two_socket_machine();
   m["interconnect"]["link_bandwidth_gb_s"] = 4;

@@ -47,3 +47,33 @@ TEST_CASE("flow ids are reused and a link rejects a capacity that is not positiv
   CHECK(q.active_flows() == 1);
   CHECK_THROWS_AS(q.add_link(0), std::invalid_argument);
 }
+
+TEST_CASE("a core's window shared by its flows: each holds its bytes' part of the time in flight") {
+  // One flow: the whole window, at window / rtt.
+  WindowShare one = share_window(640, {1e6}, {80e-9});
+  CHECK(one.windows == std::vector<double>{640});
+  CHECK(one.rate == Approx(640 / 80e-9));
+  // Half the bytes at 80 ns and half at 130: the far half holds 130 / 210 of the window, and both move at
+  // window / 105 ns together, between the near node's rate alone and the far one's.
+  WindowShare two = share_window(640, {1e6, 1e6}, {80e-9, 130e-9});
+  CHECK(two.windows[0] == Approx(640 * 80.0 / 210));
+  CHECK(two.windows[1] == Approx(640 * 130.0 / 210));
+  CHECK(two.rate == Approx(640 / 105e-9));
+  CHECK(two.windows[0] / 80e-9 == Approx(two.windows[1] / 130e-9));  // each flow at half the rate: they end together
+  // Nothing to move: no rate.
+  CHECK(share_window(640, {}, {}).rate == 0);
+}
+
+TEST_CASE("a flow's window can change while it runs, and the queue follows") {
+  LinkQueues q;
+  const int controller = q.add_link(10e9);
+  const std::vector<int> route{controller};
+  const int a = q.add_flow(route, 1000, 100e-9), b = q.add_flow(route, 1000, 100e-9);
+  // 5 GB/s each at the controller: 500 bytes each in transit, the rest queued.
+  CHECK(q.queued_bytes(controller) == Approx(2 * (1000 - 500)));
+  q.set_window(a, 600);
+  CHECK(q.queued_bytes(controller) == Approx((600 - 500) + (1000 - 500)));
+  q.remove_flow(b);
+  q.set_window(b, 5000);  // an ended flow keeps no window
+  CHECK(q.queued_bytes(controller) == Approx(0));
+}

@@ -108,6 +108,25 @@ TEST_CASE("smt: sibling contexts share their core's miss buffers (core bandwidth
   CHECK(siblings[1].get<double>() == Approx(5).epsilon(0.05));
 }
 
+TEST_CASE("smt: sibling contexts share their core's misses in flight (Little's law per physical core)") {
+  auto stream = [](const json& cores) {
+    json m = machine(2, true);
+    m["memory"] = {
+        {"controller_bandwidth_gb_s", 100}, {"core_bandwidth_gb_s", 100}, {"core_mlp", 10}, {"local_latency_ns", 80}};
+    json doc = {
+        {"machine", m},
+        {"workload",
+         {{"kind", "stream"}, {"threads", 2}, {"cores", cores}, {"bytes_per_thread", 1e8}, {"chunk_bytes", 1e7}}}};
+    return run_checked(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"];
+  };
+  // One core's 10 lines of 64 bytes per 80 ns: two cores get that each, two contexts of one core half each.
+  const json separate = stream({0, 1}), siblings = stream({0, 16});
+  CHECK(separate[0].get<double>() == Approx(8).epsilon(0.002));
+  CHECK(separate[1].get<double>() == Approx(8).epsilon(0.002));
+  CHECK(siblings[0].get<double>() == Approx(4).epsilon(0.002));
+  CHECK(siblings[1].get<double>() == Approx(4).epsilon(0.002));
+}
+
 TEST_CASE("smt: a thread's working set survives a move to a sibling context (shared private caches)") {
   // Two threads of 256 KiB working sets, not pinned, sharing core 0's contexts with a third thread: the refills a
   // context switch costs follow the physical core's fill counter, so the run completes with its invariants (checked
