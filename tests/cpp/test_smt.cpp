@@ -90,17 +90,25 @@ TEST_CASE("smt: on with one PU per core gives exactly the results of off") {
   }
 }
 
+namespace {
+
+// Per-thread bandwidth of two threads streaming 100 MB each from node 0's memory, pinned to `cores`, with the
+// machine's memory section `memory`.
+json smt_streams(const json& memory, const json& cores) {
+  json m = machine(2, true);
+  m["memory"] = memory;
+  json doc = {
+      {"machine", m},
+      {"workload",
+       {{"kind", "stream"}, {"threads", 2}, {"cores", cores}, {"bytes_per_thread", 1e8}, {"chunk_bytes", 1e7}}}};
+  return run_checked(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"];
+}
+
+}  // namespace
+
 TEST_CASE("smt: sibling contexts share their core's miss buffers (core bandwidth)") {
-  auto stream = [](const json& cores) {
-    json m = machine(2, true);
-    m["memory"] = {{"controller_bandwidth_gb_s", 100}, {"core_bandwidth_gb_s", 10}, {"core_mlp", 1000}};
-    json doc = {
-        {"machine", m},
-        {"workload",
-         {{"kind", "stream"}, {"threads", 2}, {"cores", cores}, {"bytes_per_thread", 1e8}, {"chunk_bytes", 1e7}}}};
-    return run_checked(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"];
-  };
-  const json separate = stream({0, 1}), siblings = stream({0, 16});
+  const json memory = {{"controller_bandwidth_gb_s", 100}, {"core_bandwidth_gb_s", 10}, {"core_mlp", 1000}};
+  const json separate = smt_streams(memory, {0, 1}), siblings = smt_streams(memory, {0, 16});
   REQUIRE(separate.size() == 2);
   REQUIRE(siblings.size() == 2);
   CHECK(separate[0].get<double>() == Approx(10).epsilon(0.05));
@@ -109,18 +117,10 @@ TEST_CASE("smt: sibling contexts share their core's miss buffers (core bandwidth
 }
 
 TEST_CASE("smt: sibling contexts share their core's misses in flight (Little's law per physical core)") {
-  auto stream = [](const json& cores) {
-    json m = machine(2, true);
-    m["memory"] = {
-        {"controller_bandwidth_gb_s", 100}, {"core_bandwidth_gb_s", 100}, {"core_mlp", 10}, {"local_latency_ns", 80}};
-    json doc = {
-        {"machine", m},
-        {"workload",
-         {{"kind", "stream"}, {"threads", 2}, {"cores", cores}, {"bytes_per_thread", 1e8}, {"chunk_bytes", 1e7}}}};
-    return run_checked(doc)["workload"]["metrics"]["per_thread_bandwidth_gb_s"];
-  };
+  const json memory = {
+      {"controller_bandwidth_gb_s", 100}, {"core_bandwidth_gb_s", 100}, {"core_mlp", 10}, {"local_latency_ns", 80}};
   // One core's 10 lines of 64 bytes per 80 ns: two cores get that each, two contexts of one core half each.
-  const json separate = stream({0, 1}), siblings = stream({0, 16});
+  const json separate = smt_streams(memory, {0, 1}), siblings = smt_streams(memory, {0, 16});
   CHECK(separate[0].get<double>() == Approx(8).epsilon(0.002));
   CHECK(separate[1].get<double>() == Approx(8).epsilon(0.002));
   CHECK(siblings[0].get<double>() == Approx(4).epsilon(0.002));
