@@ -9,17 +9,16 @@ namespace sg4 = simgrid::s4u;
 namespace mksim {
 
 void configure_simgrid() {
-  // CM02 with no latency weighting and no cross traffic: flows share a link's bandwidth exactly max-min fairly (the
-  // default TCP-like model skews shares by route latency and adds reverse traffic).
+  // CM02 without its TCP corrections, so that flows share a link's bandwidth exactly max-min fairly: no bandwidth
+  // weighting (weight-S), no reverse traffic, and routes that carry no latency (build_platform), because CM02 also
+  // weighs a flow's share by its route's latency (TCP's RTT unfairness) and bounds its rate by TCP-gamma / (2 x
+  // latency). The engine charges each load's latency itself and holds every core to Little's law through its own
+  // link's capacity (EngineImpl::share_core_window).
   sg4::Engine::set_config("network/model:CM02");
   sg4::Engine::set_config("network/weight-S:0");
   sg4::Engine::set_config("network/crosstraffic:0");
   // Times are kept to a picosecond (default 1e-9 s would round away single-cycle costs).
   sg4::Engine::set_config("surf/precision:1e-12");
-  // The routes carry no latency: CM02 weighs a flow's share of a link by its route's latency (TCP's RTT unfairness)
-  // and bounds it by TCP-gamma / (2 x latency); with none, flows share every link max-min fairly, whatever their
-  // distance. The engine charges each load's latency and holds every core to Little's law itself (its link's
-  // capacity, EngineImpl::share_core_window).
 }
 
 double flow_window_bytes(const Machine& m) {

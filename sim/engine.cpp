@@ -2,7 +2,6 @@
 // `execute` with its operation families and the memory path, kept in one translation unit so that they inline. The
 // members used only here are `inline`: like the functions of an anonymous namespace, their out-of-line copies may be
 // dropped, so the compiler inlines them as it did when the engine was one file (a function called once, ...).
-#include <limits>
 #include <set>
 
 #include "models/memory_capacity.hpp"
