@@ -498,8 +498,9 @@ class EngineImpl final : public WorkloadEnv, public PageMover, public PathWaits 
   // for each of its parts at once (the parts of an access spread over several nodes' memory; a page copy's read and
   // write), each over a round trip `rtt_s` (the load latency), and returns when all have arrived. Every flow holds
   // some of its physical core's misses in flight: while the core has flows in progress (of one access, or of its SMT
-  // contexts), they share its window (share_window, models/platform.hpp): its own link to the memory system is held to
-  // their rate together, Little's law over their mean round trip, and each keeps its part of the window in the queues.
+  // contexts), they share its window (share_window, models/link_queues.hpp): its own link to the memory system is
+  // held to their rate together, Little's law over their mean round trip, and each keeps its part of the window in
+  // the queues.
   struct FlowSpec {
     simgrid::s4u::Host* from;
     simgrid::s4u::Host* to;
