@@ -840,7 +840,7 @@ const EngineImpl::FlowRoute& EngineImpl::flow_route(const sg4::Host* from, const
   auto [it, fresh] = routes_.try_emplace({from, to});
   if (fresh) {
     std::vector<sg4::Link*> links;
-    double latency = 0;
+    double latency = 0;  // SimGrid's routes carry none (platform.cpp); the engine charges each access's latency
     from->route_to(to, links, &latency);
     for (const sg4::Link* l : links) {
       auto [id, added] = link_ids_.try_emplace(l, -1);
